@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// podnet entry point: the oclif manifest (oclif.manifest.json) lets this start without loading commands.
+import { execute } from '@oclif/core';
+
+await execute({ dir: import.meta.url });

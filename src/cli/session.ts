@@ -1,0 +1,48 @@
+/**
+ * What every inventory-driven command shares: the -i/--concurrency/--accept-new-host-keys flags, loading
+ * the inventory (bad input → exit 2 before any node is touched), the SSH transport and progress.
+ */
+import { Flags } from '@oclif/core';
+import type { Inventory } from '../inventory/load.js';
+import type { RunContext } from '../services/bootstrap.js';
+import { createProgress } from './progress.js';
+
+export const inventoryFlags = {
+  inventory: Flags.string({ char: 'i', description: 'inventory file (YAML or JSON)', required: true }),
+  concurrency: Flags.integer({ char: 'c', description: 'nodes worked on at once', default: 64, min: 1, max: 1024 }),
+  'accept-new-host-keys': Flags.boolean({ description: 'trust host keys of nodes seen for the first time (never a changed key)', default: false }),
+};
+
+export interface Session {
+  inv: Inventory;
+  ctx: RunContext;
+  close(): Promise<void>;
+}
+
+export async function openSession(flags: { inventory: string; concurrency: number; 'accept-new-host-keys': boolean }, opts: { quiet: boolean }): Promise<Session> {
+  const { loadInventory } = await import('../inventory/load.js');
+  const inv = loadInventory(flags.inventory);
+  if (flags['accept-new-host-keys']) for (const n of inv.nodes) n.ssh.acceptNewHostKeys = true;
+  const { SshTransport } = await import('../transport/ssh.js');
+  const transport = new SshTransport();
+  const progress = await createProgress(inv.nodes.map((n) => n.name), opts);
+  const close = async () => {
+    progress.stop();
+    await transport.close();
+  };
+  // Ctrl-C: close the multiplexed connections before exiting, so no ssh master lingers.
+  const onSignal = () => {
+    void close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    inv,
+    ctx: { transport, concurrency: flags.concurrency, progress },
+    close: async () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await close();
+    },
+  };
+}

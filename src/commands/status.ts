@@ -1,0 +1,35 @@
+import { BaseCommand } from '../cli/base-command.js';
+import { inventoryFlags, openSession } from '../cli/session.js';
+import { renderTable } from '../cli/output.js';
+import { ChecksFailed, NodeFailure as NodeFailureError } from '../util/errors.js';
+
+export default class Status extends BaseCommand {
+  static override summary = 'Compare every node with its desired pod network; exit 1 on drift';
+  static override description =
+    'Reads facts from every node and lists what differs from the plan: missing, extra or wrong routes, a conflist that differs, the bridge address, sysctls, iptables rules, the overlay. Exit 0 when every node is converged, 1 on drift, 3 when a node cannot be read.';
+  static override examples = ['<%= config.bin %> status -i inventory.yaml', '<%= config.bin %> status -i inventory.yaml --json'];
+  static override flags = { ...inventoryFlags };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Status);
+    const session = await openSession(flags, { quiet: this.jsonMode });
+    const { runStatus } = await import('../services/bootstrap.js');
+    let report;
+    try {
+      report = await runStatus(session.inv, session.ctx);
+    } finally {
+      await session.close();
+    }
+    await this.emit('StatusReport', { ...report }, async () => {
+      const table = await renderTable(
+        ['node', 'pod CIDR', 'state', 'differences'],
+        report.nodes.map((n) => [n.node, n.podCIDR ?? '-', n.state, n.state === 'failed' ? `${n.step}: ${n.error}` : n.drift.join('\n') || '-']),
+      );
+      return table;
+    });
+    const failed = report.nodes.filter((n) => n.state === 'failed');
+    if (failed.length) throw new NodeFailureError(`${failed.length} node(s) could not be checked: ${failed.map((n) => n.node).join(', ')}`, failed[0]?.hint);
+    const drift = report.nodes.filter((n) => n.state === 'drift');
+    if (drift.length) throw new ChecksFailed(`${drift.length} node(s) drifted from the plan: ${drift.map((n) => n.node).join(', ')}; run ${this.binName} up to converge them`);
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Facts script output → typed NodeFacts. Parse, don't scrape: the sections are `ip -j` JSON,
+ * `iptables -S` lines, key=value pairs and file contents. Pure; unit-tested on captured output.
+ */
+import { FILE, SECTION } from './gather.js';
+
+export interface LinkFact {
+  ifindex: number;
+  ifname: string;
+  mtu: number;
+  address?: string;
+  operstate?: string;
+  flags: string[];
+  kind?: string;
+  master?: string;
+  alias?: string;
+  vxlan?: { id?: number; port?: number; local?: string; link?: string; learning?: boolean };
+}
+
+export interface AddrFact {
+  ifname: string;
+  family: 'inet' | 'inet6';
+  local: string;
+  prefixlen: number;
+  scope: string;
+}
+
+export interface RouteFact {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string;
+  scope?: string;
+  prefsrc?: string;
+  type?: string;
+  flags: string[];
+}
+
+export interface NeighFact {
+  dst: string;
+  dev: string;
+  lladdr?: string;
+}
+
+export interface FdbFact {
+  mac: string;
+  dev?: string;
+  dst?: string;
+}
+
+export interface ConfFile {
+  path: string;
+  name: string;
+  text: string;
+}
+
+export interface PluginFact {
+  dir: string;
+  name: string;
+  supportedVersions?: string[];
+}
+
+export interface NodeFacts {
+  hostname: string;
+  kernel: string;
+  os?: string;
+  uid: number;
+  systemd: boolean;
+  /** the server address of this SSH connection: the address the operator reached the node on */
+  sshServerAddress?: string;
+  tools: Record<string, string>;
+  iptablesVersion?: string;
+  links: LinkFact[];
+  addrs: AddrFact[];
+  routes: RouteFact[];
+  routes6: RouteFact[];
+  neigh: NeighFact[];
+  fdb: FdbFact[];
+  sysctl: Record<string, string>;
+  iptablesFilter: string[];
+  iptablesNat: string[];
+  iptablesBackends: Record<string, number>;
+  cniConfDir: string;
+  cniConfFiles: ConfFile[];
+  cniBinDirs: string[];
+  plugins: PluginFact[];
+  /** path → sha256 of podnet's own files that exist on the node */
+  files: Record<string, string>;
+  /** bridge ports: ifname → master bridge */
+  bridgePorts: { ifname: string; master?: string }[];
+}
+
+export class FactsParseError extends Error {}
+
+export function splitSections(out: string): Map<string, string> {
+  const sections = new Map<string, string>();
+  let current: string | undefined;
+  let buf: string[] = [];
+  for (const line of out.split('\n')) {
+    if (line.startsWith(`${SECTION} `)) {
+      if (current) sections.set(current, buf.join('\n'));
+      current = line.slice(SECTION.length + 1).trim();
+      buf = [];
+    } else if (current) {
+      buf.push(line);
+    }
+  }
+  if (current) sections.set(current, buf.join('\n'));
+  return sections;
+}
+
+function kv(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of (text ?? '').split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+function jsonArray<T>(text: string | undefined, what: string): T[] {
+  const t = (text ?? '').trim();
+  if (t === '') return [];
+  try {
+    const v = JSON.parse(t) as unknown;
+    return Array.isArray(v) ? (v as T[]) : [];
+  } catch {
+    throw new FactsParseError(`could not parse ${what} output`);
+  }
+}
+
+/** Several JSON arrays, one per line (fdb per vxlan device). */
+function jsonArrays<T>(text: string | undefined): T[] {
+  const out: T[] = [];
+  for (const line of (text ?? '').split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('[')) continue;
+    try {
+      out.push(...(JSON.parse(t) as T[]));
+    } catch {
+      /* a device vanished mid-read */
+    }
+  }
+  return out;
+}
+
+interface RawLink {
+  ifindex: number;
+  ifname: string;
+  mtu: number;
+  address?: string;
+  operstate?: string;
+  flags?: string[];
+  master?: string;
+  ifalias?: string;
+  linkinfo?: { info_kind?: string; info_data?: { id?: number; port?: number; local?: string; link?: string; learning?: boolean } };
+}
+
+export function parseFacts(out: string): NodeFacts {
+  const s = splitSections(out);
+  if (!s.has('end')) throw new FactsParseError('the facts script did not run to the end');
+  const meta = kv(s.get('meta'));
+  const tools: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta)) if (k.startsWith('tool.')) tools[k.slice(5)] = v;
+  const sshConn = (meta.ssh_connection ?? '').trim().split(/\s+/);
+
+  const links = jsonArray<RawLink>(s.get('link'), 'ip link').map(
+    (l): LinkFact => ({
+      ifindex: l.ifindex,
+      ifname: l.ifname,
+      mtu: l.mtu,
+      address: l.address,
+      operstate: l.operstate,
+      flags: l.flags ?? [],
+      master: l.master,
+      alias: l.ifalias,
+      kind: l.linkinfo?.info_kind,
+      vxlan:
+        l.linkinfo?.info_kind === 'vxlan'
+          ? {
+              id: l.linkinfo.info_data?.id,
+              port: l.linkinfo.info_data?.port,
+              local: l.linkinfo.info_data?.local,
+              link: l.linkinfo.info_data?.link,
+              learning: l.linkinfo.info_data?.learning,
+            }
+          : undefined,
+    }),
+  );
+  const addrs: AddrFact[] = [];
+  for (const l of jsonArray<{ ifname: string; addr_info?: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string }[] }>(s.get('addr'), 'ip addr')) {
+    for (const a of l.addr_info ?? []) addrs.push({ ifname: l.ifname, family: a.family, local: a.local, prefixlen: a.prefixlen, scope: a.scope });
+  }
+  const route = (r: RouteFact & { flags?: string[] }): RouteFact => ({ ...r, protocol: r.protocol === undefined ? undefined : String(r.protocol), flags: r.flags ?? [] });
+
+  const conf: ConfFile[] = [];
+  let confDir = '/etc/cni/net.d';
+  let cur: ConfFile | undefined;
+  for (const line of (s.get('cni-conf') ?? '').split('\n')) {
+    if (!cur && line.startsWith('dir=')) {
+      confDir = line.slice(4);
+      continue;
+    }
+    if (line.startsWith(`${FILE} `)) {
+      const path = line.slice(FILE.length + 1);
+      cur = { path, name: path.split('/').pop() ?? path, text: '' };
+      conf.push(cur);
+      continue;
+    }
+    if (cur) cur.text += `${line}\n`;
+  }
+  for (const c of conf) c.text = c.text.replace(/\n+$/, '\n');
+
+  const plugins: PluginFact[] = [];
+  const binDirs: string[] = [];
+  for (const line of (s.get('cni-bin') ?? '').split('\n')) {
+    if (line.startsWith('dir=')) binDirs.push(line.slice(4));
+    const m = /^plugin=(\S+) (\S+) ?(.*)$/.exec(line);
+    if (!m) continue;
+    let supportedVersions: string[] | undefined;
+    if (m[3]) {
+      try {
+        supportedVersions = (JSON.parse(m[3]) as { supportedVersions?: string[] }).supportedVersions;
+      } catch {
+        supportedVersions = undefined;
+      }
+    }
+    plugins.push({ dir: m[1]!, name: m[2]!, supportedVersions });
+  }
+
+  const files: Record<string, string> = {};
+  for (const line of (s.get('files') ?? '').split('\n')) {
+    const [p, h] = line.split(' ');
+    if (p && h) files[p] = h;
+  }
+  const backends: Record<string, number> = {};
+  for (const [k, v] of Object.entries(kv(s.get('iptables-backends')))) backends[k] = Number(v);
+
+  const lines = (t: string | undefined) => (t ?? '').split('\n').filter((l) => l.startsWith('-'));
+  return {
+    hostname: meta.hostname ?? '',
+    kernel: meta.kernel ?? '',
+    os: meta.os,
+    uid: Number(meta.uid ?? -1),
+    systemd: meta.systemd === 'yes',
+    sshServerAddress: sshConn.length >= 4 ? sshConn[2] : undefined,
+    tools,
+    iptablesVersion: meta.iptables_version,
+    links,
+    addrs,
+    routes: jsonArray<RouteFact>(s.get('route'), 'ip route').map(route),
+    routes6: jsonArray<RouteFact>(s.get('route6'), 'ip -6 route').map(route),
+    neigh: jsonArray<NeighFact>(s.get('neigh'), 'ip neigh'),
+    fdb: jsonArrays<FdbFact & { ifname?: string }>(s.get('fdb')).map((f) => ({ mac: f.mac, dev: f.ifname ?? f.dev, dst: f.dst })),
+    sysctl: kv(s.get('sysctl')),
+    iptablesFilter: lines(s.get('iptables-filter')),
+    iptablesNat: lines(s.get('iptables-nat')),
+    iptablesBackends: backends,
+    cniConfDir: confDir,
+    cniConfFiles: conf.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    cniBinDirs: binDirs,
+    plugins,
+    files,
+    bridgePorts: jsonArray<{ ifname: string; master?: string }>(s.get('bridge-ports'), 'bridge link').map((p) => ({ ifname: p.ifname, master: p.master })),
+  };
+}

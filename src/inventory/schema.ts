@@ -1,0 +1,275 @@
+/**
+ * The inventory file's shape: zod schemas with defaults, the strict value patterns, and the resolved types
+ * the rest of podnet consumes. Every value that can end up in an ssh argv or a remote shell is pinned to a
+ * narrow pattern here, so quoting (util/shell.ts) is a second wall rather than the only one. Each schema
+ * carries its own error map so a failure reads "<value> is not a valid <what>; expected <how>" instead
+ * of zod's generic wording; load.ts adds the field path. Cross-field rules live in load.ts.
+ */
+import { z } from 'zod';
+import { isIp, parseCidr } from '../net/cidr.js';
+
+export const API_VERSION = 'podnet/v1alpha1';
+export const KIND = 'Inventory';
+
+export const NODE_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const HOSTNAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+export const INTERFACE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/;
+export const CNI_BIN_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
+export const SSH_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+export const SSH_PATH_PATTERN = /^[A-Za-z0-9_./~@+-]+$/;
+export const SSH_OPTION_PATTERN = /^[A-Za-z][A-Za-z0-9]*=[A-Za-z0-9_./~@%:,+=-]*$/;
+
+export const MODES = ['auto', 'host-gw', 'vxlan'] as const;
+export type Mode = (typeof MODES)[number];
+
+export const DEFAULT_POD_CIDR = '10.244.0.0/16';
+/** Used when cluster.nodeMaskSize is absent; IPv6 has its own because /24 cannot sit inside a typical /48. */
+export const DEFAULT_NODE_MASK_SIZE = { 4: 24, 6: 64 } as const;
+
+export const SSH_DEFAULTS = {
+  user: 'root',
+  port: 22,
+  sudo: false,
+  options: [] as string[],
+  connectTimeout: 10,
+  commandTimeout: 120,
+  acceptNewHostKeys: false,
+};
+
+// ---- messages ---------------------------------------------------------------------------------------
+
+/** A value as it may appear in a one-line message: quoted, non-printables escaped, long values cut. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
+  switch (typeof value) {
+    case 'string': {
+      const cut = value.length > 64 ? `${value.slice(0, 61)}...` : value;
+      return JSON.stringify(cut).replace(/[^\x20-\x7e]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    }
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    case 'object':
+      return 'a mapping';
+    default:
+      return typeof value;
+  }
+}
+
+export function invalidValue(value: unknown, what: string, expected: string): string {
+  if (value === undefined) return `missing; expected ${expected}`;
+  return `${describeValue(value)} is not a valid ${what}; expected ${expected}`;
+}
+
+function errorMap(what: string, expected: string): z.ZodErrorMap {
+  return (_issue, ctx) => ({ message: invalidValue(ctx.data, what, expected) });
+}
+
+// ---- field builders ---------------------------------------------------------------------------------
+
+function patterned(what: string, expected: string, test: (s: string) => boolean) {
+  return z
+    .string({ errorMap: errorMap(what, expected) })
+    .refine(test, (value) => ({ message: invalidValue(value, what, expected) }));
+}
+
+function int(what: string, min: number, max: number) {
+  return z.number({ errorMap: errorMap(what, `an integer from ${min} to ${max}`) }).int().min(min).max(max);
+}
+
+function bool(what: string) {
+  return z.boolean({ errorMap: errorMap(what, 'true or false') });
+}
+
+function strictObject<T extends z.ZodRawShape>(shape: T, what: string) {
+  const known = Object.keys(shape).join(', ');
+  return z
+    .object(shape, {
+      errorMap: (issue, ctx) => {
+        if (issue.code === z.ZodIssueCode.unrecognized_keys) {
+          const keys = issue.keys.map(describeValue).join(', ');
+          const where = issue.path.length === 0 ? 'at the top level' : `in ${formatPath(issue.path)}`;
+          return { message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${keys} ${where}; expected one of: ${known}` };
+        }
+        return { message: invalidValue(ctx.data, what, `a mapping with keys ${known}`) };
+      },
+    })
+    .strict();
+}
+
+/** ["nodes", 2, "podCIDR"] -> "nodes[2].podCIDR" */
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? part : `.${part}`;
+  }
+  return out;
+}
+
+const CIDR_EXPECTED = (example: string) => `a network such as ${example}`;
+const cidr = (example: string) => patterned('CIDR', CIDR_EXPECTED(example), (s) => parseCidr(s) !== undefined);
+
+const interfaceName = patterned(
+  'interface name',
+  '1-15 characters [A-Za-z0-9_.-] starting with a letter',
+  (s) => INTERFACE_NAME_PATTERN.test(s),
+);
+
+// A purely numeric dotted name would pass the hostname pattern, but "999.1.1.1" is a typo'd IP, not a host.
+function isHostname(s: string): boolean {
+  return HOSTNAME_PATTERN.test(s) && !/^[0-9.]+$/.test(s) && !s.includes('..');
+}
+
+// A leading '-' could be read as an ssh option if a value ever lands in argv without a preceding flag.
+const sshPath = (what: string) =>
+  patterned(what, 'a path of characters [A-Za-z0-9_./~@+-] not starting with "-"', (s) => SSH_PATH_PATTERN.test(s) && !s.startsWith('-'));
+
+// ---- schemas ----------------------------------------------------------------------------------------
+
+export const sshSchema = strictObject(
+  {
+    user: patterned('ssh user', '1-32 characters [a-z0-9_-] starting with a lowercase letter or "_"', (s) => SSH_USER_PATTERN.test(s)).optional(),
+    port: int('port', 1, 65535).optional(),
+    identityFile: sshPath('identity file').optional(),
+    configFile: sshPath('ssh config file').optional(),
+    sudo: bool('sudo setting').optional(),
+    options: z
+      .array(
+        patterned('ssh option', 'Name=value with a value of characters [A-Za-z0-9_./~@%:,+=-], e.g. ConnectTimeout=5', (s) =>
+          SSH_OPTION_PATTERN.test(s),
+        ),
+        { errorMap: errorMap('ssh option list', 'a list of Name=value strings') },
+      )
+      .optional(),
+    connectTimeout: int('connect timeout (seconds)', 1, 300).optional(),
+    commandTimeout: int('command timeout (seconds)', 1, 3600).optional(),
+    acceptNewHostKeys: bool('acceptNewHostKeys setting').optional(),
+  },
+  'ssh settings',
+);
+
+export const vxlanSchema = strictObject(
+  {
+    port: int('VXLAN port', 1, 65535).default(8472),
+    vni: int('VXLAN VNI', 1, 16777215).default(1),
+    device: interfaceName.default('podnet.1'),
+  },
+  'vxlan settings',
+);
+
+export const clusterSchema = strictObject(
+  {
+    podCIDR: cidr('10.244.0.0/16').default(DEFAULT_POD_CIDR),
+    // The family-dependent bounds are checked in load.ts, where podCIDR is known.
+    nodeMaskSize: int('node mask size', 1, 128).optional(),
+    serviceCIDR: cidr('10.96.0.0/12').optional(),
+    mode: z.enum(MODES, { errorMap: errorMap('mode', MODES.join(', ')) }).default('auto'),
+    vxlan: vxlanSchema.default({}),
+    mtu: int('MTU', 576, 9000).optional(),
+    cniBinDir: patterned(
+      'CNI binary directory',
+      'an absolute path of characters [A-Za-z0-9._/-] without ".."',
+      (s) => CNI_BIN_DIR_PATTERN.test(s) && !s.includes('..'),
+    ).optional(),
+    bridge: interfaceName.default('cni0'),
+    masquerade: bool('masquerade setting').default(true),
+  },
+  'cluster settings',
+);
+
+export const nodeSchema = strictObject(
+  {
+    name: patterned(
+      'node name',
+      'a DNS label: 1-63 characters [a-z0-9-] starting and ending with a letter or digit',
+      (s) => NODE_NAME_PATTERN.test(s),
+    ),
+    address: patterned('address', 'an IP address or a hostname such as node-1.example.com', (s) => isIp(s) || isHostname(s)),
+    ip: patterned('IP address', 'an IPv4 or IPv6 address such as 192.0.2.11', isIp).optional(),
+    podCIDR: cidr('10.244.3.0/24').optional(),
+    ssh: sshSchema.optional(),
+  },
+  'node',
+);
+
+export const inventorySchema = strictObject(
+  {
+    apiVersion: z.literal(API_VERSION, { errorMap: errorMap('apiVersion', API_VERSION) }).optional(),
+    kind: z.literal(KIND, { errorMap: errorMap('kind', KIND) }).optional(),
+    cluster: clusterSchema.default({}),
+    ssh: sshSchema.default({}),
+    nodes: z
+      .array(nodeSchema, { errorMap: errorMap('node list', 'a list of at least one node (name, address)') })
+      .min(1),
+  },
+  'inventory',
+);
+
+/** The file as validated by the schema, before cross-field checks and resolution. */
+export type InventoryFile = z.output<typeof inventorySchema>;
+
+// ---- resolved types ---------------------------------------------------------------------------------
+
+/** SSH settings as written (top level or per node); absent keys inherit. */
+export type SshSettings = z.output<typeof sshSchema>;
+
+/** SSH settings for one node: per-node keys over top-level keys over defaults. */
+export interface ResolvedSsh {
+  user: string;
+  port: number;
+  identityFile?: string;
+  configFile?: string;
+  /** run remote commands through `sudo -n` (for a non-root user) */
+  sudo: boolean;
+  /** extra `-o Name=value` options; a per-node list replaces the top-level one */
+  options: string[];
+  /** seconds */
+  connectTimeout: number;
+  /** seconds */
+  commandTimeout: number;
+  acceptNewHostKeys: boolean;
+}
+
+export interface VxlanSettings {
+  port: number;
+  vni: number;
+  device: string;
+}
+
+export interface ClusterSettings {
+  /** normalized, e.g. "10.244.0.0/16" */
+  podCIDR: string;
+  nodeMaskSize: number;
+  serviceCIDR?: string;
+  mode: Mode;
+  vxlan: VxlanSettings;
+  mtu?: number;
+  cniBinDir?: string;
+  bridge: string;
+  masquerade: boolean;
+}
+
+export interface InventoryNode {
+  name: string;
+  /** SSH target: an IP (normalized) or a hostname */
+  address: string;
+  /** the node IP peers route to, when given (normalized) */
+  ip?: string;
+  /** pinned pod CIDR (normalized) */
+  podCIDR?: string;
+  ssh: ResolvedSsh;
+}
+
+export interface Inventory {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  /** where the inventory came from (a path, or a label for in-memory text) */
+  source: string;
+  cluster: ClusterSettings;
+  /** top-level SSH defaults as written */
+  ssh: SshSettings;
+  nodes: InventoryNode[];
+}

@@ -1,0 +1,186 @@
+/**
+ * Lab plan → the bash script that builds it, plus the files the lab hands to its users (ssh_config,
+ * known_hosts, inventory). Pure: strings in, strings out. All values are quoted with sh().
+ */
+import type { LabHost, LabPlan } from './topology.js';
+import { sh } from '../util/shell.js';
+
+/** Directories each node gets a private copy-on-write view of (overlayfs on the host's tree). */
+export const NODE_OVERLAY_DIRS = ['/etc', '/var', '/opt', '/usr'] as const;
+/** Directories each node gets empty and private (tmpfs). */
+export const NODE_TMPFS_DIRS = ['/run', '/tmp'] as const;
+/** Where a node finds its sshd config, host key and authorized_keys (inside its own /etc overlay). */
+export const NODE_SSH_DIR = '/etc/ssh/podnet-lab';
+
+export function nodeMountNsFile(plan: LabPlan, node: LabHost): string {
+  return `${plan.dir}/ns/${node.name}.mnt`;
+}
+
+export function nodeUtsNsFile(plan: LabPlan, node: LabHost): string {
+  return `${plan.dir}/ns/${node.name}.uts`;
+}
+
+/** The nsenter prefix that puts a command inside a node: its network, mount and UTS namespaces. */
+export function nodeEnterArgv(plan: LabPlan, node: LabHost): string[] {
+  return ['nsenter', `--net=/run/netns/${node.netns}`, `--mount=${nodeMountNsFile(plan, node)}`, `--uts=${nodeUtsNsFile(plan, node)}`];
+}
+
+function nodeEnter(plan: LabPlan, node: LabHost): string {
+  return nodeEnterArgv(plan, node).map(sh).join(' ');
+}
+
+export function nodeDir(plan: LabPlan, node: LabHost): string {
+  return `${plan.dir}/nodes/${node.name}`;
+}
+
+function ipBatch(netns: string, lines: string[]): string {
+  return `ip -n ${sh(netns)} -batch - <<'EOF_IP'\n${lines.join('\n')}\nEOF_IP`;
+}
+
+function hostLinkLines(h: LabHost): string[] {
+  return [
+    'link set lo up',
+    `addr add ${h.ip}/${h.prefixLength} dev eth0`,
+    `link set eth0 mtu ${h.mtu} up`,
+    ...h.routes.map((r) => `route add ${r.to} via ${r.via} dev eth0`),
+  ];
+}
+
+export function sshdConfig(node: LabHost): string {
+  return [
+    `# sshd for lab node ${node.name}; written by podnet lab up`,
+    `ListenAddress ${node.ip}`,
+    'Port 22',
+    `HostKey ${NODE_SSH_DIR}/ssh_host_ed25519_key`,
+    `AuthorizedKeysFile ${NODE_SSH_DIR}/authorized_keys .ssh/authorized_keys`,
+    'PidFile /run/sshd.pid',
+    'PermitRootLogin prohibit-password',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'UseDNS no',
+    'StrictModes no',
+    'MaxSessions 64',
+    'MaxStartups 200',
+    'PrintMotd no',
+    'AcceptEnv LANG LC_*',
+    'Subsystem sftp internal-sftp',
+    '',
+  ].join('\n');
+}
+
+/** The script that builds the whole lab. It runs as root on the host; `cgroupDir` collects every process. */
+export function renderLabUpScript(plan: LabPlan, cgroupDir: string | undefined): string {
+  const L = sh(plan.dir);
+  const all = [plan.operator, ...plan.nodes];
+  const routed = plan.topology === 'routed';
+  const out: string[] = [
+    'set -euo pipefail',
+    'umask 022',
+    `L=${L}`,
+  ];
+  if (cgroupDir) out.push(`mkdir -p ${sh(cgroupDir)}`, `echo $$ > ${sh(cgroupDir)}/cgroup.procs`);
+  out.push(
+    // The whole lab lives in one private tmpfs: `lab down` is an unmount, and nothing is written to disk.
+    'mkdir -p "$L"',
+    `mount -t tmpfs -o mode=0711,size=256m ${sh(`podnet-lab-${plan.name}`)} "$L"`,
+    'mount --make-private "$L"',
+    'mkdir -p "$L/ns" "$L/nodes"',
+    `ssh-keygen -q -t ed25519 -N '' -C ${sh(`podnet-lab-${plan.name}`)} -f "$L/id_ed25519"`,
+    ipBatchNetnsAdd([plan.fabricNetns, ...all.map((h) => h.netns)]),
+  );
+
+  const fabric: string[] = ['link set lo up'];
+  for (const s of plan.segments) {
+    fabric.push(`link add ${s.bridge} type bridge`, `link set ${s.bridge} up`);
+    if (s.gateway) fabric.push(`addr add ${s.gateway}/24 dev ${s.bridge}`);
+  }
+  for (const h of all) {
+    const bridge = plan.segments.find((s) => s.name === h.segment)!.bridge;
+    fabric.push(`link add ${h.port} type veth peer name eth0 netns ${h.netns}`, `link set ${h.port} master ${bridge} up`);
+  }
+  out.push(ipBatch(plan.fabricNetns, fabric));
+  if (routed) out.push(`nsenter --net=/run/netns/${sh(plan.fabricNetns)} sysctl -qw net.ipv4.ip_forward=1`);
+  for (const h of all) out.push(ipBatch(h.netns, hostLinkLines(h)));
+
+  // Nodes: a private mount namespace each (persisted as a bind-mounted nsfs file), then sshd in it.
+  out.push('pids=()');
+  for (const n of plan.nodes) {
+    const nd = nodeDir(plan, n);
+    const mnt = nodeMountNsFile(plan, n);
+    const uts = nodeUtsNsFile(plan, n);
+    const overlays = NODE_OVERLAY_DIRS.map((d) => {
+      const base = `${nd}/overlay${d.replace(/\//g, '_')}`;
+      return `mkdir -p ${sh(base)}/upper ${sh(base)}/work && mount -t overlay overlay -o ${sh(`lowerdir=${d},upperdir=${base}/upper,workdir=${base}/work`)} ${d}`;
+    });
+    const inner = [
+      'set -e',
+      'mount -t sysfs sysfs /sys',
+      ...overlays,
+      `mkdir -p ${NODE_SSH_DIR} && cp ${sh(nd)}/ssh/* ${NODE_SSH_DIR}/ && chmod 600 ${NODE_SSH_DIR}/ssh_host_ed25519_key`,
+      ...NODE_TMPFS_DIRS.map((d) => `mount -t tmpfs -o mode=${d === '/tmp' ? '1777' : '0755'} tmpfs ${d}`),
+      'mkdir -p /run/sshd /run/netns /etc/cni/net.d /var/lib/cni',
+      `printf '%s\\n' ${sh(n.name)} > /etc/hostname`,
+      `hostname ${sh(n.name)}`,
+    ].join('\n');
+    out.push(
+      '(',
+      `  mkdir -p ${sh(nd)}/ssh`,
+      `  ssh-keygen -q -t ed25519 -N '' -C ${sh(n.name)} -f ${sh(nd)}/ssh/ssh_host_ed25519_key`,
+      `  cp "$L/id_ed25519.pub" ${sh(nd)}/ssh/authorized_keys`,
+      `  printf '%s' ${sh(sshdConfig(n))} > ${sh(nd)}/ssh/sshd_config`,
+      `  touch ${sh(mnt)} ${sh(uts)}`,
+      `  nsenter --net=/run/netns/${sh(n.netns)} unshare --mount=${sh(mnt)} --uts=${sh(uts)} --propagation private sh -c ${sh(inner)}`,
+      `  ${nodeEnter(plan, n)} /usr/sbin/sshd -f ${NODE_SSH_DIR}/sshd_config`,
+      ') &',
+      'pids+=($!)',
+    );
+  }
+  out.push('rc=0', 'for p in "${pids[@]}"; do wait "$p" || rc=1; done', 'exit $rc');
+  return `${out.join('\n')}\n`;
+}
+
+function ipBatchNetnsAdd(names: string[]): string {
+  return `ip -batch - <<'EOF_IP'\n${names.map((n) => `netns add ${n}`).join('\n')}\nEOF_IP`;
+}
+
+export function renderSshConfig(plan: LabPlan): string {
+  const lines = [`# ssh_config for lab "${plan.name}"; written by podnet lab up`];
+  for (const n of plan.nodes) lines.push(`Host ${n.name}`, `  HostName ${n.ip}`);
+  lines.push(
+    `Host ${plan.nodes.map((n) => n.name).join(' ')} ${plan.segments.map((s) => s.cidr.replace(/\.0\/24$/, '.*')).join(' ')}`,
+    '  User root',
+    `  IdentityFile ${plan.dir}/id_ed25519`,
+    '  IdentitiesOnly yes',
+    `  UserKnownHostsFile ${plan.dir}/known_hosts`,
+    '  GlobalKnownHostsFile /dev/null',
+    '  StrictHostKeyChecking yes',
+    '  LogLevel ERROR',
+    '',
+  );
+  return lines.join('\n');
+}
+
+/** known_hosts lines: "<name>,<ip> <key>" for every node, from the public host keys. */
+export function renderKnownHosts(plan: LabPlan, publicKeys: Map<string, string>): string {
+  return plan.nodes.map((n) => `${n.name},${n.ip} ${publicKeys.get(n.name)!.trim().split(/\s+/).slice(0, 2).join(' ')}`).join('\n') + '\n';
+}
+
+export function renderLabInventory(plan: LabPlan): string {
+  const lines = [
+    `# Inventory of lab "${plan.name}" (${plan.topology}, ${plan.nodes.length} nodes); written by podnet lab up.`,
+    `# Use it from the lab's operator namespace: podnet lab exec --name ${plan.name} -- podnet up -i ${plan.dir}/inventory.yaml`,
+    'apiVersion: podnet/v1alpha1',
+    'kind: Inventory',
+    'cluster:',
+    '  podCIDR: 10.244.0.0/16',
+    '  nodeMaskSize: 24',
+    '  serviceCIDR: 10.96.0.0/12',
+    'ssh:',
+    '  user: root',
+    `  configFile: ${plan.dir}/ssh_config`,
+    'nodes:',
+  ];
+  for (const n of plan.nodes) lines.push(`  - name: ${n.name}`, `    address: ${n.ip}`);
+  return `${lines.join('\n')}\n`;
+}

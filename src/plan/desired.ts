@@ -1,0 +1,400 @@
+/**
+ * Desired state per node, as plain serialisable data: pod CIDR, bridge, MTU, conflist, routes to every
+ * peer (direct or overlay), VXLAN peers, sysctls, iptables rules and files. Computed from the inventory
+ * and the facts read from every node; pure. How a route to one peer looks is the only thing the
+ * host-gw and vxlan backends disagree on (see peerRoute).
+ */
+import { createHash } from 'node:crypto';
+import type { Inventory, InventoryNode } from '../inventory/load.js';
+import type { NodeFacts, RouteFact } from '../facts/parse.js';
+import { allocatePodCidrs } from './allocate.js';
+import { cidrContainsIp, cidrsOverlap, hostAddress, isIp, networkOf, parseCidr } from '../net/cidr.js';
+import { UserError } from '../util/errors.js';
+
+/** Routes podnet installs carry this protocol number, so it lists and removes exactly its own. */
+export const ROUTE_PROTO = 157;
+export const CONFLIST_PATH = '/etc/cni/net.d/10-podnet.conflist';
+export const CONFLIST_NAME = 'podnet';
+export const SYSCTL_FILE = '/etc/sysctl.d/90-podnet.conf';
+export const MODULES_FILE = '/etc/modules-load.d/podnet.conf';
+export const RESTORE_SCRIPT = '/etc/podnet/restore.sh';
+export const UNIT_FILE = '/etc/systemd/system/podnet.service';
+export const FORWARD_CHAIN = 'PODNET-FORWARD';
+export const POSTROUTING_CHAIN = 'PODNET-POSTROUTING';
+export const RULE_COMMENT = 'podnet';
+/** Link alias that marks a device as podnet's (the overlay device). */
+export const LINK_ALIAS = 'podnet';
+export const VXLAN_OVERHEAD = 50;
+/** CNI spec versions podnet writes and drives, best first. */
+export const CNI_VERSIONS = ['1.0.0', '0.4.0', '0.3.1'] as const;
+export const REQUIRED_PLUGINS = ['bridge', 'host-local', 'portmap'] as const;
+
+export type RouteKind = 'direct' | 'overlay';
+
+export interface PeerRoute {
+  peer: string;
+  podCIDR: string;
+  kind: RouteKind;
+  /** next hop: the peer's node IP (direct) or the peer's VTEP address (overlay) */
+  via: string;
+  dev: string;
+  onlink: boolean;
+}
+
+export interface VxlanPeer {
+  peer: string;
+  nodeIP: string;
+  vtepAddress: string;
+  mac: string;
+}
+
+export interface VxlanPlan {
+  device: string;
+  vni: number;
+  port: number;
+  local: string;
+  uplink: string;
+  mac: string;
+  /** the network address of the node's pod CIDR, as a /32 on the device (source for host→remote pod) */
+  address: string;
+  mtu: number;
+  peers: VxlanPeer[];
+}
+
+export interface FilePlan {
+  path: string;
+  content: string;
+  mode: string;
+  sha256: string;
+}
+
+export interface NodePlan {
+  name: string;
+  address: string;
+  nodeIP: string;
+  podCIDR: string;
+  podCIDRSource: 'pinned' | 'existing' | 'allocated';
+  gateway: string;
+  bridge: string;
+  uplink: string;
+  uplinkMtu: number;
+  mtu: number;
+  cniVersion: string;
+  cniBinDir: string;
+  conflist: Record<string, unknown>;
+  routes: PeerRoute[];
+  vxlan?: VxlanPlan;
+  /** the overlay device name, also when this node needs no overlay (so a stale one can be removed) */
+  vxlanDevice: string;
+  sysctls: Record<string, string>;
+  modules: string[];
+  iptables: { filter: string[]; nat: string[] };
+  files: FilePlan[];
+  persistence: 'systemd' | 'none';
+  clusterCIDR: string;
+}
+
+/** A node whose facts make a plan impossible (missing plugins, no uplink): reported per node, not fatal. */
+export interface NodePlanError {
+  name: string;
+  step: 'plan';
+  error: string;
+  hint?: string;
+}
+
+export interface ClusterPlan {
+  clusterCIDR: string;
+  mode: Inventory['cluster']['mode'];
+  mtu: number;
+  nodes: NodePlan[];
+  errors: NodePlanError[];
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A stable, locally administered unicast MAC for a VTEP, derived from the node IP, so peers never go stale. */
+export function vtepMac(nodeIP: string): string {
+  const octets = nodeIP.split('.').map((o) => Number(o).toString(16).padStart(2, '0'));
+  return ['0e', '70', ...octets].join(':');
+}
+
+/** The address peers route to: the inventory's ip, else the address sshd was reached on, else the SSH address. */
+export function nodeIPOf(node: InventoryNode, facts: NodeFacts): string | undefined {
+  if (node.ip) return node.ip;
+  if (facts.sshServerAddress && isIp(facts.sshServerAddress)) return facts.sshServerAddress;
+  if (isIp(node.address)) return node.address;
+  return undefined;
+}
+
+function routeDst(r: RouteFact): string {
+  if (r.dst === 'default') return '0.0.0.0/0';
+  return r.dst.includes('/') ? r.dst : `${r.dst}/32`;
+}
+
+/** Longest-prefix match in the node's main table: the route the kernel would use to reach `ip`. */
+export function lookupRoute(facts: NodeFacts, ip: string): RouteFact | undefined {
+  let best: RouteFact | undefined;
+  let bestLen = -1;
+  for (const r of facts.routes) {
+    if (r.type && r.type !== 'unicast') continue;
+    const dst = routeDst(r);
+    const len = Number(dst.split('/')[1]);
+    if (len > bestLen && cidrContainsIp(dst, ip)) {
+      best = r;
+      bestLen = len;
+    }
+  }
+  return best;
+}
+
+/** Whether `peerIP` is on-link from this node: reachable without a gateway, on the uplink. */
+export function isOnLink(facts: NodeFacts, peerIP: string, uplink: string): boolean {
+  const r = lookupRoute(facts, peerIP);
+  return r !== undefined && !r.gateway && r.dev === uplink;
+}
+
+/** What podnet installed before on this node: the pod CIDR of its conflist, or of its bridge address. */
+export function existingPodCidr(facts: NodeFacts, bridge: string): string | undefined {
+  const mine = facts.cniConfFiles.find((f) => f.path.endsWith('/10-podnet.conflist'));
+  if (mine) {
+    const m = /"subnet"\s*:\s*"([^"]+)"/.exec(mine.text);
+    if (m?.[1] && parseCidr(m[1])) return parseCidr(m[1])!.text;
+  }
+  const a = facts.addrs.find((x) => x.ifname === bridge && x.family === 'inet');
+  return a ? networkOf(a.local, a.prefixlen)?.text : undefined;
+}
+
+function uplinkOf(facts: NodeFacts, nodeIP: string): { ifname: string; mtu: number } | undefined {
+  const a = facts.addrs.find((x) => x.local === nodeIP);
+  const l = a && facts.links.find((x) => x.ifname === a.ifname);
+  return l ? { ifname: l.ifname, mtu: l.mtu } : undefined;
+}
+
+function chooseCniVersion(facts: NodeFacts, binDir: string): string | undefined {
+  const sets = REQUIRED_PLUGINS.map((p) => facts.plugins.find((x) => x.dir === binDir && x.name === p)?.supportedVersions ?? []);
+  return CNI_VERSIONS.find((v) => sets.every((s) => s.includes(v)));
+}
+
+function chooseBinDir(inv: Inventory, facts: NodeFacts): string | undefined {
+  if (inv.cluster.cniBinDir) return inv.cluster.cniBinDir;
+  return facts.cniBinDirs.find((d) => REQUIRED_PLUGINS.every((p) => facts.plugins.some((x) => x.dir === d && x.name === p)));
+}
+
+/**
+ * Routes in the node's main table that podnet does not own and that overlap the cluster CIDR: podnet
+ * would shadow or fight them. The bridge's own connected routes are podnet's business, not conflicts.
+ */
+export function conflictingRoutes(facts: NodeFacts, clusterCIDR: string, bridge: string, vxlanDevice: string): RouteFact[] {
+  return facts.routes.filter((r) => {
+    if (r.protocol === String(ROUTE_PROTO)) return false;
+    if (r.dev === bridge || r.dev === vxlanDevice) return false;
+    const dst = routeDst(r);
+    if (dst === '0.0.0.0/0') return false;
+    return cidrsOverlap(dst, clusterCIDR);
+  });
+}
+
+export interface FactsByNode {
+  get(name: string): NodeFacts | undefined;
+}
+
+/** Checks that need facts and are bad input: refused before any node is touched. */
+function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map<string, string>): void {
+  const c = inv.cluster;
+  inv.nodes.forEach((n, i) => {
+    const f = facts.get(n.name);
+    if (!f) return;
+    const ip = nodeIPs.get(n.name);
+    if (ip && cidrContainsIp(c.podCIDR, ip)) {
+      throw new UserError(`cluster.podCIDR: ${c.podCIDR} contains the IP ${ip} of node ${n.name} (nodes[${i}]); expected a pod CIDR apart from the node network`);
+    }
+    const bad = conflictingRoutes(f, c.podCIDR, c.bridge, c.vxlan.device)[0];
+    if (bad) {
+      throw new UserError(
+        `cluster.podCIDR: ${c.podCIDR} overlaps the route "${bad.dst}${bad.gateway ? ` via ${bad.gateway}` : ''}${bad.dev ? ` dev ${bad.dev}` : ''}" on node ${n.name} (nodes[${i}]); expected a pod CIDR no existing route uses`,
+      );
+    }
+    for (const a of f.addrs) {
+      if (a.family !== 'inet' || a.ifname === c.bridge || a.ifname === c.vxlan.device || a.scope === 'host') continue;
+      if (cidrContainsIp(c.podCIDR, a.local)) {
+        throw new UserError(`cluster.podCIDR: ${c.podCIDR} contains address ${a.local} of ${a.ifname} on node ${n.name} (nodes[${i}]); expected a pod CIDR apart from the node network`);
+      }
+    }
+  });
+}
+
+export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
+  const c = inv.cluster;
+  const errors: NodePlanError[] = [];
+  const nodeIPs = new Map<string, string>();
+  const uplinks = new Map<string, { ifname: string; mtu: number }>();
+  for (const n of inv.nodes) {
+    const f = facts.get(n.name);
+    if (!f) continue;
+    const ip = nodeIPOf(n, f);
+    if (!ip) {
+      errors.push({ name: n.name, step: 'plan', error: 'cannot tell the node IP', hint: `set nodes[].ip for ${n.name} in the inventory` });
+      continue;
+    }
+    const up = uplinkOf(f, ip);
+    if (!up) {
+      errors.push({ name: n.name, step: 'plan', error: `no interface on ${n.name} holds its node IP ${ip}`, hint: `set nodes[].ip for ${n.name} to an address the node has` });
+      continue;
+    }
+    nodeIPs.set(n.name, ip);
+    uplinks.set(n.name, up);
+  }
+  checkInputAgainstFacts(inv, facts, nodeIPs);
+
+  const allocations = allocatePodCidrs(
+    c.podCIDR,
+    c.nodeMaskSize,
+    inv.nodes.map((n) => {
+      const f = facts.get(n.name);
+      return { name: n.name, pinned: n.podCIDR, existing: f ? existingPodCidr(f, c.bridge) : undefined };
+    }),
+  );
+  const podCidrOf = new Map(allocations.map((a) => [a.name, a]));
+
+  // Route kinds first: the MTU depends on whether any overlay is in use.
+  const ready = inv.nodes.filter((n) => nodeIPs.has(n.name));
+  const kinds = new Map<string, RouteKind>();
+  for (const n of ready) {
+    const f = facts.get(n.name)!;
+    for (const p of ready) {
+      if (p.name === n.name) continue;
+      const onlink = isOnLink(f, nodeIPs.get(p.name)!, uplinks.get(n.name)!.ifname);
+      let kind: RouteKind;
+      if (c.mode === 'vxlan') kind = 'overlay';
+      else if (c.mode === 'host-gw') {
+        if (!onlink) {
+          throw new UserError(
+            `cluster.mode: host-gw needs every peer on-link, but ${p.name} (${nodeIPs.get(p.name)}) is behind a router as seen from ${n.name}; expected mode auto or vxlan`,
+          );
+        }
+        kind = 'direct';
+      } else kind = onlink ? 'direct' : 'overlay';
+      kinds.set(`${n.name}>${p.name}`, kind);
+    }
+  }
+  const anyOverlay = [...kinds.values()].includes('overlay');
+  const minUplink = Math.min(...[...uplinks.values()].map((u) => u.mtu), 65535);
+  const mtu = c.mtu ?? (uplinks.size ? minUplink - (anyOverlay ? VXLAN_OVERHEAD : 0) : 1500);
+
+  const nodes: NodePlan[] = [];
+  for (const n of ready) {
+    const f = facts.get(n.name)!;
+    const binDir = chooseBinDir(inv, f);
+    const missing = REQUIRED_PLUGINS.filter((p) => !f.plugins.some((x) => x.dir === (binDir ?? '') && x.name === p));
+    if (!binDir || missing.length) {
+      const where = binDir ?? (f.cniBinDirs.join(', ') || '/opt/cni/bin or /usr/lib/cni');
+      errors.push({ name: n.name, step: 'plan', error: `CNI plugin${missing.length === 1 ? '' : 's'} ${(missing.length ? missing : REQUIRED_PLUGINS).join(', ')} missing in ${where}`, hint: 'install the CNI plugins (Debian: apt-get install containernetworking-plugins) or set cluster.cniBinDir' });
+      continue;
+    }
+    const cniVersion = chooseCniVersion(f, binDir);
+    if (!cniVersion) {
+      errors.push({ name: n.name, step: 'plan', error: `the CNI plugins in ${binDir} support none of the versions ${CNI_VERSIONS.join(', ')}`, hint: 'upgrade the CNI plugins' });
+      continue;
+    }
+    const alloc = podCidrOf.get(n.name)!;
+    const ip = nodeIPs.get(n.name)!;
+    const uplink = uplinks.get(n.name)!;
+    const peers = ready.filter((p) => p.name !== n.name);
+    const vxlanPeers: VxlanPeer[] = [];
+    const routes: PeerRoute[] = peers.map((p) => {
+      const kind = kinds.get(`${n.name}>${p.name}`)!;
+      const peerCidr = podCidrOf.get(p.name)!.podCIDR;
+      const peerIP = nodeIPs.get(p.name)!;
+      if (kind === 'direct') return { peer: p.name, podCIDR: peerCidr, kind, via: peerIP, dev: uplink.ifname, onlink: false };
+      const vtepAddress = hostAddress(peerCidr, 0);
+      vxlanPeers.push({ peer: p.name, nodeIP: peerIP, vtepAddress, mac: vtepMac(peerIP) });
+      return { peer: p.name, podCIDR: peerCidr, kind, via: vtepAddress, dev: c.vxlan.device, onlink: true };
+    });
+    const vxlan: VxlanPlan | undefined = vxlanPeers.length
+      ? {
+          device: c.vxlan.device,
+          vni: c.vxlan.vni,
+          port: c.vxlan.port,
+          local: ip,
+          uplink: uplink.ifname,
+          mac: vtepMac(ip),
+          address: hostAddress(alloc.podCIDR, 0),
+          mtu: uplink.mtu - VXLAN_OVERHEAD,
+          peers: vxlanPeers,
+        }
+      : undefined;
+    const gateway = hostAddress(alloc.podCIDR, 1);
+    const conflist = renderConflist({ cniVersion, bridge: c.bridge, mtu, podCIDR: alloc.podCIDR, gateway, clusterCIDR: c.podCIDR, egress: c.masquerade });
+    const sysctls: Record<string, string> = { 'net.ipv4.ip_forward': '1' };
+    const brNetfilter = f.sysctl['net.bridge.bridge-nf-call-iptables'] !== undefined && f.sysctl['net.bridge.bridge-nf-call-iptables'] !== '-';
+    if (brNetfilter || f.tools.modprobe) sysctls['net.bridge.bridge-nf-call-iptables'] = '1';
+    const iptables = planIptables(c.podCIDR, alloc.podCIDR, c.masquerade);
+    const persistence = f.systemd ? 'systemd' : 'none';
+    const plan: NodePlan = {
+      name: n.name,
+      address: n.address,
+      nodeIP: ip,
+      podCIDR: alloc.podCIDR,
+      podCIDRSource: alloc.source,
+      gateway,
+      bridge: c.bridge,
+      uplink: uplink.ifname,
+      uplinkMtu: uplink.mtu,
+      mtu,
+      cniVersion,
+      cniBinDir: binDir,
+      conflist,
+      routes,
+      vxlan,
+      vxlanDevice: c.vxlan.device,
+      sysctls,
+      modules: sysctls['net.bridge.bridge-nf-call-iptables'] ? ['br_netfilter'] : [],
+      iptables,
+      files: [],
+      persistence,
+      clusterCIDR: c.podCIDR,
+    };
+    nodes.push(plan);
+  }
+  return { clusterCIDR: c.podCIDR, mode: c.mode, mtu, nodes, errors };
+}
+
+export function renderConflist(o: { cniVersion: string; bridge: string; mtu: number; podCIDR: string; gateway: string; clusterCIDR: string; egress: boolean }): Record<string, unknown> {
+  const routes: { dst: string }[] = [{ dst: o.clusterCIDR }];
+  if (o.egress) routes.push({ dst: '0.0.0.0/0' });
+  return {
+    cniVersion: o.cniVersion,
+    name: CONFLIST_NAME,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: o.bridge,
+        isGateway: true,
+        ipMasq: false,
+        hairpinMode: true,
+        mtu: o.mtu,
+        ipam: { type: 'host-local', ranges: [[{ subnet: o.podCIDR, gateway: o.gateway }]], routes },
+      },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+    ],
+  };
+}
+
+/** iptables rules in `iptables -S` form, so they compare as text with what a node reports. */
+export function planIptables(clusterCIDR: string, podCIDR: string, masquerade: boolean): { filter: string[]; nat: string[] } {
+  const tag = `-m comment --comment ${RULE_COMMENT}`;
+  return {
+    filter: [
+      `-A ${FORWARD_CHAIN} -s ${clusterCIDR} ${tag} -j ACCEPT`,
+      `-A ${FORWARD_CHAIN} -d ${clusterCIDR} ${tag} -j ACCEPT`,
+    ],
+    nat: masquerade ? [`-A ${POSTROUTING_CHAIN} -s ${podCIDR} ! -d ${clusterCIDR} ${tag} -j MASQUERADE`] : [],
+  };
+}
+
+export const JUMP_RULES = {
+  filter: `-A FORWARD -m comment --comment ${RULE_COMMENT} -j ${FORWARD_CHAIN}`,
+  nat: `-A POSTROUTING -m comment --comment ${RULE_COMMENT} -j ${POSTROUTING_CHAIN}`,
+} as const;

@@ -1,0 +1,135 @@
+/**
+ * Changes → one POSIX sh script per node. Kernel changes are batched: one `ip -batch` for all routes and
+ * neighbours, one `bridge -batch` for all FDB entries, one `iptables-restore --noflush` per table, one
+ * `sysctl` call. Every command is idempotent (replace, guarded create), so the same renderer produces
+ * the boot-time restore script. The script marks its steps on stderr so a failure names the step.
+ */
+import type { Change } from '../plan/diff.js';
+import { ROUTE_PROTO, LINK_ALIAS } from '../plan/desired.js';
+import { heredoc, sh } from '../util/shell.js';
+
+export const STEP_MARK = '@@podnet:step';
+export const FAIL_MARK = '@@podnet:failed';
+
+const PRELUDE = `set -u
+export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+STEP=start
+step() { STEP=$1; echo "${STEP_MARK} $1" >&2; }
+fail() { echo "${FAIL_MARK} $STEP" >&2; exit 1; }
+`;
+
+function block(cmd: string, body: string, delim: string): string {
+  const h = heredoc(delim, body);
+  return `${cmd} ${h.open} || fail\n${h.body}${h.close}`;
+}
+
+function of<K extends Change['kind']>(changes: Change[], kind: K): Extract<Change, { kind: K }>[] {
+  return changes.filter((c): c is Extract<Change, { kind: K }> => c.kind === kind);
+}
+
+export interface RenderOptions {
+  /** include file writes and systemd (apply) or not (boot-time restore: the files are already there) */
+  files: boolean;
+}
+
+export function renderNodeScript(changes: Change[], opts: RenderOptions = { files: true }): string {
+  const out: string[] = [PRELUDE];
+
+  const modules = of(changes, 'module');
+  const sysctls = of(changes, 'sysctl');
+  if (modules.length || sysctls.length) {
+    out.push('step kernel');
+    for (const m of modules) out.push(`modprobe ${sh(m.name)} 2>/dev/null || [ -d /proc/sys/net/bridge ] || fail`);
+    if (sysctls.length) out.push(`sysctl -qw ${sysctls.map((s) => sh(`${s.key}=${s.to}`)).join(' ')} || fail`);
+  }
+
+  if (opts.files) {
+    const writes = of(changes, 'file-write');
+    const removes = of(changes, 'file-remove');
+    if (writes.length || removes.length) out.push('step files');
+    for (const w of writes) {
+      const p = w.file.path;
+      const dir = p.slice(0, p.lastIndexOf('/'));
+      const tmp = `${dir}/.${p.slice(p.lastIndexOf('/') + 1)}.podnet-tmp`;
+      // Write beside the target and rename: readers (the container runtime) never see half a file.
+      out.push(`mkdir -p ${sh(dir)} || fail`);
+      out.push(block(`cat > ${sh(tmp)}`, w.file.content, 'PODNET_FILE'));
+      out.push(`chmod ${sh(w.file.mode)} ${sh(tmp)} && mv -f ${sh(tmp)} ${sh(p)} || fail`);
+    }
+    for (const r of removes) out.push(`rm -f ${sh(r.path)} || fail`);
+  }
+
+  const links: string[] = [];
+  for (const c of changes) {
+    switch (c.kind) {
+      case 'bridge-create':
+        links.push(`ip link show dev ${sh(c.bridge)} >/dev/null 2>&1 || ip link add name ${sh(c.bridge)} type bridge || fail`);
+        links.push(`ip link set dev ${sh(c.bridge)} mtu ${c.mtu} up || fail`);
+        break;
+      case 'bridge-set':
+        links.push(`ip link set dev ${sh(c.bridge)} mtu ${c.mtu} up 2>/dev/null || ip link set dev ${sh(c.bridge)} up || fail`);
+        break;
+      case 'bridge-addr-del':
+        links.push(`ip addr del ${sh(c.address)} dev ${sh(c.bridge)} 2>/dev/null || true`);
+        break;
+      case 'bridge-addr-add':
+        links.push(`ip addr replace ${sh(c.address)} dev ${sh(c.bridge)} || fail`);
+        break;
+      case 'vxlan-create':
+        if (c.recreate) links.push(`ip link del dev ${sh(c.device)} 2>/dev/null || true`);
+        links.push(
+          `ip link show dev ${sh(c.device)} >/dev/null 2>&1 || ip link add name ${sh(c.device)} type vxlan id ${c.vni} local ${sh(c.local)} dev ${sh(c.uplink)} dstport ${c.port} nolearning || fail`,
+          `ip link set dev ${sh(c.device)} address ${sh(c.mac)} mtu ${c.mtu} alias ${LINK_ALIAS} up || fail`,
+          `ip addr replace ${sh(`${c.address}/32`)} dev ${sh(c.device)} || fail`,
+        );
+        break;
+      case 'vxlan-delete':
+        links.push(`ip link del dev ${sh(c.device)} 2>/dev/null || true`);
+        break;
+      default:
+        break;
+    }
+  }
+  if (links.length) out.push('step links', ...links);
+
+  const fdb: string[] = [];
+  for (const c of changes) {
+    if (c.kind === 'fdb-set') fdb.push(`fdb replace ${c.mac} dev ${c.device} dst ${c.dst} self permanent`);
+    if (c.kind === 'fdb-del') fdb.push(`fdb del ${c.mac} dev ${c.device} dst ${c.dst} self`);
+  }
+  if (fdb.length) out.push('step fdb', block('bridge -force -batch -', fdb.join('\n'), 'PODNET_FDB'));
+
+  const batch: string[] = [];
+  for (const c of changes) {
+    if (c.kind === 'neigh-set') batch.push(`neigh replace ${c.address} lladdr ${c.mac} dev ${c.device} nud permanent`);
+    if (c.kind === 'neigh-del') batch.push(`neigh del ${c.address} dev ${c.device}`);
+  }
+  for (const c of changes) {
+    if (c.kind === 'route-set') {
+      const r = c.route;
+      batch.push(`route replace ${r.podCIDR} via ${r.via} dev ${r.dev}${r.onlink ? ' onlink' : ''} proto ${ROUTE_PROTO}`);
+    }
+    if (c.kind === 'route-del') batch.push(`route del ${c.dst} proto ${ROUTE_PROTO}`);
+  }
+  if (batch.length) out.push('step routes', block('ip -batch -', batch.join('\n'), 'PODNET_IP'));
+
+  for (const c of of(changes, 'iptables')) {
+    const input = [`*${c.table}`, `:${c.chain} - [0:0]`, ...c.rules, 'COMMIT', ''].join('\n');
+    const [, builtin, ...jumpArgs] = c.jump.split(' ');
+    const args = jumpArgs.map(sh).join(' ');
+    const t = `-t ${c.table}`;
+    out.push(
+      `step iptables-${c.table}`,
+      // Declaring our chain in --noflush mode empties it first: the chain's content is replaced atomically.
+      block('iptables-restore -w 5 --noflush', input, 'PODNET_RULES'),
+      `iptables -w 5 ${t} -C ${builtin} ${args} 2>/dev/null || iptables -w 5 ${t} -I ${builtin} 1 ${args} || fail`,
+      `while [ "$(iptables -w 5 ${t} -S ${builtin} | grep -c -x -F -- ${sh(c.jump)})" -gt 1 ]; do iptables -w 5 ${t} -D ${builtin} ${args} || fail; done`,
+    );
+  }
+
+  if (opts.files && of(changes, 'unit-enable').length) {
+    out.push('step systemd', 'systemctl daemon-reload || fail', 'systemctl enable podnet.service >/dev/null 2>&1 || fail');
+  }
+  out.push('step done');
+  return `${out.join('\n')}\n`;
+}

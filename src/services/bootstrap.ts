@@ -1,0 +1,252 @@
+/**
+ * The bootstrap service behind `plan`, `up`, `status` and `down`: facts from every node in parallel (one
+ * round trip each), a pure plan and diff, then at most one more round trip per node that changes
+ * something. A node that fails is reported with its step and error; the others carry on.
+ */
+import type { Inventory, InventoryNode } from '../inventory/load.js';
+import type { Transport } from '../transport/types.js';
+import { TransportError } from '../transport/types.js';
+import { renderFactsScript } from '../facts/gather.js';
+import { parseFacts, type NodeFacts } from '../facts/parse.js';
+import { planCluster, type ClusterPlan, type NodePlan } from '../plan/desired.js';
+import { withFiles } from '../plan/files.js';
+import { describeChange, diffNode, type Change } from '../plan/diff.js';
+import { FAIL_MARK, STEP_MARK, renderNodeScript } from '../render/node-script.js';
+import { renderDownScript, REMOVED_MARK, KEPT_MARK } from '../render/down-script.js';
+import { mapLimit } from '../util/concurrency.js';
+import { errorMessage } from '../util/errors.js';
+import type { Progress } from '../cli/progress.js';
+
+export interface NodeFailure {
+  node: string;
+  step: string;
+  error: string;
+  hint?: string;
+}
+
+export interface FactsResult {
+  facts: Map<string, NodeFacts>;
+  failures: NodeFailure[];
+}
+
+export interface RunContext {
+  transport: Transport;
+  concurrency: number;
+  progress: Progress;
+}
+
+function failureOf(node: string, step: string, err: unknown): NodeFailure {
+  if (err instanceof TransportError) return { node, step, error: err.message, hint: err.hint };
+  return { node, step, error: errorMessage(err) };
+}
+
+export async function gatherFacts(inv: Inventory, ctx: RunContext, nodes: InventoryNode[] = inv.nodes): Promise<FactsResult> {
+  const script = renderFactsScript({ cniBinDir: inv.cluster.cniBinDir });
+  const facts = new Map<string, NodeFacts>();
+  const failures: NodeFailure[] = [];
+  await mapLimit(nodes, ctx.concurrency, async (n) => {
+    ctx.progress.update(n.name, 'reading facts');
+    try {
+      const r = await ctx.transport.run(n, script);
+      if (r.exitCode !== 0 && !r.stdout.includes('@@podnet:section end')) {
+        throw new Error(`facts script failed (exit ${r.exitCode}): ${lastLine(r.stderr)}`);
+      }
+      facts.set(n.name, parseFacts(r.stdout));
+    } catch (err) {
+      const f = failureOf(n.name, 'facts', err);
+      failures.push(f);
+      ctx.progress.done(n.name, false, `facts: ${f.error}`);
+    }
+  });
+  return { facts, failures };
+}
+
+export interface PlannedCluster {
+  plan: ClusterPlan;
+  facts: Map<string, NodeFacts>;
+  failures: NodeFailure[];
+}
+
+export async function planFromNodes(inv: Inventory, ctx: RunContext): Promise<PlannedCluster> {
+  const { facts, failures } = await gatherFacts(inv, ctx);
+  const plan = planCluster(inv, facts);
+  plan.nodes = plan.nodes.map(withFiles);
+  for (const e of plan.errors) {
+    failures.push({ node: e.name, step: e.step, error: e.error, hint: e.hint });
+    ctx.progress.done(e.name, false, e.error);
+  }
+  return { plan, facts, failures };
+}
+
+export interface NodeOutcome {
+  node: string;
+  podCIDR?: string;
+  result: 'unchanged' | 'changed' | 'would-change' | 'failed';
+  changes: string[];
+  step?: string;
+  error?: string;
+  hint?: string;
+  durationMs: number;
+  roundTrips: number;
+}
+
+export interface UpReport {
+  dryRun: boolean;
+  clusterCIDR: string;
+  mode: string;
+  mtu: number;
+  nodes: NodeOutcome[];
+  persistence: { node: string; persistence: 'systemd' | 'none' }[];
+  scripts?: Record<string, string>;
+}
+
+function outcomeOrder(inv: Inventory, outcomes: NodeOutcome[]): NodeOutcome[] {
+  const idx = new Map(inv.nodes.map((n, i) => [n.name, i]));
+  return outcomes.sort((a, b) => (idx.get(a.node) ?? 0) - (idx.get(b.node) ?? 0));
+}
+
+export async function runUp(inv: Inventory, ctx: RunContext, opts: { dryRun: boolean; showScripts?: boolean }): Promise<UpReport> {
+  const t0 = performance.now();
+  const { plan, facts, failures } = await planFromNodes(inv, ctx);
+  const outcomes: NodeOutcome[] = failures.map((f) => ({
+    node: f.node,
+    result: 'failed',
+    changes: [],
+    step: f.step,
+    error: f.error,
+    hint: f.hint,
+    durationMs: performance.now() - t0,
+    roundTrips: ctx.transport.roundTrips.get(f.node) ?? 0,
+  }));
+  const scripts: Record<string, string> = {};
+  const byName = new Map(inv.nodes.map((n) => [n.name, n]));
+  await mapLimit(plan.nodes, ctx.concurrency, async (p: NodePlan) => {
+    const changes = diffNode(p, facts.get(p.name)!);
+    const described = changes.map(describeChange);
+    const base = { node: p.name, podCIDR: p.podCIDR, changes: described };
+    if (changes.length === 0 || opts.dryRun) {
+      if (opts.showScripts && changes.length) scripts[p.name] = renderNodeScript(changes);
+      outcomes.push({ ...base, result: changes.length ? 'would-change' : 'unchanged', durationMs: performance.now() - t0, roundTrips: ctx.transport.roundTrips.get(p.name) ?? 0 });
+      ctx.progress.done(p.name, true, changes.length ? `${changes.length} change(s) planned` : 'converged, nothing to do');
+      return;
+    }
+    ctx.progress.update(p.name, `applying ${changes.length} change(s)`);
+    const outcome = await applyChanges(byName.get(p.name)!, changes, ctx);
+    outcomes.push({ ...base, ...outcome, durationMs: performance.now() - t0, roundTrips: ctx.transport.roundTrips.get(p.name) ?? 0 });
+    ctx.progress.done(p.name, outcome.result !== 'failed', outcome.result === 'failed' ? `${outcome.step}: ${outcome.error}` : `${changes.length} change(s) applied`);
+  });
+  return {
+    dryRun: opts.dryRun,
+    clusterCIDR: plan.clusterCIDR,
+    mode: plan.mode,
+    mtu: plan.mtu,
+    nodes: outcomeOrder(inv, outcomes),
+    persistence: plan.nodes.map((n) => ({ node: n.name, persistence: n.persistence })),
+    ...(opts.showScripts ? { scripts } : {}),
+  };
+}
+
+async function applyChanges(node: InventoryNode, changes: Change[], ctx: RunContext): Promise<Pick<NodeOutcome, 'result' | 'step' | 'error' | 'hint'>> {
+  try {
+    const r = await ctx.transport.run(node, renderNodeScript(changes));
+    if (r.exitCode === 0) return { result: 'changed' };
+    const { step, error } = scriptFailure(r.stderr);
+    return { result: 'failed', step, error: error || `exit ${r.exitCode}` };
+  } catch (err) {
+    const f = failureOf(node.name, 'apply', err);
+    return { result: 'failed', step: lastStepOf(err) ?? 'apply', error: f.error, hint: f.hint };
+  }
+}
+
+function lastStepOf(_err: unknown): string | undefined {
+  return undefined;
+}
+
+/** The failed step and the error line from a node script's stderr. */
+export function scriptFailure(stderr: string): { step: string; error: string } {
+  const lines = stderr.split('\n').filter(Boolean);
+  let step = 'apply';
+  const errors: string[] = [];
+  for (const l of lines) {
+    if (l.startsWith(`${FAIL_MARK} `)) step = l.slice(FAIL_MARK.length + 1);
+    else if (l.startsWith(`${STEP_MARK} `)) {
+      step = l.slice(STEP_MARK.length + 1);
+      errors.length = 0;
+    } else errors.push(l);
+  }
+  return { step, error: errors.join('; ') };
+}
+
+export interface StatusNode {
+  node: string;
+  podCIDR?: string;
+  state: 'converged' | 'drift' | 'failed';
+  drift: string[];
+  step?: string;
+  error?: string;
+  hint?: string;
+}
+
+export interface StatusReport {
+  clusterCIDR: string;
+  mode: string;
+  nodes: StatusNode[];
+}
+
+export async function runStatus(inv: Inventory, ctx: RunContext): Promise<StatusReport> {
+  const { plan, facts, failures } = await planFromNodes(inv, ctx);
+  const nodes: StatusNode[] = failures.map((f) => ({ node: f.node, state: 'failed', drift: [], step: f.step, error: f.error, hint: f.hint }));
+  for (const p of plan.nodes) {
+    const drift = diffNode(p, facts.get(p.name)!).map(describeChange);
+    nodes.push({ node: p.name, podCIDR: p.podCIDR, state: drift.length ? 'drift' : 'converged', drift });
+    ctx.progress.done(p.name, drift.length === 0, drift.length ? `${drift.length} difference(s)` : 'converged');
+  }
+  const idx = new Map(inv.nodes.map((n, i) => [n.name, i]));
+  nodes.sort((a, b) => (idx.get(a.node) ?? 0) - (idx.get(b.node) ?? 0));
+  return { clusterCIDR: plan.clusterCIDR, mode: plan.mode, nodes };
+}
+
+export interface DownNode {
+  node: string;
+  result: 'removed' | 'nothing' | 'failed';
+  removed: string[];
+  kept: string[];
+  step?: string;
+  error?: string;
+  hint?: string;
+}
+
+export async function runDown(inv: Inventory, ctx: RunContext, opts: { force: boolean }): Promise<DownNode[]> {
+  const script = renderDownScript(inv.cluster, opts);
+  const out = await mapLimit(inv.nodes, ctx.concurrency, async (n): Promise<DownNode> => {
+    ctx.progress.update(n.name, 'removing podnet state');
+    try {
+      const r = await ctx.transport.run(n, script);
+      const removed = markers(r.stdout, REMOVED_MARK);
+      const kept = markers(r.stdout, KEPT_MARK);
+      if (r.exitCode !== 0) {
+        const { step, error } = scriptFailure(r.stderr);
+        ctx.progress.done(n.name, false, `${step}: ${error}`);
+        return { node: n.name, result: 'failed', removed, kept, step, error: error || `exit ${r.exitCode}` };
+      }
+      ctx.progress.done(n.name, true, removed.length ? `removed ${removed.length} item(s)` : 'nothing to remove');
+      return { node: n.name, result: removed.length ? 'removed' : 'nothing', removed, kept };
+    } catch (err) {
+      const f = failureOf(n.name, 'down', err);
+      ctx.progress.done(n.name, false, f.error);
+      return { node: n.name, result: 'failed', removed: [], kept: [], step: 'connect', error: f.error, hint: f.hint };
+    }
+  });
+  return out;
+}
+
+function markers(stdout: string, mark: string): string[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith(`${mark} `))
+    .map((l) => l.slice(mark.length + 1));
+}
+
+function lastLine(s: string): string {
+  return s.trim().split('\n').filter(Boolean).pop() ?? '';
+}

@@ -1,0 +1,51 @@
+/**
+ * The transport port: the only way podnet talks to a node. SshTransport implements it for real nodes;
+ * tests can use any object that satisfies the same interface.
+ */
+export interface SshSettingsLike {
+  user: string;
+  port: number;
+  identityFile?: string;
+  configFile?: string;
+  sudo: boolean;
+  options: string[];
+  connectTimeout: number;
+  commandTimeout: number;
+  acceptNewHostKeys: boolean;
+}
+
+export interface NodeTarget {
+  name: string;
+  address: string;
+  ssh: SshSettingsLike;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+export interface Transport {
+  /** Run a POSIX sh script as root on the node; the script travels on stdin. One call is one round trip. */
+  run(node: NodeTarget, script: string, opts?: { timeoutMs?: number }): Promise<ExecResult>;
+  /** Round trips made so far, per node name. */
+  readonly roundTrips: ReadonlyMap<string, number>;
+  /** Close multiplexed connections and remove temporary files. */
+  close(): Promise<void>;
+}
+
+/** A failure to reach or act on a node, classified so the user is told what to do. */
+export class TransportError extends Error {
+  constructor(
+    readonly node: string,
+    readonly kind: 'unreachable' | 'host-key-unknown' | 'host-key-changed' | 'auth' | 'sudo-password' | 'sudo-missing' | 'timeout' | 'disconnected',
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Lab fixtures for tests: start a lab through the real CLI, run commands on its nodes or its operator
+ * namespace, and tear it down (call `down()` from the suite's after hook). Every address a test touches lives inside the lab's namespaces.
+ */
+import assert from 'node:assert/strict';
+import { podnet } from './cli.js';
+import { readLabPlan, labRun, type ExecTarget } from '../../src/lab/service.js';
+import type { LabPlan } from '../../src/lab/topology.js';
+
+export interface TestLab {
+  plan: LabPlan;
+  inventory: string;
+  /** run argv on a node (inside its namespaces) */
+  onNode(node: string, argv: string[], input?: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** run a shell script on a node */
+  shOnNode(node: string, script: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** run argv in the operator namespace */
+  onOperator(argv: string[], input?: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** run podnet itself in the operator namespace */
+  podnet(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  down(): Promise<void>;
+}
+
+export async function startLab(name: string, args: string[] = []): Promise<TestLab> {
+  const up = await podnet(['lab', 'up', '--name', name, ...args]);
+  assert.equal(up.exitCode, 0, `lab up failed: ${up.stderr}`);
+  const plan = readLabPlan(name);
+  let isDown = false;
+  const run = (target: ExecTarget, argv: string[], input?: string) => labRun(plan, target, argv, { input, timeoutMs: 120_000 });
+  const lab: TestLab = {
+    plan,
+    inventory: `${plan.dir}/inventory.yaml`,
+    onNode: (node, argv, input) => run({ kind: 'node', node }, argv, input),
+    shOnNode: (node, script) => run({ kind: 'node', node }, ['sh', '-s'], script),
+    onOperator: (argv, input) => run({ kind: 'operator' }, argv, input),
+    podnet: (args) => run({ kind: 'operator' }, ['podnet', ...args]),
+    down: async () => {
+      if (isDown) return;
+      isDown = true;
+      const r = await podnet(['lab', 'down', '--name', name]);
+      assert.equal(r.exitCode, 0, `lab down failed: ${r.stderr}`);
+    },
+  };
+  return lab;
+}

@@ -1,0 +1,528 @@
+/**
+ * Unit tests for inventory/schema.ts + inventory/load.ts: defaults and SSH merging, JSON input, and that
+ * every bad value (including hostile shell text) is one single-line UserError naming the field.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { stringify } from 'yaml';
+import { loadInventory, parseInventory } from '../../src/inventory/load.js';
+import { UserError } from '../../src/util/errors.js';
+
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function baseDoc(): Doc {
+  return {
+    nodes: [
+      { name: 'node-1', address: '192.0.2.11' },
+      { name: 'node-2', address: '192.0.2.12' },
+    ],
+  };
+}
+
+function docWith(patch: (d: Doc) => void): string {
+  const d = baseDoc();
+  patch(d);
+  return stringify(d);
+}
+
+/** Assert `fn` throws one single-line UserError whose message starts with `prefix` and matches `pattern`. */
+function assertUserError(fn: () => unknown, prefix: string, pattern?: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
+    assert.equal(err.exitCode, 2);
+    assert.ok(!/[\n\r]/.test(err.message), `message must be one line: ${JSON.stringify(err.message)}`);
+    assert.ok(err.message.startsWith(prefix), `expected message to start with ${JSON.stringify(prefix)}: ${err.message}`);
+    if (pattern) assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+const SSH_DEFAULTS = {
+  user: 'root',
+  port: 22,
+  sudo: false,
+  options: [],
+  connectTimeout: 10,
+  commandTimeout: 120,
+  acceptNewHostKeys: false,
+};
+
+describe('parseInventory: defaults and resolution', () => {
+  test('a minimal inventory gets every default', () => {
+    const inv = parseInventory('nodes:\n  - name: node-1\n    address: 192.0.2.11\n', 'inventory.yaml');
+    assert.deepEqual(inv, {
+      apiVersion: 'podnet/v1alpha1',
+      kind: 'Inventory',
+      source: 'inventory.yaml',
+      cluster: {
+        podCIDR: '10.244.0.0/16',
+        nodeMaskSize: 24,
+        mode: 'auto',
+        vxlan: { port: 8472, vni: 1, device: 'podnet.1' },
+        bridge: 'cni0',
+        masquerade: true,
+      },
+      ssh: {},
+      nodes: [{ name: 'node-1', address: '192.0.2.11', ssh: SSH_DEFAULTS }],
+    });
+  });
+
+  test('the documented full example parses', () => {
+    const text = `
+apiVersion: podnet/v1alpha1   # optional
+kind: Inventory
+cluster:
+  podCIDR: 10.244.0.0/16
+  nodeMaskSize: 24
+  serviceCIDR: 10.96.0.0/12
+  mode: vxlan
+  vxlan: { port: 4789, vni: 42, device: podnet.42 }
+  mtu: 1450
+  cniBinDir: /opt/cni/bin
+  bridge: cni0
+  masquerade: false
+ssh:
+  user: ubuntu
+  port: 2222
+  identityFile: ~/.ssh/id_ed25519
+  configFile: /etc/podnet/ssh_config
+  sudo: true
+  options: ["ConnectTimeout=5", "ServerAliveInterval=10"]
+  connectTimeout: 15
+  commandTimeout: 600
+  acceptNewHostKeys: true
+nodes:
+  - name: node-1
+    address: 192.0.2.11
+    ip: 192.0.2.11
+    podCIDR: 10.244.5.0/24
+  - name: node-2
+    address: node-2.example.com
+    ip: 198.51.100.12
+    ssh: { user: admin, options: ["Compression=yes"] }
+`;
+    const inv = parseInventory(text, 'inventory.yaml');
+    assert.deepEqual(inv.cluster, {
+      podCIDR: '10.244.0.0/16',
+      nodeMaskSize: 24,
+      serviceCIDR: '10.96.0.0/12',
+      mode: 'vxlan',
+      vxlan: { port: 4789, vni: 42, device: 'podnet.42' },
+      mtu: 1450,
+      cniBinDir: '/opt/cni/bin',
+      bridge: 'cni0',
+      masquerade: false,
+    });
+    const top = {
+      user: 'ubuntu',
+      port: 2222,
+      identityFile: '~/.ssh/id_ed25519',
+      configFile: '/etc/podnet/ssh_config',
+      sudo: true,
+      options: ['ConnectTimeout=5', 'ServerAliveInterval=10'],
+      connectTimeout: 15,
+      commandTimeout: 600,
+      acceptNewHostKeys: true,
+    };
+    assert.deepEqual(inv.ssh, top);
+    assert.deepEqual(inv.nodes, [
+      { name: 'node-1', address: '192.0.2.11', ip: '192.0.2.11', podCIDR: '10.244.5.0/24', ssh: top },
+      // per-node keys win; a per-node options list replaces the top-level one
+      { name: 'node-2', address: 'node-2.example.com', ip: '198.51.100.12', ssh: { ...top, user: 'admin', options: ['Compression=yes'] } },
+    ]);
+  });
+
+  test('per-node ssh overrides only the keys it sets', () => {
+    const inv = parseInventory(
+      docWith((d) => {
+        d.ssh = { user: 'ops', sudo: true, identityFile: '/keys/ops' };
+        d.nodes[1].ssh = { port: 2200, sudo: false };
+      }),
+      'inv',
+    );
+    assert.deepEqual(inv.nodes[0]!.ssh, { ...SSH_DEFAULTS, user: 'ops', sudo: true, identityFile: '/keys/ops' });
+    assert.deepEqual(inv.nodes[1]!.ssh, { ...SSH_DEFAULTS, user: 'ops', sudo: false, port: 2200, identityFile: '/keys/ops' });
+  });
+
+  test('resolved nodes do not share the options array', () => {
+    const inv = parseInventory(docWith((d) => (d.ssh = { options: ['ConnectTimeout=5'] })), 'inv');
+    inv.nodes[0]!.ssh.options.push('X=1');
+    assert.deepEqual(inv.nodes[1]!.ssh.options, ['ConnectTimeout=5']);
+  });
+
+  test('JSON input is accepted', () => {
+    const json = JSON.stringify({
+      apiVersion: 'podnet/v1alpha1',
+      kind: 'Inventory',
+      cluster: { podCIDR: '10.32.0.0/12', nodeMaskSize: 26 },
+      nodes: [{ name: 'a', address: '192.0.2.1' }],
+    }, null, 2);
+    const inv = parseInventory(json, 'inventory.json');
+    assert.equal(inv.cluster.podCIDR, '10.32.0.0/12');
+    assert.equal(inv.cluster.nodeMaskSize, 26);
+    assert.equal(inv.nodes[0]!.name, 'a');
+    assert.equal(inv.source, 'inventory.json');
+  });
+
+  test('empty sections (only comments under them) count as absent', () => {
+    const inv = parseInventory('cluster:\n  # nothing yet\nssh:\nnodes:\n  - name: a\n    address: h1\n    ssh:\n', 'inv');
+    assert.equal(inv.cluster.podCIDR, '10.244.0.0/16');
+    assert.deepEqual(inv.nodes[0]!.ssh, SSH_DEFAULTS);
+  });
+
+  test('IPv6 pod CIDR defaults nodeMaskSize to 64 and normalizes addresses', () => {
+    const inv = parseInventory(
+      stringify({
+        cluster: { podCIDR: '2001:DB8:1::/48' },
+        nodes: [{ name: 'a', address: '2001:DB8:0:0::11', ip: '2001:db8:0:0:0:0:0:11', podCIDR: '2001:db8:1:7::/64' }],
+      }),
+      'inv',
+    );
+    assert.equal(inv.cluster.podCIDR, '2001:db8:1::/48');
+    assert.equal(inv.cluster.nodeMaskSize, 64);
+    assert.deepEqual(
+      { address: inv.nodes[0]!.address, ip: inv.nodes[0]!.ip, podCIDR: inv.nodes[0]!.podCIDR },
+      { address: '2001:db8::11', ip: '2001:db8::11', podCIDR: '2001:db8:1:7::/64' },
+    );
+  });
+
+  test('hostnames are accepted as addresses and may sit next to IP literals', () => {
+    const inv = parseInventory(docWith((d) => d.nodes.push({ name: 'node-3', address: 'node-3.lab.example' })), 'inv');
+    assert.equal(inv.nodes[2]!.address, 'node-3.lab.example');
+  });
+
+  test('a cluster CIDR exactly as large as the node count is fine', () => {
+    const inv = parseInventory(docWith((d) => (d.cluster = { podCIDR: '10.244.0.0/23', nodeMaskSize: 24 })), 'inv');
+    assert.equal(inv.nodes.length, 2);
+  });
+});
+
+describe('parseInventory: malformed YAML', () => {
+  const cases: { name: string; text: string; pattern: RegExp }[] = [
+    { name: 'unclosed flow sequence', text: 'nodes: [1, 2\nfoo: 3\n', pattern: /^inventory\.yaml: malformed YAML at line \d+: / },
+    { name: 'tab indentation', text: 'nodes:\n\t- name: a\n', pattern: /^inventory\.yaml: malformed YAML at line 2: / },
+    { name: 'duplicate key', text: 'nodes: []\nnodes: []\n', pattern: /^inventory\.yaml: malformed YAML at line 2: Map keys must be unique/ },
+    { name: 'several documents', text: 'nodes: []\n---\nnodes: []\n', pattern: /^inventory\.yaml: malformed YAML.*multiple documents/ },
+    { name: 'unresolved alias', text: 'nodes: *missing\n', pattern: /^inventory\.yaml: malformed YAML/ },
+    { name: 'unterminated quote', text: 'nodes:\n  - name: "a\n', pattern: /^inventory\.yaml: malformed YAML/ },
+  ];
+  for (const c of cases) {
+    test(c.name, () => assertUserError(() => parseInventory(c.text, 'inventory.yaml'), 'inventory.yaml: malformed YAML', c.pattern));
+  }
+
+  const notInventories: { name: string; text: string; pattern: RegExp }[] = [
+    { name: 'empty file', text: '', pattern: /is empty/ },
+    { name: 'only comments', text: '# nothing\n', pattern: /is empty/ },
+    { name: 'a list', text: '- a\n- b\n', pattern: /^inventory\.yaml: a list is not a valid inventory; expected a mapping/ },
+    { name: 'a scalar', text: 'hello\n', pattern: /^inventory\.yaml: "hello" is not a valid inventory/ },
+  ];
+  for (const c of notInventories) {
+    test(c.name, () => assertUserError(() => parseInventory(c.text, 'inventory.yaml'), 'inventory.yaml: ', c.pattern));
+  }
+});
+
+describe('parseInventory: schema errors name the field', () => {
+  const cases: { name: string; patch: (d: Doc) => void; prefix: string; pattern?: RegExp }[] = [
+    // top level
+    { name: 'wrong apiVersion', patch: (d) => (d.apiVersion = 'podnet/v1'), prefix: 'apiVersion: "podnet/v1" is not a valid apiVersion; expected podnet/v1alpha1' },
+    { name: 'wrong kind', patch: (d) => (d.kind = 'Cluster'), prefix: 'kind: "Cluster"', pattern: /expected Inventory$/ },
+    { name: 'unknown top-level key', patch: (d) => (d.foo = 1), prefix: 'unknown key "foo" at the top level; expected one of: apiVersion, kind, cluster, ssh, nodes' },
+    { name: 'several unknown keys', patch: (d) => Object.assign(d, { a: 1, b: 2 }), prefix: 'unknown keys "a", "b" at the top level' },
+    { name: '__proto__ key', patch: (d) => Object.defineProperty(d, '__proto__', { value: { x: 1 }, enumerable: true }), prefix: 'unknown key "__proto__"' },
+    { name: 'cluster not a mapping', patch: (d) => (d.cluster = 'big'), prefix: 'cluster: "big" is not a valid cluster settings; expected a mapping' },
+    // cluster
+    { name: 'unknown key in cluster', patch: (d) => (d.cluster = { foo: 1 }), prefix: 'unknown key "foo" in cluster; expected one of: podCIDR,' },
+    { name: 'camelCase typo in cluster', patch: (d) => (d.cluster = { podCidr: '10.0.0.0/16' }), prefix: 'unknown key "podCidr" in cluster' },
+    { name: 'podCIDR host bits', patch: (d) => (d.cluster = { podCIDR: '10.244.1.5/16' }), prefix: 'cluster.podCIDR: "10.244.1.5/16" is not a valid CIDR; expected a network such as 10.244.0.0/16' },
+    { name: 'podCIDR not a CIDR', patch: (d) => (d.cluster = { podCIDR: '10.244.0.0' }), prefix: 'cluster.podCIDR: "10.244.0.0" is not a valid CIDR' },
+    { name: 'podCIDR number', patch: (d) => (d.cluster = { podCIDR: 10 }), prefix: 'cluster.podCIDR: 10 is not a valid CIDR' },
+    { name: 'nodeMaskSize fraction', patch: (d) => (d.cluster = { nodeMaskSize: 24.5 }), prefix: 'cluster.nodeMaskSize: 24.5 is not a valid node mask size' },
+    { name: 'nodeMaskSize string', patch: (d) => (d.cluster = { nodeMaskSize: '24' }), prefix: 'cluster.nodeMaskSize: "24" is not a valid node mask size' },
+    { name: 'nodeMaskSize too long for IPv4', patch: (d) => (d.cluster = { nodeMaskSize: 31 }), prefix: 'cluster.nodeMaskSize: 31 does not fit cluster.podCIDR 10.244.0.0/16; expected an integer from 17 to 30' },
+    { name: 'nodeMaskSize not longer than podCIDR prefix', patch: (d) => (d.cluster = { podCIDR: '10.244.0.0/24', nodeMaskSize: 24 }), prefix: 'cluster.nodeMaskSize: 24 does not fit' },
+    { name: 'nodeMaskSize too long for IPv6', patch: (d) => (d.cluster = { podCIDR: 'fd00:10::/48', nodeMaskSize: 127 }), prefix: 'cluster.nodeMaskSize: 127 does not fit', pattern: /from 49 to 126/ },
+    { name: 'default nodeMaskSize does not fit a small podCIDR', patch: (d) => (d.cluster = { podCIDR: '10.244.0.0/24' }), prefix: 'cluster.nodeMaskSize: 24 does not fit cluster.podCIDR 10.244.0.0/24' },
+    { name: 'serviceCIDR invalid', patch: (d) => (d.cluster = { serviceCIDR: '10.96.0.0/40' }), prefix: 'cluster.serviceCIDR: "10.96.0.0/40" is not a valid CIDR; expected a network such as 10.96.0.0/12' },
+    { name: 'serviceCIDR overlaps podCIDR', patch: (d) => (d.cluster = { podCIDR: '10.0.0.0/8', serviceCIDR: '10.96.0.0/12' }), prefix: 'cluster.serviceCIDR: 10.96.0.0/12 overlaps cluster.podCIDR 10.0.0.0/8' },
+    { name: 'serviceCIDR other family', patch: (d) => (d.cluster = { serviceCIDR: 'fd00:96::/108' }), prefix: 'cluster.serviceCIDR: fd00:96::/108 is IPv6 but cluster.podCIDR 10.244.0.0/16 is IPv4' },
+    { name: 'mode unknown', patch: (d) => (d.cluster = { mode: 'bgp' }), prefix: 'cluster.mode: "bgp" is not a valid mode; expected auto, host-gw, vxlan' },
+    { name: 'vxlan port 0', patch: (d) => (d.cluster = { vxlan: { port: 0 } }), prefix: 'cluster.vxlan.port: 0 is not a valid VXLAN port; expected an integer from 1 to 65535' },
+    { name: 'vxlan port too big', patch: (d) => (d.cluster = { vxlan: { port: 65536 } }), prefix: 'cluster.vxlan.port: 65536' },
+    { name: 'vxlan vni 0', patch: (d) => (d.cluster = { vxlan: { vni: 0 } }), prefix: 'cluster.vxlan.vni: 0 is not a valid VXLAN VNI; expected an integer from 1 to 16777215' },
+    { name: 'vxlan vni too big', patch: (d) => (d.cluster = { vxlan: { vni: 16777216 } }), prefix: 'cluster.vxlan.vni: 16777216' },
+    { name: 'vxlan device too long', patch: (d) => (d.cluster = { vxlan: { device: 'a234567890123456' } }), prefix: 'cluster.vxlan.device: "a234567890123456" is not a valid interface name' },
+    { name: 'unknown key in vxlan', patch: (d) => (d.cluster = { vxlan: { id: 1 } }), prefix: 'unknown key "id" in cluster.vxlan' },
+    { name: 'mtu too small', patch: (d) => (d.cluster = { mtu: 575 }), prefix: 'cluster.mtu: 575 is not a valid MTU; expected an integer from 576 to 9000' },
+    { name: 'mtu too big', patch: (d) => (d.cluster = { mtu: 9001 }), prefix: 'cluster.mtu: 9001' },
+    { name: 'mtu too small for IPv6', patch: (d) => { d.cluster = { podCIDR: 'fd00:10::/48', mtu: 1200 }; d.nodes = [{ name: 'a', address: 'h' }]; }, prefix: 'cluster.mtu: 1200 is too small for an IPv6 pod network' },
+    { name: 'cniBinDir relative', patch: (d) => (d.cluster = { cniBinDir: 'opt/cni/bin' }), prefix: 'cluster.cniBinDir: "opt/cni/bin" is not a valid CNI binary directory; expected an absolute path' },
+    { name: 'cniBinDir with ..', patch: (d) => (d.cluster = { cniBinDir: '/opt/../etc' }), prefix: 'cluster.cniBinDir: "/opt/../etc"' },
+    { name: 'bridge with a space', patch: (d) => (d.cluster = { bridge: 'cni 0' }), prefix: 'cluster.bridge: "cni 0" is not a valid interface name; expected 1-15 characters [A-Za-z0-9_.-] starting with a letter' },
+    { name: 'bridge starting with a digit', patch: (d) => (d.cluster = { bridge: '0cni' }), prefix: 'cluster.bridge: "0cni"' },
+    { name: 'bridge empty', patch: (d) => (d.cluster = { bridge: '' }), prefix: 'cluster.bridge: "" is not a valid interface name' },
+    { name: 'masquerade string', patch: (d) => (d.cluster = { masquerade: 'yes' }), prefix: 'cluster.masquerade: "yes" is not a valid masquerade setting; expected true or false' },
+    // ssh (top level)
+    { name: 'ssh not a mapping', patch: (d) => (d.ssh = ['root']), prefix: 'ssh: a list is not a valid ssh settings' },
+    { name: 'unknown key in ssh', patch: (d) => (d.ssh = { password: 'x' }), prefix: 'unknown key "password" in ssh; expected one of: user, port,' },
+    { name: 'ssh user upper case', patch: (d) => (d.ssh = { user: 'Root' }), prefix: 'ssh.user: "Root" is not a valid ssh user' },
+    { name: 'ssh user too long', patch: (d) => (d.ssh = { user: 'a'.repeat(33) }), prefix: 'ssh.user: "aaaa' },
+    { name: 'ssh port string', patch: (d) => (d.ssh = { port: '22' }), prefix: 'ssh.port: "22" is not a valid port; expected an integer from 1 to 65535' },
+    { name: 'ssh port 0', patch: (d) => (d.ssh = { port: 0 }), prefix: 'ssh.port: 0' },
+    { name: 'ssh port too big', patch: (d) => (d.ssh = { port: 70000 }), prefix: 'ssh.port: 70000' },
+    { name: 'identityFile with a space', patch: (d) => (d.ssh = { identityFile: '~/my key' }), prefix: 'ssh.identityFile: "~/my key" is not a valid identity file' },
+    { name: 'identityFile like an option', patch: (d) => (d.ssh = { identityFile: '-oProxyCommand=x' }), prefix: 'ssh.identityFile: "-oProxyCommand=x"' },
+    { name: 'configFile empty', patch: (d) => (d.ssh = { configFile: '' }), prefix: 'ssh.configFile: "" is not a valid ssh config file' },
+    { name: 'sudo string', patch: (d) => (d.ssh = { sudo: 'true' }), prefix: 'ssh.sudo: "true" is not a valid sudo setting; expected true or false' },
+    { name: 'options not a list', patch: (d) => (d.ssh = { options: 'ConnectTimeout=5' }), prefix: 'ssh.options: "ConnectTimeout=5" is not a valid ssh option list' },
+    { name: 'option without =', patch: (d) => (d.ssh = { options: ['ConnectTimeout=5', 'Compression'] }), prefix: 'ssh.options[1]: "Compression" is not a valid ssh option' },
+    { name: 'option with a space', patch: (d) => (d.ssh = { options: ['ProxyCommand=nc %h 22'] }), prefix: 'ssh.options[0]: "ProxyCommand=nc %h 22"' },
+    { name: 'option like a flag', patch: (d) => (d.ssh = { options: ['-oFoo=bar'] }), prefix: 'ssh.options[0]: "-oFoo=bar"' },
+    { name: 'connectTimeout 0', patch: (d) => (d.ssh = { connectTimeout: 0 }), prefix: 'ssh.connectTimeout: 0 is not a valid connect timeout (seconds); expected an integer from 1 to 300' },
+    { name: 'connectTimeout too long', patch: (d) => (d.ssh = { connectTimeout: 301 }), prefix: 'ssh.connectTimeout: 301' },
+    { name: 'commandTimeout too long', patch: (d) => (d.ssh = { commandTimeout: 3601 }), prefix: 'ssh.commandTimeout: 3601 is not a valid command timeout (seconds); expected an integer from 1 to 3600' },
+    { name: 'acceptNewHostKeys number', patch: (d) => (d.ssh = { acceptNewHostKeys: 1 }), prefix: 'ssh.acceptNewHostKeys: 1 is not a valid acceptNewHostKeys setting' },
+    // nodes
+    { name: 'nodes missing', patch: (d) => delete d.nodes, prefix: 'nodes: missing; expected a list of at least one node' },
+    { name: 'nodes empty', patch: (d) => (d.nodes = []), prefix: 'nodes: an empty list is not a valid node list; expected a list of at least one node' },
+    { name: 'nodes a mapping', patch: (d) => (d.nodes = { 'node-1': {} }), prefix: 'nodes: a mapping is not a valid node list' },
+    { name: 'node a string', patch: (d) => (d.nodes[1] = 'node-2'), prefix: 'nodes[1]: "node-2" is not a valid node; expected a mapping with keys name, address' },
+    { name: 'unknown key in a node', patch: (d) => (d.nodes[1].role = 'master'), prefix: 'unknown key "role" in nodes[1]' },
+    { name: 'unknown key in a node ssh', patch: (d) => (d.nodes[0].ssh = { host: 'x' }), prefix: 'unknown key "host" in nodes[0].ssh' },
+    { name: 'node name missing', patch: (d) => delete d.nodes[1].name, prefix: 'nodes[1].name: missing; expected a DNS label' },
+    { name: 'node name upper case', patch: (d) => (d.nodes[0].name = 'Node-1'), prefix: 'nodes[0].name: "Node-1" is not a valid node name; expected a DNS label' },
+    { name: 'node name with underscore', patch: (d) => (d.nodes[0].name = 'node_1'), prefix: 'nodes[0].name: "node_1"' },
+    { name: 'node name leading dash', patch: (d) => (d.nodes[0].name = '-node'), prefix: 'nodes[0].name: "-node"' },
+    { name: 'node name trailing dash', patch: (d) => (d.nodes[0].name = 'node-'), prefix: 'nodes[0].name: "node-"' },
+    { name: 'node name with a dot', patch: (d) => (d.nodes[0].name = 'node.1'), prefix: 'nodes[0].name: "node.1"' },
+    { name: 'node name 64 chars', patch: (d) => (d.nodes[0].name = 'a'.repeat(64)), prefix: 'nodes[0].name: "aaaa' },
+    { name: 'node name number', patch: (d) => (d.nodes[0].name = 1), prefix: 'nodes[0].name: 1 is not a valid node name' },
+    { name: 'address missing', patch: (d) => delete d.nodes[0].address, prefix: 'nodes[0].address: missing; expected an IP address or a hostname' },
+    { name: 'address a bad IP', patch: (d) => (d.nodes[0].address = '999.1.1.1'), prefix: 'nodes[0].address: "999.1.1.1" is not a valid address' },
+    { name: 'address with empty label', patch: (d) => (d.nodes[0].address = 'a..example'), prefix: 'nodes[0].address: "a..example"' },
+    { name: 'address with a zone id', patch: (d) => (d.nodes[0].address = 'fe80::1%eth0'), prefix: 'nodes[0].address: "fe80::1%eth0"' },
+    { name: 'address with a port', patch: (d) => (d.nodes[0].address = '192.0.2.11:22'), prefix: 'nodes[0].address: "192.0.2.11:22"' },
+    { name: 'address like an option', patch: (d) => (d.nodes[0].address = '-oProxyCommand=x'), prefix: 'nodes[0].address: "-oProxyCommand=x"' },
+    { name: 'user@host address', patch: (d) => (d.nodes[0].address = 'root@192.0.2.11'), prefix: 'nodes[0].address: "root@192.0.2.11"' },
+    { name: 'ip is a hostname', patch: (d) => (d.nodes[0].ip = 'node-1.example.com'), prefix: 'nodes[0].ip: "node-1.example.com" is not a valid IP address; expected an IPv4 or IPv6 address' },
+    { name: 'ip with a prefix', patch: (d) => (d.nodes[0].ip = '192.0.2.11/24'), prefix: 'nodes[0].ip: "192.0.2.11/24"' },
+    { name: 'node podCIDR prefix too long', patch: (d) => (d.nodes[1].podCIDR = '10.1.0.0/33'), prefix: 'nodes[1].podCIDR: "10.1.0.0/33" is not a valid CIDR; expected a network such as 10.244.3.0/24' },
+    { name: 'node ssh port', patch: (d) => (d.nodes[1].ssh = { port: -1 }), prefix: 'nodes[1].ssh.port: -1 is not a valid port' },
+    { name: 'node ssh options item', patch: (d) => (d.nodes[1].ssh = { options: ['A=1', 'B=2', 'C=$x'] }), prefix: 'nodes[1].ssh.options[2]: "C=$x"' },
+  ];
+  for (const c of cases) {
+    test(c.name, () => assertUserError(() => parseInventory(docWith(c.patch), 'inventory.yaml'), c.prefix, c.pattern));
+  }
+
+  test('the hint names the file', () => {
+    assert.throws(
+      () => parseInventory(docWith((d) => (d.ssh = { port: 0 })), 'lab/inventory.yaml'),
+      (err: unknown) => err instanceof UserError && err.hint !== undefined && err.hint.includes('lab/inventory.yaml'),
+    );
+  });
+
+  test('long values are cut in messages', () => {
+    assert.throws(
+      () => parseInventory(docWith((d) => (d.nodes[0].name = 'x'.repeat(500))), 'inv'),
+      (err: unknown) => err instanceof UserError && err.message.length < 250 && err.message.includes('...'),
+    );
+  });
+});
+
+describe('parseInventory: hostile values are rejected by the patterns', () => {
+  const hostile = ['$(reboot)', '; rm -rf /', '`reboot`', '"x"', "'x'", 'a\nb', 'a b', 'a|b', 'a&&b', 'a>b', '*', 'a\\b', 'a\tb', 'a\u0000b', 'a\u202eb'];
+  const fields: { field: string; set: (d: Doc, v: string) => void }[] = [
+    { field: 'nodes[0].name', set: (d, v) => (d.nodes[0].name = `n${v}`) },
+    { field: 'nodes[0].address', set: (d, v) => (d.nodes[0].address = `h${v}`) },
+    { field: 'nodes[0].ip', set: (d, v) => (d.nodes[0].ip = `192.0.2.11${v}`) },
+    { field: 'nodes[0].podCIDR', set: (d, v) => (d.nodes[0].podCIDR = `10.244.1.0/24${v}`) },
+    { field: 'cluster.bridge', set: (d, v) => (d.cluster = { bridge: `b${v}` }) },
+    { field: 'cluster.vxlan.device', set: (d, v) => (d.cluster = { vxlan: { device: `v${v}` } }) },
+    { field: 'cluster.cniBinDir', set: (d, v) => (d.cluster = { cniBinDir: `/opt/${v}` }) },
+    { field: 'cluster.podCIDR', set: (d, v) => (d.cluster = { podCIDR: `${v}10.244.0.0/16` }) },
+    { field: 'ssh.user', set: (d, v) => (d.ssh = { user: `u${v}` }) },
+    { field: 'ssh.identityFile', set: (d, v) => (d.ssh = { identityFile: `~/.ssh/id${v}` }) },
+    { field: 'ssh.configFile', set: (d, v) => (d.ssh = { configFile: `/etc/ssh${v}` }) },
+    { field: 'ssh.options[0]', set: (d, v) => (d.ssh = { options: [`ProxyJump=${v}`] }) },
+    { field: 'nodes[1].ssh.user', set: (d, v) => (d.nodes[1].ssh = { user: `${v}` }) },
+  ];
+  for (const { field, set } of fields) {
+    for (const v of hostile) {
+      test(`${field} = ${JSON.stringify(v)}`, () => {
+        assertUserError(() => parseInventory(docWith((d) => set(d, v)), 'inv'), `${field}: `, /is not a valid .*; expected /);
+      });
+    }
+  }
+});
+
+describe('parseInventory: cross-field rules', () => {
+  const cases: { name: string; patch: (d: Doc) => void; prefix: string; pattern?: RegExp }[] = [
+    {
+      name: 'duplicate node name',
+      patch: (d) => (d.nodes[1].name = 'node-1'),
+      prefix: 'nodes[1].name: duplicate node name "node-1"',
+    },
+    {
+      name: 'duplicate name further down',
+      patch: (d) => d.nodes.push({ name: 'node-2', address: '192.0.2.13' }),
+      prefix: 'nodes[2].name: duplicate node name "node-2"',
+    },
+    {
+      name: 'duplicate address',
+      patch: (d) => (d.nodes[1].address = '192.0.2.11'),
+      prefix: 'nodes[1].address: duplicate address "192.0.2.11" (also nodes[0].address)',
+    },
+    {
+      name: 'duplicate hostname address, different case',
+      patch: (d) => {
+        d.nodes[0].address = 'Node.example';
+        d.nodes[1].address = 'node.EXAMPLE';
+      },
+      prefix: 'nodes[1].address: duplicate address "node.EXAMPLE"',
+    },
+    {
+      name: 'duplicate IPv6 address spelled differently',
+      patch: (d) => {
+        d.cluster = { podCIDR: 'fd00:10::/48' };
+        d.nodes[0].address = '2001:db8::11';
+        d.nodes[1].address = '2001:DB8:0:0::11';
+      },
+      prefix: 'nodes[1].address: duplicate address "2001:db8::11"',
+    },
+    {
+      name: 'duplicate ip',
+      patch: (d) => {
+        d.nodes[0].ip = '198.51.100.5';
+        d.nodes[1].ip = '198.51.100.5';
+      },
+      prefix: 'nodes[1].ip: duplicate node IP 198.51.100.5 (also nodes[0].ip)',
+    },
+    {
+      name: 'ip equal to another node\'s address',
+      patch: (d) => (d.nodes[1].ip = '192.0.2.11'),
+      prefix: 'nodes[1].ip: duplicate node IP 192.0.2.11 (also nodes[0].address)',
+    },
+    {
+      name: 'duplicate pinned podCIDR',
+      patch: (d) => {
+        d.nodes[0].podCIDR = '10.244.5.0/24';
+        d.nodes[1].podCIDR = '10.244.5.0/24';
+      },
+      prefix: 'nodes[1].podCIDR: 10.244.5.0/24 overlaps nodes[0].podCIDR; expected a distinct subnet per node',
+    },
+    {
+      name: 'pinned podCIDR outside cluster.podCIDR',
+      patch: (d) => (d.nodes[1].podCIDR = '10.1.0.0/24'),
+      prefix: 'nodes[1].podCIDR: 10.1.0.0/24 is outside cluster.podCIDR 10.244.0.0/16; expected a /24 inside cluster.podCIDR 10.244.0.0/16',
+    },
+    {
+      name: 'pinned podCIDR larger than the cluster',
+      patch: (d) => (d.nodes[1].podCIDR = '10.0.0.0/8'),
+      prefix: 'nodes[1].podCIDR: 10.0.0.0/8 is outside cluster.podCIDR',
+    },
+    {
+      name: 'pinned podCIDR of another family',
+      patch: (d) => (d.nodes[1].podCIDR = 'fd00::/24'),
+      prefix: 'nodes[1].podCIDR: fd00::/24 is outside cluster.podCIDR',
+    },
+    {
+      name: 'pinned podCIDR of the wrong size',
+      patch: (d) => (d.nodes[0].podCIDR = '10.244.4.0/23'),
+      prefix: 'nodes[0].podCIDR: 10.244.4.0/23 is a /23 but cluster.nodeMaskSize is 24; expected a /24',
+    },
+    {
+      name: 'cluster CIDR too small for the nodes',
+      patch: (d) => {
+        d.cluster = { podCIDR: '10.244.0.0/24', nodeMaskSize: 25 };
+        d.nodes.push({ name: 'node-3', address: '192.0.2.13' });
+      },
+      prefix: 'cluster.podCIDR: 10.244.0.0/24 holds 2 /25 subnets but 3 nodes need one each; expected a larger CIDR or a larger cluster.nodeMaskSize',
+    },
+    {
+      name: 'address inside podCIDR',
+      patch: (d) => (d.nodes[1].address = '10.244.3.4'),
+      prefix: 'nodes[1].address: 10.244.3.4 is inside cluster.podCIDR 10.244.0.0/16',
+    },
+    {
+      name: 'ip inside podCIDR',
+      patch: (d) => (d.nodes[0].ip = '10.244.0.1'),
+      prefix: 'nodes[0].ip: 10.244.0.1 is inside cluster.podCIDR 10.244.0.0/16',
+    },
+    {
+      name: 'ip inside serviceCIDR',
+      patch: (d) => {
+        d.cluster = { serviceCIDR: '10.96.0.0/12' };
+        d.nodes[0].ip = '10.96.0.10';
+      },
+      prefix: 'nodes[0].ip: 10.96.0.10 is inside cluster.serviceCIDR 10.96.0.0/12',
+    },
+    {
+      name: 'IPv6 node IP with an IPv4 pod network',
+      patch: (d) => (d.nodes[1].ip = '2001:db8::12'),
+      prefix: 'nodes[1].ip: 2001:db8::12 is IPv6 but cluster.podCIDR 10.244.0.0/16 is IPv4',
+      pattern: /mixed families are not supported/,
+    },
+    {
+      name: 'IPv6 address literal as node IP with an IPv4 pod network',
+      patch: (d) => (d.nodes[1].address = '2001:db8::12'),
+      prefix: 'nodes[1].address: 2001:db8::12 is IPv6 but cluster.podCIDR 10.244.0.0/16 is IPv4',
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => assertUserError(() => parseInventory(docWith(c.patch), 'inventory.yaml'), c.prefix, c.pattern));
+  }
+
+  test('an IPv6 SSH address is fine when an IPv4 node ip is given', () => {
+    const inv = parseInventory(docWith((d) => Object.assign(d.nodes[1], { address: '2001:db8::12', ip: '192.0.2.12' })), 'inv');
+    assert.equal(inv.nodes[1]!.address, '2001:db8::12');
+  });
+
+  test('distinct pinned CIDRs are kept, normalized', () => {
+    const inv = parseInventory(
+      docWith((d) => {
+        d.nodes[0].podCIDR = '10.244.9.0/24';
+        d.nodes[1].podCIDR = '10.244.0.0/24';
+      }),
+      'inv',
+    );
+    assert.deepEqual(inv.nodes.map((n) => n.podCIDR), ['10.244.9.0/24', '10.244.0.0/24']);
+  });
+});
+
+describe('loadInventory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podnet-inventory-test-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('reads a YAML file and records its path as the source', () => {
+    const path = join(dir, 'inventory.yaml');
+    writeFileSync(path, 'nodes:\n  - name: node-1\n    address: 192.0.2.11\n');
+    const inv = loadInventory(path);
+    assert.equal(inv.source, path);
+    assert.equal(inv.nodes[0]!.name, 'node-1');
+  });
+
+  test('reads a JSON file', () => {
+    const path = join(dir, 'inventory.json');
+    writeFileSync(path, JSON.stringify({ nodes: [{ name: 'node-1', address: '192.0.2.11' }] }));
+    assert.equal(loadInventory(path).nodes.length, 1);
+  });
+
+  test('a missing file is a UserError naming the path', () => {
+    const path = join(dir, 'nope.yaml');
+    assertUserError(() => loadInventory(path), `${path}: `, /not found/);
+  });
+
+  test('a directory is a UserError naming the path', () => {
+    const path = join(dir, 'a-dir');
+    mkdirSync(path);
+    assertUserError(() => loadInventory(path), `${path}: `, /not a regular file/);
+  });
+
+  test('errors inside the file carry the path as the YAML source', () => {
+    const path = join(dir, 'broken.yaml');
+    writeFileSync(path, 'nodes: [\n');
+    assertUserError(() => loadInventory(path), `${path}: malformed YAML`);
+  });
+});
