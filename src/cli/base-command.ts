@@ -13,6 +13,8 @@ export abstract class BaseCommand extends Command {
   };
 
   protected jsonMode = false;
+  /** set once the command's data document is out: an error after that must not print a second one */
+  private emitted = false;
   protected verboseMode = false;
 
   override async init(): Promise<void> {
@@ -24,6 +26,7 @@ export abstract class BaseCommand extends Command {
 
   /** Print data: the JSON envelope in JSON mode, otherwise the human text. */
   protected emit(kind: string, body: Record<string, unknown>, human: () => string | Promise<string>): Promise<void> | void {
+    this.emitted = true;
     if (this.jsonMode) {
       process.stdout.write(jsonDocument(kind, body));
       return;
@@ -61,7 +64,7 @@ export abstract class BaseCommand extends Command {
       message = `internal error: ${err.message}`;
       if (!this.verboseMode) hint = 'run again with --verbose for the stack trace, and report it as a bug';
     }
-    if (this.jsonMode) {
+    if (this.jsonMode && !this.emitted) {
       process.stdout.write(jsonDocument('Error', { error: { message, hint, exitCode } }));
     }
     const c = colorEnabled(process.stderr);

@@ -18,11 +18,20 @@ export default class Complete extends BaseCommand {
     const words = this.argv[0] === WORDS_SEPARATOR ? this.argv.slice(1) : this.argv;
     let out: string;
     try {
-      const manifest = JSON.parse(await readFile(join(this.config.root, 'oclif.manifest.json'), 'utf8')) as CompletionManifest;
-      out = formatCompletion(complete({ ...manifest, topics: this.config.pjson.oclif.topics }, words));
+      out = formatCompletion(complete({ ...(await this.manifest()), topics: this.config.pjson.oclif.topics }, words));
     } catch {
       out = `:${Directive.ERROR}\n`;
     }
     process.stdout.write(out);
+  }
+
+  /** oclif.manifest.json; without one (running from source), the commands oclif found itself. */
+  private async manifest(): Promise<CompletionManifest> {
+    try {
+      return JSON.parse(await readFile(join(this.config.root, 'oclif.manifest.json'), 'utf8')) as CompletionManifest;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return { commands: Object.fromEntries(this.config.commands.map((c) => [c.id, c as CompletionManifest['commands'][string]])) };
+    }
   }
 }

@@ -60,7 +60,7 @@ ip -j -6 route show table main 2>/dev/null || echo '[]'
 ${s('neigh')}
 ip -j neigh show nud permanent 2>/dev/null || echo '[]'
 ${s('fdb')}
-for d in $(ip -o link show type vxlan 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do bridge -j fdb show dev "$d" 2>/dev/null; echo; done
+for d in $(ip -o link show type vxlan 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do printf '%s ' "$d"; bridge -j fdb show dev "$d" 2>/dev/null || printf '[]'; echo; done
 ${s('sysctl')}
 ${SYSCTL_KEYS.map((k) => `printf '%s=%s\\n' ${k} "$(cat /proc/sys/${k.replace(/\./g, '/')} 2>/dev/null || echo -)"`).join('\n')}
 for f in /proc/sys/net/ipv4/conf/*/rp_filter; do i=\${f#/proc/sys/net/ipv4/conf/}; printf 'net.ipv4.conf.%s.rp_filter=%s\\n' "\${i%/rp_filter}" "$(cat "$f")"; done

@@ -129,14 +129,15 @@ function jsonArray<T>(text: string | undefined, what: string): T[] {
   }
 }
 
-/** Several JSON arrays, one per line (fdb per vxlan device). */
-function jsonArrays<T>(text: string | undefined): T[] {
-  const out: T[] = [];
+/** FDB entries: one line per VXLAN device, "<device> <bridge -j fdb show dev device>". */
+function fdbLines(text: string | undefined): FdbFact[] {
+  const out: FdbFact[] = [];
   for (const line of (text ?? '').split('\n')) {
-    const t = line.trim();
-    if (!t.startsWith('[')) continue;
+    const i = line.indexOf(' ');
+    if (i <= 0) continue;
+    const dev = line.slice(0, i);
     try {
-      out.push(...(JSON.parse(t) as T[]));
+      for (const e of JSON.parse(line.slice(i + 1)) as { mac: string; dst?: string }[]) out.push({ mac: e.mac, dev, dst: e.dst });
     } catch {
       /* a device vanished mid-read */
     }
@@ -251,7 +252,7 @@ export function parseFacts(out: string): NodeFacts {
     routes: jsonArray<RouteFact>(s.get('route'), 'ip route').map(route),
     routes6: jsonArray<RouteFact>(s.get('route6'), 'ip -6 route').map(route),
     neigh: jsonArray<NeighFact>(s.get('neigh'), 'ip neigh'),
-    fdb: jsonArrays<FdbFact & { ifname?: string }>(s.get('fdb')).map((f) => ({ mac: f.mac, dev: f.ifname ?? f.dev, dst: f.dst })),
+    fdb: fdbLines(s.get('fdb')),
     sysctl: kv(s.get('sysctl')),
     iptablesFilter: lines(s.get('iptables-filter')),
     iptablesNat: lines(s.get('iptables-nat')),

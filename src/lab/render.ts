@@ -6,7 +6,7 @@ import type { LabHost, LabPlan } from './topology.js';
 import { sh } from '../util/shell.js';
 
 /** Directories each node gets a private copy-on-write view of (overlayfs on the host's tree). */
-export const NODE_OVERLAY_DIRS = ['/etc', '/var', '/opt', '/usr'] as const;
+export const NODE_OVERLAY_DIRS = ['/etc', '/var', '/opt', '/usr', '/home', '/root'] as const;
 /** Directories each node gets empty and private (tmpfs). */
 export const NODE_TMPFS_DIRS = ['/run', '/tmp'] as const;
 /** Where a node finds its sshd config, host key and authorized_keys (inside its own /etc overlay). */

@@ -23,16 +23,17 @@ function leftovers(name: string): string[] {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`/run/podnet/labs/${name}`));
   if (mounts.length) found.push(`mounts: ${mounts.length}`);
   if (existsSync(`/run/podnet/labs/${name}`)) found.push('lab directory');
+  // Processes of this lab: every lab process runs in the lab's cgroup (other labs may be running).
   const sshd = readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('podnet-lab/sshd_config');
+        return readFileSync(`/proc/${p}/cgroup`, 'utf8').includes(`/podnet-lab-${name}\n`);
       } catch {
         return false;
       }
     });
-  if (sshd.length) found.push(`sshd processes: ${sshd.join(' ')}`);
+  if (sshd.length) found.push(`processes: ${sshd.join(' ')}`);
   return found;
 }
 

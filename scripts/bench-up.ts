@@ -1,0 +1,468 @@
+#!/usr/bin/env node
+// `podnet up` benchmark (not a test): scaling, round trips, memory, a naive ssh-per-command baseline and
+// bulk route programming, all against local labs (network namespaces; no traffic leaves them).
+//
+// Usage: node --import tsx scripts/bench-up.ts [--sizes 4,8,16,32] [--naive-sizes 4,16] [--routes 5000]
+//                                              [--out docs/benchmarks.md] [--check]
+//   --sizes        flat lab sizes for `podnet up` (a converging run, then an already-converged run)
+//   --naive-sizes  sizes for the hand-written-script baseline (one ssh per command, node after node)
+//   --routes       routes programmed in one batch on one node with podnet's renderer
+//   --out          also write the Markdown report to this file (its directory is created)
+//   --check        exit 1 if a target is missed (default: report only, exit 0)
+// Needs root, the lab's packages (scripts/setup.sh) and a build (npm run build). Labs are named b<tag><N>,
+// and every lab is torn down again, also on failure or Ctrl-C.
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { labRun, readLabPlan, type ExecTarget } from '../src/lab/service.js';
+import type { LabPlan } from '../src/lab/topology.js';
+import { runLocal, type RunResult } from '../src/transport/local.js';
+import { renderNodeScript } from '../src/render/node-script.js';
+import type { Change } from '../src/plan/diff.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const runJs = join(root, 'bin', 'run.js');
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '4,8,16,32' },
+    'naive-sizes': { type: 'string', default: '4,16' },
+    routes: { type: 'string', default: '5000' },
+    out: { type: 'string' },
+    check: { type: 'boolean', default: false },
+  },
+});
+const sizes = parseSizes('--sizes', values.sizes!);
+const naiveSizes = values['naive-sizes'] === '' ? [] : parseSizes('--naive-sizes', values['naive-sizes']!);
+const routeCount = Number(values.routes);
+if (!Number.isInteger(routeCount) || routeCount < 1 || routeCount > 60_000) fail(`--routes: expected a whole number from 1 to 60000, got "${values.routes}"`);
+if (process.getuid?.() !== 0) fail('needs root (the lab creates network namespaces): run it with sudo');
+
+function parseSizes(flag: string, s: string): number[] {
+  const out = s.split(',').map((x) => Number(x.trim()));
+  if (out.some((n) => !Number.isInteger(n) || n < 2 || n > 200)) fail(`${flag}: expected comma-separated whole numbers from 2 to 200, got "${s}"`);
+  return out;
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`bench-up: ${msg}\n`);
+  process.exit(2);
+}
+
+function log(msg: string): void {
+  process.stderr.write(`bench-up: ${msg}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------- labs
+
+const liveLabs = new Set<string>();
+const env = { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' } as Record<string, string>;
+
+async function podnetLocal(args: string[], timeoutMs = 180_000): Promise<RunResult> {
+  return runLocal(process.execPath, [runJs, ...args], { env, timeoutMs });
+}
+
+async function labUp(name: string, nodes: number): Promise<LabPlan> {
+  // A leftover of an earlier, killed run of this benchmark would make `lab up` refuse.
+  await podnetLocal(['lab', 'down', '--name', name]);
+  liveLabs.add(name);
+  const r = await podnetLocal(['lab', 'up', '--nodes', String(nodes), '--name', name, '--topology', 'flat']);
+  if (r.exitCode !== 0) throw new Error(`lab up ${name} (${nodes} nodes) failed: ${r.stderr.trim()}`);
+  return readLabPlan(name);
+}
+
+async function labDown(name: string): Promise<void> {
+  const r = await podnetLocal(['lab', 'down', '--name', name]);
+  if (r.exitCode !== 0) throw new Error(`lab down ${name} failed: ${r.stderr.trim()}`);
+  liveLabs.delete(name);
+}
+
+async function withLab<T>(name: string, nodes: number, fn: (plan: LabPlan) => Promise<T>): Promise<T> {
+  try {
+    const plan = await labUp(name, nodes);
+    return await fn(plan);
+  } finally {
+    await labDown(name);
+  }
+}
+
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${sig}: tearing down ${[...liveLabs].join(', ') || 'nothing'}`);
+    void Promise.allSettled([...liveLabs].map((n) => podnetLocal(['lab', 'down', '--name', n]))).finally(() => process.exit(130));
+  });
+}
+
+function run(plan: LabPlan, target: ExecTarget, argv: string[], input?: string, timeoutMs = 600_000): Promise<RunResult> {
+  return labRun(plan, target, argv, { input, timeoutMs });
+}
+
+// ------------------------------------------------------------------------------------ peak RSS probe
+
+/**
+ * How to learn the CLI's peak RSS: GNU time if installed (Debian package `time`), else python3 (in
+ * scripts/setup.sh) reading getrusage(RUSAGE_CHILDREN) after the child exits. Both report ru_maxrss of the
+ * waited-for process tree: the largest single process, which is node (its ssh children are a few MB).
+ */
+const RSS_MARK = '@@bench-maxrss-kb';
+const rssWrapper: { name: string; argv: string[] } | undefined = isExecutable('/usr/bin/time')
+  ? { name: 'GNU time', argv: ['/usr/bin/time', '-f', `${RSS_MARK} %M`] }
+  : isExecutable('/usr/bin/python3')
+    ? {
+        name: 'python3 getrusage',
+        argv: [
+          '/usr/bin/python3',
+          '-c',
+          `import resource,subprocess,sys\nr=subprocess.run(sys.argv[1:])\nprint("${RSS_MARK}", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\nsys.exit(r.returncode)`,
+        ],
+      }
+    : undefined;
+
+function takeRss(stderr: string): number | undefined {
+  const m = [...stderr.matchAll(new RegExp(`^${RSS_MARK} (\\d+)$`, 'gm'))].pop();
+  return m ? Number(m[1]) / 1024 : undefined;
+}
+
+// ------------------------------------------------------------------------------------- podnet up runs
+
+interface UpNode {
+  node: string;
+  changes: string[];
+  result: string;
+  roundTrips: number;
+  error?: string;
+}
+interface UpReport {
+  kind: string;
+  nodes: UpNode[];
+  elapsedMs: number;
+}
+
+interface UpRun {
+  wallMs: number;
+  /** podnet's own elapsedMs (excludes node start-up and module loading) */
+  elapsedMs: number;
+  maxRoundTrips: number;
+  changes: number;
+  failed: string[];
+  rssMB?: number;
+}
+
+async function podnetUp(plan: LabPlan): Promise<UpRun> {
+  const argv = [...(rssWrapper?.argv ?? []), 'podnet', 'up', '-i', `${plan.dir}/inventory.yaml`, '--json'];
+  const t0 = performance.now();
+  const r = await run(plan, { kind: 'operator' }, argv);
+  const wallMs = performance.now() - t0;
+  let report: UpReport;
+  try {
+    report = JSON.parse(r.stdout) as UpReport;
+  } catch {
+    throw new Error(`podnet up in lab ${plan.name} printed no JSON report (exit ${r.exitCode}): ${r.stderr.trim().slice(-2000)}`);
+  }
+  if (report.kind !== 'UpReport') throw new Error(`podnet up in lab ${plan.name}: expected an UpReport, got ${report.kind}`);
+  const failed = report.nodes.filter((n) => n.result === 'failed').map((n) => `${n.node}: ${n.error ?? 'failed'}`);
+  return {
+    wallMs,
+    elapsedMs: report.elapsedMs,
+    maxRoundTrips: Math.max(...report.nodes.map((n) => n.roundTrips)),
+    changes: report.nodes.reduce((s, n) => s + n.changes.length, 0),
+    failed,
+    rssMB: takeRss(r.stderr),
+  };
+}
+
+interface SizeResult {
+  nodes: number;
+  converge: UpRun;
+  converged: UpRun;
+}
+
+async function benchSize(n: number): Promise<SizeResult> {
+  return withLab(`bup${n}`, n, async (plan) => {
+    log(`${n} nodes: podnet up (converging)`);
+    const converge = await podnetUp(plan);
+    if (converge.failed.length) throw new Error(`podnet up failed on ${converge.failed.join('; ')}`);
+    log(`${n} nodes: converging run ${ms(converge.wallMs)}, ${converge.maxRoundTrips} round trip(s)/node; running again (converged)`);
+    const converged = await podnetUp(plan);
+    if (converged.failed.length) throw new Error(`second podnet up failed on ${converged.failed.join('; ')}`);
+    log(`${n} nodes: converged run ${ms(converged.wallMs)}, ${converged.changes} change(s)`);
+    return { nodes: n, converge, converged };
+  });
+}
+
+// ------------------------------------------------------------------------------------ naive baseline
+
+/** What a hand-written bootstrap script does: one ssh per command, node after node. */
+function naiveScript(plan: LabPlan): string {
+  const cfg = `${plan.dir}/ssh_config`;
+  const ssh = (node: string, cmd: string) => `ssh -n -F ${cfg} ${node} '${cmd}'`;
+  const lines = ['#!/bin/bash', 'set -euo pipefail'];
+  plan.nodes.forEach((node, i) => {
+    const subnet = `10.244.${i}`;
+    lines.push(
+      `# ${node.name}`,
+      ssh(node.name, 'sysctl -w net.ipv4.ip_forward=1'),
+      ssh(node.name, 'ip link add cni0 type bridge'),
+      ssh(node.name, `ip addr add ${subnet}.1/24 dev cni0`),
+      ssh(node.name, 'ip link set cni0 up'),
+      `ssh -F ${cfg} ${node.name} 'mkdir -p /etc/cni/net.d && cat > /etc/cni/net.d/10-podnet.conflist' <<'EOF'`,
+      conflist(`${subnet}.0/24`, `${subnet}.1`),
+      'EOF',
+    );
+    plan.nodes.forEach((peer, j) => {
+      if (j !== i) lines.push(ssh(node.name, `ip route add 10.244.${j}.0/24 via ${peer.ip}`));
+    });
+    lines.push(
+      ssh(node.name, 'iptables -A FORWARD -s 10.244.0.0/16 -j ACCEPT'),
+      ssh(node.name, 'iptables -A FORWARD -d 10.244.0.0/16 -j ACCEPT'),
+      ssh(node.name, `iptables -t nat -A POSTROUTING -s ${subnet}.0/24 ! -d 10.244.0.0/16 -j MASQUERADE`),
+    );
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+function naiveSshCount(n: number): number {
+  return n * (4 + 1 + (n - 1) + 3);
+}
+
+function conflist(subnet: string, gateway: string): string {
+  return JSON.stringify(
+    {
+      cniVersion: '1.0.0',
+      name: 'podnet',
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: 'cni0',
+          isGateway: true,
+          ipMasq: false,
+          hairpinMode: true,
+          mtu: 1500,
+          ipam: { type: 'host-local', ranges: [[{ subnet, gateway }]], routes: [{ dst: '10.244.0.0/16' }, { dst: '0.0.0.0/0' }] },
+        },
+        { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      ],
+    },
+    null,
+    2,
+  );
+}
+
+interface NaiveResult {
+  nodes: number;
+  sshCalls: number;
+  wallMs: number;
+  podnetWallMs: number;
+}
+
+async function benchNaive(n: number): Promise<NaiveResult> {
+  return withLab(`bnaive${n}`, n, async (plan) => {
+    const script = naiveScript(plan);
+    log(`${n} nodes: naive baseline (${naiveSshCount(n)} sequential ssh calls)`);
+    const t0 = performance.now();
+    const r = await run(plan, { kind: 'operator' }, ['bash', '-s'], script);
+    const wallMs = performance.now() - t0;
+    if (r.exitCode !== 0) throw new Error(`naive baseline failed in lab ${plan.name} (exit ${r.exitCode}): ${r.stderr.trim().slice(-2000)}`);
+    // Sanity: the last node got a route to every peer.
+    const last = plan.nodes[plan.nodes.length - 1]!.name;
+    const routes = await run(plan, { kind: 'node', node: last }, ['ip', '-4', 'route', 'show', 'root', '10.244.0.0/16']);
+    const via = routes.stdout.split('\n').filter((l) => l.includes(' via ')).length;
+    if (via !== n - 1) throw new Error(`naive baseline: ${last} has ${via} peer routes, expected ${n - 1}`);
+    log(`${n} nodes: naive baseline ${ms(wallMs)}`);
+    return { nodes: n, sshCalls: naiveSshCount(n), wallMs, podnetWallMs: NaN };
+  });
+}
+
+// ----------------------------------------------------------------------------------------- 5k routes
+
+interface RoutesResult {
+  count: number;
+  samplesMs: number[];
+  medianMs: number;
+  scriptBytes: number;
+}
+
+function routeChanges(count: number, via: string): Change[] {
+  const out: Change[] = [];
+  for (let k = 0; k < count; k++) {
+    // 10.100.0.0/24, 10.100.1.0/24, … 10.119.135.0/24 for 5,000: outside the lab's pod CIDR, never used for traffic.
+    const podCIDR = `10.${100 + Math.floor(k / 256)}.${k % 256}.0/24`;
+    out.push({ kind: 'route-set', route: { peer: `bench-${k}`, podCIDR, kind: 'direct', via, dev: 'eth0', onlink: false } });
+  }
+  return out;
+}
+
+async function benchRoutes(count: number, samples = 3): Promise<RoutesResult> {
+  return withLab('broutes', 2, async (plan) => {
+    const via = plan.nodes[1]!.ip;
+    const script = renderNodeScript(routeChanges(count, via), { files: false });
+    // Timed inside the node: ssh, nsenter and process start-up are not part of the number.
+    const timed = `t0=$(date +%s%N)\n(\n${script})\nrc=$?\nt1=$(date +%s%N)\necho "@@bench-ns $((t1 - t0)) $rc $(ip -4 route show proto 157 | wc -l)"\nip route flush proto 157\n`;
+    const out: number[] = [];
+    for (let s = 0; s < samples; s++) {
+      const r = await run(plan, { kind: 'node', node: plan.nodes[0]!.name }, ['sh', '-s'], timed);
+      const m = /^@@bench-ns (\d+) (\d+) (\d+)$/m.exec(r.stdout);
+      if (!m) throw new Error(`route script printed no timing (exit ${r.exitCode}): ${r.stderr.trim().slice(-2000)}`);
+      if (m[2] !== '0') throw new Error(`route script failed (exit ${m[2]}): ${r.stderr.trim().slice(-2000)}`);
+      if (Number(m[3]) !== count) throw new Error(`route script programmed ${m[3]} routes, expected ${count}`);
+      out.push(Number(m[1]) / 1e6);
+      log(`${count} routes: ${ms(out[s]!)}`);
+    }
+    const left = await run(plan, { kind: 'node', node: plan.nodes[0]!.name }, ['sh', '-c', 'ip -4 route show proto 157 | wc -l']);
+    if (left.stdout.trim() !== '0') throw new Error(`${left.stdout.trim()} bench routes left after flush`);
+    const sorted = [...out].sort((a, b) => a - b);
+    return { count, samplesMs: out, medianMs: sorted[sorted.length >> 1]!, scriptBytes: Buffer.byteLength(script) };
+  });
+}
+
+// -------------------------------------------------------------------------------------------- report
+
+function ms(x: number): string {
+  if (!Number.isFinite(x)) return 'n/a';
+  return x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`;
+}
+
+function pass(ok: boolean | undefined): string {
+  return ok === undefined ? 'n/a' : ok ? 'PASS' : 'MISS';
+}
+
+function machine(): string {
+  const c = cpus();
+  let distro = '';
+  try {
+    distro = execFileSync('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"'], { encoding: 'utf8' }).trim();
+  } catch {
+    /* unknown */
+  }
+  return `${c.length} cores (${c[0]?.model ?? 'unknown CPU'}), Linux ${release()}${distro ? `, ${distro}` : ''}, Node.js ${process.version}`;
+}
+
+interface Target {
+  name: string;
+  measured: string;
+  ok: boolean | undefined;
+}
+
+function report(sizeResults: SizeResult[], naive: NaiveResult[], routes: RoutesResult | undefined, started: Date, load: number[]): { md: string; targets: Target[] } {
+  const by = (n: number) => sizeResults.find((r) => r.nodes === n);
+  const targets: Target[] = [];
+  const small = by(4);
+  const big = by(32);
+  if (small && big) {
+    const ratio = big.converge.wallMs / small.converge.wallMs;
+    targets.push({ name: '32 nodes within 1.5× the 4-node time (converging run, wall)', measured: `${ms(big.converge.wallMs)} / ${ms(small.converge.wallMs)} = ${ratio.toFixed(2)}×`, ok: ratio <= 1.5 });
+  }
+  if (sizeResults.length) {
+    const rt = Math.max(...sizeResults.map((r) => r.converge.maxRoundTrips));
+    targets.push({ name: '≤ 2 SSH round trips per node (converging run, max over nodes and sizes)', measured: String(rt), ok: rt <= 2 });
+    const dirty = sizeResults.filter((r) => r.converged.changes !== 0);
+    targets.push({ name: 'second run changes nothing', measured: dirty.length ? dirty.map((r) => `${r.nodes} nodes: ${r.converged.changes}`).join(', ') : '0 changes at every size', ok: dirty.length === 0 });
+  }
+  const n16 = naive.find((r) => r.nodes === 16);
+  if (n16) {
+    const ratio = n16.wallMs / n16.podnetWallMs;
+    targets.push({ name: '≥ 5× faster than the naive script at 16 nodes', measured: `${ratio.toFixed(1)}×`, ok: Number.isFinite(ratio) ? ratio >= 5 : undefined });
+  }
+  if (routes) targets.push({ name: `${routes.count.toLocaleString('en-US')} routes on one node < 1 s`, measured: ms(routes.medianMs), ok: routes.medianMs < 1000 });
+
+  const md: string[] = [];
+  md.push('# podnet benchmarks', '');
+  md.push(`- date: ${started.toISOString().replace(/\.\d+Z$/, 'Z')}`);
+  md.push(`- machine: ${machine()}`);
+  md.push(`- load average at start: ${load.map((x) => x.toFixed(2)).join(' ')}`);
+  md.push(`- peak RSS measured with: ${rssWrapper?.name ?? 'nothing (install the Debian package `time`)'}`);
+  md.push(`- reproduce (root, after \`scripts/setup.sh\`): \`node --import tsx scripts/bench-up.ts --sizes ${sizes.join(',')} --naive-sizes ${naiveSizes.join(',')} --routes ${routeCount}${values.out ? ` --out ${values.out}` : ''}\``);
+  md.push('- labs: flat (one L2 segment), nodes are network namespaces with their own sshd on the same machine, so node-side work of all nodes shares the same cores as the CLI');
+  md.push('');
+  md.push('## Targets', '', '| target | measured | result |', '|---|---|---|');
+  for (const t of targets) md.push(`| ${t.name} | ${t.measured} | ${pass(t.ok)} |`);
+  md.push('');
+  if (sizeResults.length) {
+    md.push('## `podnet up` by cluster size', '');
+    md.push('Wall time is measured around the whole CLI process (node start-up included); `elapsedMs` is podnet\'s own figure from the JSON report.', '');
+    md.push('| nodes | converging run (wall) | elapsedMs | converged run (wall) | changes on 2nd run | round trips/node (max, 1st / 2nd) | peak RSS |', '|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of sizeResults) {
+      const rss = Math.max(r.converge.rssMB ?? NaN, r.converged.rssMB ?? NaN);
+      md.push(
+        `| ${r.nodes} | ${ms(r.converge.wallMs)} | ${r.converge.elapsedMs} | ${ms(r.converged.wallMs)} | ${r.converged.changes} | ${r.converge.maxRoundTrips} / ${r.converged.maxRoundTrips} | ${Number.isFinite(rss) ? `${rss.toFixed(0)} MB` : 'n/a'} |`,
+      );
+    }
+    md.push('');
+  }
+  if (naive.length) {
+    md.push('## Naive baseline', '');
+    md.push('One `ssh -F ssh_config node-i \'<command>\'` per command (sysctl, bridge, address, link up, conflist, one route per peer, three iptables rules), node after node, from the operator namespace.', '');
+    md.push('| nodes | ssh calls | naive (wall) | podnet converging run (wall) | podnet speed-up |', '|---:|---:|---:|---:|---:|');
+    for (const r of naive) md.push(`| ${r.nodes} | ${r.sshCalls} | ${ms(r.wallMs)} | ${ms(r.podnetWallMs)} | ${(r.wallMs / r.podnetWallMs).toFixed(1)}× |`);
+    md.push('');
+  }
+  if (routes) {
+    md.push('## Bulk routes', '');
+    md.push(
+      `${routes.count.toLocaleString('en-US')} \`route-set\` changes rendered by \`renderNodeScript\` (one \`ip -batch\`, ${Math.round(routes.scriptBytes / 1024)} KiB script), run on one lab node and timed inside the node with \`date +%s%N\` (ssh and process start-up excluded); routes flushed (\`ip route flush proto 157\`) after each sample.`,
+      '',
+    );
+    md.push(`| routes | median | samples |`, '|---:|---:|---|', `| ${routes.count.toLocaleString('en-US')} | ${ms(routes.medianMs)} | ${routes.samplesMs.map(ms).join(', ')} |`, '');
+  }
+  return { md: `${md.join('\n')}\n`, targets };
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const load = loadavg();
+  if (!rssWrapper) log('neither /usr/bin/time nor python3 found: peak RSS will be n/a (add the Debian package `time` to scripts/setup.sh)');
+  // Warm the page cache for node, oclif and dist/ so the first size does not pay for cold files.
+  await podnetLocal(['--version']);
+
+  const sizeResults: SizeResult[] = [];
+  for (const n of sizes) {
+    if (interrupted) return;
+    sizeResults.push(await benchSize(n));
+  }
+
+  const naive: NaiveResult[] = [];
+  for (const n of naiveSizes) {
+    if (interrupted) return;
+    const r = await benchNaive(n);
+    r.podnetWallMs = sizeResults.find((s) => s.nodes === n)?.converge.wallMs ?? (await benchSize(n)).converge.wallMs;
+    naive.push(r);
+  }
+
+  const routes = routeCount > 0 && !interrupted ? await benchRoutes(routeCount) : undefined;
+
+  const { md, targets } = report(sizeResults, naive, routes, started, load);
+  process.stdout.write(md);
+  if (values.out) {
+    const out = resolve(values.out);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, md);
+    log(`wrote ${values.out}`);
+  }
+  if (values.check && targets.some((t) => t.ok === false)) process.exitCode = 1;
+}
+
+try {
+  await main();
+} catch (e) {
+  log(`failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+} finally {
+  for (const name of [...liveLabs]) await labDown(name).catch((e: unknown) => log(`could not tear down lab ${name}: ${String(e)}`));
+}

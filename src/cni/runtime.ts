@@ -1,0 +1,108 @@
+/**
+ * A minimal CNI runtime, rendered as POSIX sh that runs on a node: it executes a conflist's plugin chain
+ * exactly as a container runtime does (ADD in order, each plugin given the previous result; DEL in
+ * reverse order with the ADD result), so probe pods and test pods get their network from the node's
+ * real, live configuration. Needs only sh and the plugins themselves.
+ */
+import { sh } from '../util/shell.js';
+
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+}
+
+export interface PodSpec {
+  /** container id, also used for the netns name and the saved result */
+  id: string;
+  netns: string;
+  ifname?: string;
+  portMappings?: PortMapping[];
+}
+
+export interface Conflist {
+  cniVersion?: string;
+  name?: string;
+  plugins?: Record<string, unknown>[];
+  /** a single-plugin .conf file has its plugin at the top level */
+  type?: string;
+}
+
+export const RESULT_DIR = '/run/podnet-cni';
+export const RESULT_MARK = '@@podnet:cni-result';
+
+/** The per-plugin network configs: name and cniVersion from the list, runtimeConfig for declared capabilities. */
+export function pluginConfigs(list: Conflist, pod: PodSpec): { type: string; config: string }[] {
+  const plugins = list.plugins ?? (list.type ? [list as Record<string, unknown>] : []);
+  return plugins.map((p) => {
+    const caps = (p.capabilities ?? {}) as Record<string, boolean>;
+    const runtimeConfig: Record<string, unknown> = {};
+    if (caps.portMappings && pod.portMappings?.length) runtimeConfig.portMappings = pod.portMappings;
+    const conf: Record<string, unknown> = { ...p, name: list.name, cniVersion: list.cniVersion };
+    delete conf.capabilities;
+    if (Object.keys(runtimeConfig).length) conf.runtimeConfig = runtimeConfig;
+    return { type: String(p.type), config: JSON.stringify(conf) };
+  });
+}
+
+function envFor(command: 'ADD' | 'DEL', binDir: string, pod: PodSpec): string {
+  return `CNI_COMMAND=${command} CNI_CONTAINERID=${sh(pod.id)} CNI_NETNS=${sh(pod.netns)} CNI_IFNAME=${sh(pod.ifname ?? 'eth0')} CNI_PATH=${sh(binDir)}`;
+}
+
+/**
+ * sh that creates the pod's netns and runs ADD through the chain. On success prints the final result
+ * after RESULT_MARK and saves it for DEL; on a failing plugin, undoes what ran (DEL in reverse) and exits 1.
+ */
+export function renderCniAdd(list: Conflist, binDir: string, pod: PodSpec): string {
+  const confs = pluginConfigs(list, pod);
+  const lines = [
+    `mkdir -p ${RESULT_DIR}`,
+    `ip netns add ${sh(pod.id)} 2>/dev/null; ip -n ${sh(pod.id)} link set lo up`,
+    'prev=',
+  ];
+  confs.forEach((c, i) => {
+    lines.push(
+      `conf=${sh(c.config)}`,
+      // Inject prevResult into the config: drop the closing brace, append the key, close again.
+      `[ -n "$prev" ] && conf="\${conf%\\}},\\"prevResult\\":$prev}"`,
+      `if ! out=$(printf '%s' "$conf" | ${envFor('ADD', binDir, pod)} ${sh(`${binDir}/${c.type}`)} 2>&1); then`,
+      `  echo "CNI ADD failed in plugin ${i + 1} (${c.type}): $out" >&2`,
+      ...confs.slice(0, i + 1).reverse().map((d) => `  printf '%s' ${sh(d.config)} | ${envFor('DEL', binDir, pod)} ${sh(`${binDir}/${d.type}`)} >/dev/null 2>&1`),
+      '  exit 1',
+      'fi',
+      'prev=$out',
+    );
+  });
+  lines.push(`printf '%s' "$prev" > ${RESULT_DIR}/${sh(pod.id)}.json`, `echo ${RESULT_MARK}`, `printf '%s\\n' "$prev"`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** sh that runs DEL through the chain in reverse order (with the saved ADD result) and removes the netns. */
+export function renderCniDel(list: Conflist, binDir: string, pod: PodSpec): string {
+  const confs = pluginConfigs(list, pod).reverse();
+  const lines = [`prev=$(cat ${RESULT_DIR}/${sh(pod.id)}.json 2>/dev/null)`, 'rc=0'];
+  for (const c of confs) {
+    lines.push(
+      `conf=${sh(c.config)}`,
+      `[ -n "$prev" ] && conf="\${conf%\\}},\\"prevResult\\":$prev}"`,
+      `printf '%s' "$conf" | ${envFor('DEL', binDir, pod)} ${sh(`${binDir}/${c.type}`)} >/dev/null 2>&1 || rc=1`,
+    );
+  }
+  lines.push(`rm -f ${RESULT_DIR}/${sh(pod.id)}.json`, `ip netns del ${sh(pod.id)} 2>/dev/null`, 'exit $rc');
+  return `${lines.join('\n')}\n`;
+}
+
+/** The pod's IPv4 address from a CNI result. */
+export function podIpFromResult(result: string): string | undefined {
+  try {
+    const r = JSON.parse(result) as { ips?: { address: string }[] };
+    return r.ips?.find((i) => !i.address.includes(':'))?.address.split('/')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+export function resultFromOutput(stdout: string): string | undefined {
+  const i = stdout.indexOf(RESULT_MARK);
+  return i < 0 ? undefined : stdout.slice(i + RESULT_MARK.length).trim();
+}

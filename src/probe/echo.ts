@@ -1,0 +1,42 @@
+/**
+ * The echo service that runs inside probe pods, and its client: a small Python 3 program (a common
+ * interpreter on nodes) that answers every TCP connection and UDP datagram with the source address it
+ * saw, so the sender can check for NAT. It is sent to the node on stdin, never installed.
+ */
+export const ECHO_PY = String.raw`
+import socket, sys, threading, os
+def serve(port):
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind(("0.0.0.0", port)); t.listen(256)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("0.0.0.0", port))
+    def udp():
+        while True:
+            data, addr = u.recvfrom(65535)
+            u.sendto(("%s %d\n" % (addr[0], len(data))).encode(), addr)
+    threading.Thread(target=udp, daemon=True).start()
+    sys.stdout.write("ready\n"); sys.stdout.flush()
+    while True:
+        c, addr = t.accept()
+        try:
+            c.sendall(("%s\n" % addr[0]).encode())
+        finally:
+            c.close()
+def client(proto, host, port, timeout, size=16):
+    try:
+        if proto == "tcp":
+            s = socket.create_connection((host, port), timeout=timeout)
+            data = s.recv(256)
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)
+            s.sendto(b"x" * size, (host, port)); data, _ = s.recvfrom(256)
+        print("ok " + data.decode().split()[0])
+    except Exception as e:
+        print("fail " + type(e).__name__)
+mode = sys.argv[1]
+if mode == "serve":
+    serve(int(sys.argv[2]))
+else:
+    client(mode, sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+`;

@@ -1,0 +1,55 @@
+/**
+ * Pods for lab tests, made the way a container runtime makes them: a netns on the node and CNI ADD of the
+ * node's installed conflist (podnet's CNI runtime), DEL afterwards. Plus the echo service that reports
+ * the source address it saw, to prove there is no NAT.
+ */
+import assert from 'node:assert/strict';
+import type { TestLab } from './lab.js';
+import { podIpFromResult, renderCniAdd, renderCniDel, resultFromOutput, type PortMapping } from '../../src/cni/runtime.js';
+import { ECHO_PY } from '../../src/probe/echo.js';
+import { sh } from '../../src/util/shell.js';
+
+export interface TestPod {
+  node: string;
+  id: string;
+  ip: string;
+  portMappings: PortMapping[];
+}
+
+const BIN = '/usr/lib/cni';
+
+async function conflist(lab: TestLab, node: string): Promise<Record<string, unknown>> {
+  const r = await lab.onNode(node, ['cat', '/etc/cni/net.d/10-podnet.conflist']);
+  assert.equal(r.exitCode, 0, `no conflist on ${node}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+export async function createPod(lab: TestLab, node: string, id: string, portMappings: PortMapping[] = []): Promise<TestPod> {
+  const r = await lab.shOnNode(node, renderCniAdd(await conflist(lab, node), BIN, { id, netns: `/run/netns/${id}`, portMappings }));
+  assert.equal(r.exitCode, 0, `CNI ADD on ${node}: ${r.stderr}`);
+  const ip = podIpFromResult(resultFromOutput(r.stdout) ?? '');
+  assert.ok(ip, `no IP in CNI result: ${r.stdout}`);
+  return { node, id, ip, portMappings };
+}
+
+export async function deletePod(lab: TestLab, pod: TestPod): Promise<void> {
+  const r = await lab.shOnNode(pod.node, `pkill -f ${sh(`podnet-echo ${pod.id}`)} ; ${renderCniDel(await conflist(lab, pod.node), BIN, { id: pod.id, netns: `/run/netns/${pod.id}`, portMappings: pod.portMappings })}`);
+  assert.equal(r.exitCode, 0, `CNI DEL on ${pod.node}: ${r.stderr}`);
+}
+
+/** Start the echo service (TCP and UDP on `port`) inside the pod; resolves when it listens. */
+export async function startEcho(lab: TestLab, pod: TestPod, port = 8080): Promise<void> {
+  const script = `cat > /run/podnet-echo.py <<'PY'\n${ECHO_PY}\nPY
+(ip netns exec ${sh(pod.id)} python3 /run/podnet-echo.py serve ${port} ${sh(`podnet-echo ${pod.id}`)} > /run/echo-${pod.id}.log 2>&1 &)
+for i in $(seq 50); do grep -q ready /run/echo-${pod.id}.log 2>/dev/null && exit 0; sleep 0.1; done; cat /run/echo-${pod.id}.log; exit 1`;
+  const r = await lab.shOnNode(pod.node, script);
+  assert.equal(r.exitCode, 0, `echo in ${pod.id}: ${r.stdout}${r.stderr}`);
+}
+
+/** Connect from a pod (or, with from.pod undefined, from the node itself) and return what the echo saw. */
+export async function connect(lab: TestLab, from: { node: string; pod?: TestPod }, ip: string, port: number, proto: 'tcp' | 'udp' = 'tcp'): Promise<string> {
+  const client = `cat > /run/podnet-echo.py <<'PY'\n${ECHO_PY}\nPY
+${from.pod ? `ip netns exec ${sh(from.pod.id)} ` : ''}python3 /run/podnet-echo.py ${proto} ${sh(ip)} ${port} 3`;
+  const r = await lab.shOnNode(from.node, client);
+  return r.stdout.trim();
+}

@@ -1,0 +1,195 @@
+/**
+ * How up behaves when things go wrong: bad input (exit 2, nothing changed anywhere, no shell injection),
+ * a node that is down or whose command fails (the others converge, exit 3, a re-run heals), unknown host
+ * keys, and a non-root user with sudo.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { startLab, type TestLab } from '../helpers/lab.js';
+import { nsInode, pidsInNamespaces, processName } from '../../src/lab/host.js';
+
+interface UpNode {
+  node: string;
+  result: string;
+  state?: string;
+  step?: string;
+  error?: string;
+  hint?: string;
+}
+
+async function writeInventory(lab: TestLab, name: string, text: string): Promise<string> {
+  const path = `${lab.plan.dir}/${name}`;
+  const r = await lab.onOperator(['sh', '-c', `cat > ${path}`], text);
+  assert.equal(r.exitCode, 0);
+  return path;
+}
+
+function baseInventory(lab: TestLab): string {
+  return readFileSync(lab.inventory, 'utf8');
+}
+
+/** No podnet state on any node: nothing was changed. */
+async function assertUntouched(lab: TestLab): Promise<void> {
+  for (const n of lab.plan.nodes) {
+    const r = await lab.shOnNode(n.name, 'ip link show cni0 2>/dev/null; ip route show proto 157; ls /etc/cni/net.d /etc/podnet 2>/dev/null; iptables -S | grep PODNET');
+    assert.equal(r.stdout.replace('/etc/cni/net.d:', '').trim(), '', `${n.name} was changed:\n${r.stdout}`);
+  }
+}
+
+function killSshd(lab: TestLab, node: string): void {
+  const netns = lab.plan.nodes.find((n) => n.name === node)!.netns;
+  const ino = nsInode(`/run/netns/${netns}`)!;
+  for (const pid of pidsInNamespaces(new Set([ino]), new Set())) if (processName(pid) === 'sshd') process.kill(pid, 'SIGKILL');
+}
+
+describe('bootstrap: bad input is refused before any node is touched', () => {
+  let lab: TestLab;
+  before(async () => {
+    lab = await startLab('tbad', ['--nodes', '3']);
+    // An existing foreign route inside the cluster CIDR on one node, for the after-facts check.
+    await lab.onNode('node-2', ['ip', 'route', 'add', '10.250.7.0/24', 'via', '192.0.2.13', 'proto', 'static']);
+  });
+  after(async () => {
+    await lab?.down();
+  });
+
+  const base = (lab: TestLab) => baseInventory(lab);
+  const cases: [string, (inv: string) => string, RegExp][] = [
+    ['invalid CIDR', (i) => i.replace('podCIDR: 10.244.0.0/16', 'podCIDR: 10.244.0.0/33'), /^error: cluster\.podCIDR: "10\.244\.0\.0\/33" is not a valid CIDR/m],
+    ['cluster CIDR too small', (i) => i.replace('podCIDR: 10.244.0.0/16', 'podCIDR: 10.244.0.0/23'), /cluster\.podCIDR: .*3 nodes/],
+    ['cluster CIDR overlapping node addresses', (i) => i.replace('podCIDR: 10.244.0.0/16', 'podCIDR: 192.0.0.0/8').replace('nodeMaskSize: 24', 'nodeMaskSize: 16'), /192\.0\.2\.1[123]/],
+    ['cluster CIDR overlapping the service CIDR', (i) => i.replace('serviceCIDR: 10.96.0.0/12', 'serviceCIDR: 10.244.128.0/17'), /serviceCIDR.*overlap|overlap.*serviceCIDR/i],
+    ['cluster CIDR overlapping a route on a node', (i) => i.replace('podCIDR: 10.244.0.0/16', 'podCIDR: 10.250.0.0/16'), /cluster\.podCIDR: 10\.250\.0\.0\/16 overlaps the route "10\.250\.7\.0\/24 via 192\.0\.2\.13 dev eth0" on node node-2/],
+    ['duplicate node names', (i) => i.replace('name: node-2', 'name: node-1'), /nodes\[1\]\.name: duplicate node name "node-1"/],
+    ['duplicate addresses', (i) => i.replace('address: 192.0.2.12', 'address: 192.0.2.11'), /nodes\[1\]\.address: duplicate/],
+    ['duplicate pinned CIDRs', (i) => i.replace('address: 192.0.2.11', 'address: 192.0.2.11\n    podCIDR: 10.244.5.0/24').replace('address: 192.0.2.12', 'address: 192.0.2.12\n    podCIDR: 10.244.5.0/24'), /podCIDR.*10\.244\.5\.0\/24/],
+    ['pinned CIDR outside the cluster', (i) => i.replace('address: 192.0.2.11', 'address: 192.0.2.11\n    podCIDR: 10.99.5.0/24'), /nodes\[0\]\.podCIDR: .*outside|nodes\[0\]\.podCIDR: .*not inside|nodes\[0\]\.podCIDR.*10\.244\.0\.0\/16/],
+    ['pinned CIDR of the wrong size', (i) => i.replace('address: 192.0.2.11', 'address: 192.0.2.11\n    podCIDR: 10.244.4.0/25'), /nodes\[0\]\.podCIDR: .*\/24/],
+    ['bad node name', (i) => i.replace('name: node-1', 'name: Node_1'), /nodes\[0\]\.name: "Node_1"/],
+    ['bad bridge name', (i) => i.replace('cluster:', 'cluster:\n  bridge: "cni0; reboot"'), /cluster\.bridge: "cni0; reboot" is not a valid interface name/],
+    ['unknown key', (i) => i.replace('cluster:', 'cluster:\n  podCidr: 10.1.0.0/16'), /unknown key "podCidr" in cluster/],
+    ['malformed YAML', (i) => i.replace('nodes:', 'nodes: [\n'), /malformed YAML/],
+    ['shell in an address', (i) => i.replace('address: 192.0.2.13', 'address: "$(touch /tmp/podnet-pwned)"'), /nodes\[2\]\.address: .*\$\(touch/],
+    ['shell in an ssh option', (i) => i.replace('  user: root', '  user: root\n  options: ["ProxyCommand=sh -c \'touch /tmp/podnet-pwned\'"]'), /ssh\.options\[0\]/],
+    ['shell in the CNI bin dir', (i) => i.replace('cluster:', 'cluster:\n  cniBinDir: "/opt/cni/bin`touch /tmp/podnet-pwned`"'), /cluster\.cniBinDir/],
+  ];
+
+  for (const [what, edit, re] of cases) {
+    it(`refuses ${what} with exit 2 and one line`, async () => {
+      const inv = await writeInventory(lab, 'bad.yaml', edit(base(lab)));
+      const r = await lab.podnet(['up', '-i', inv]);
+      assert.equal(r.exitCode, 2, `${what}: exit ${r.exitCode}\n${r.stderr}`);
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+      assert.equal(errors.length, 1, r.stderr);
+      assert.match(r.stderr, re);
+      assert.equal(r.stdout, '');
+    });
+  }
+
+  it('changed nothing on any node, and no injected command ran', async () => {
+    await assertUntouched(lab);
+    assert.equal(existsSync('/tmp/podnet-pwned'), false);
+    for (const n of lab.plan.nodes) assert.notEqual((await lab.onNode(n.name, ['test', '-e', '/tmp/podnet-pwned'])).exitCode, 0);
+  });
+
+  it('gives a JSON error document with --json', async () => {
+    const inv = await writeInventory(lab, 'bad.yaml', base(lab).replace('name: node-1', 'name: Node_1'));
+    const r = await lab.podnet(['up', '-i', inv, '--json']);
+    assert.equal(r.exitCode, 2);
+    const doc = JSON.parse(r.stdout) as { kind: string; error: { message: string; exitCode: number } };
+    assert.equal(doc.kind, 'Error');
+    assert.equal(doc.error.exitCode, 2);
+  });
+});
+
+describe('bootstrap: partial failure, host keys, sudo', () => {
+  let lab: TestLab;
+  before(async () => {
+    lab = await startLab('tfail', ['--nodes', '3']);
+  });
+  after(async () => {
+    await lab?.down();
+  });
+
+  it('an unreachable node is reported; the others converge; exit 3; a re-run converges all', async () => {
+    killSshd(lab, 'node-3');
+    const r = await lab.podnet(['up', '-i', lab.inventory, '--json']);
+    assert.equal(r.exitCode, 3, r.stderr);
+    const nodes = (JSON.parse(r.stdout) as { nodes: UpNode[] }).nodes;
+    assert.deepEqual(nodes.map((n) => n.result), ['changed', 'changed', 'failed']);
+    assert.equal(nodes[2]!.step, 'facts');
+    assert.match(nodes[2]!.error!, /node-3: cannot reach 192\.0\.2\.13/);
+    assert.match(r.stderr, /1 of 3 node\(s\) failed: node-3/);
+    // sshd back, and the plan must keep node-1 and node-2 where they are
+    const s = await lab.onNode('node-3', ['/usr/sbin/sshd', '-f', '/etc/ssh/podnet-lab/sshd_config']);
+    assert.equal(s.exitCode, 0, s.stderr);
+    const again = await lab.podnet(['up', '-i', lab.inventory, '--json']);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.deepEqual((JSON.parse(again.stdout) as { nodes: UpNode[] }).nodes.map((n) => n.result), ['changed', 'changed', 'changed']);
+    assert.equal((await lab.podnet(['status', '-i', lab.inventory])).exitCode, 0);
+  });
+
+  it('a command failing on one node names the node and the step; the others are unaffected', async () => {
+    await lab.podnet(['down', '-i', lab.inventory]);
+    // /etc/cni/net.d is a file on node-2: writing the conflist must fail there.
+    await lab.shOnNode('node-2', 'rm -rf /etc/cni/net.d && echo not-a-dir > /etc/cni/net.d');
+    const r = await lab.podnet(['up', '-i', lab.inventory, '--json']);
+    assert.equal(r.exitCode, 3);
+    const nodes = (JSON.parse(r.stdout) as { nodes: UpNode[] }).nodes;
+    assert.deepEqual(nodes.map((n) => n.result), ['changed', 'failed', 'changed']);
+    assert.equal(nodes[1]!.step, 'files');
+    assert.match(nodes[1]!.error!, /net\.d/);
+    await lab.shOnNode('node-2', 'rm -f /etc/cni/net.d && mkdir -p /etc/cni/net.d');
+    const again = await lab.podnet(['up', '-i', lab.inventory, '--json']);
+    assert.equal(again.exitCode, 0, again.stdout);
+  });
+
+  it('an unknown host key fails with what to do; --accept-new-host-keys accepts it', async () => {
+    const inv = await writeInventory(lab, 'newkeys.yaml', baseInventory(lab).replace('  user: root', `  user: root\n  options: ["UserKnownHostsFile=${lab.plan.dir}/empty_known_hosts"]`));
+    const r = await lab.podnet(['status', '-i', inv, '--json']);
+    assert.equal(r.exitCode, 3);
+    const nodes = (JSON.parse(r.stdout) as { nodes: UpNode[] }).nodes;
+    assert.ok(nodes.every((n) => n.state === 'failed' && /host key for 192\.0\.2\.1\d is not known/.test(n.error!)), JSON.stringify(nodes));
+    assert.match(nodes[0]!.hint!, /--accept-new-host-keys/);
+    const ok = await lab.podnet(['status', '-i', inv, '--accept-new-host-keys']);
+    assert.equal(ok.exitCode, 0, ok.stderr);
+  });
+
+  it('a changed host key is refused with the ssh-keygen -R hint', async () => {
+    const kh = `${lab.plan.dir}/changed_known_hosts`;
+    const other = readFileSync(`${lab.plan.dir}/known_hosts`, 'utf8').split('\n')[1]!.split(' ').slice(1).join(' ');
+    await lab.onOperator(['sh', '-c', `echo "192.0.2.11 ${other}" > ${kh}`]);
+    const inv = await writeInventory(lab, 'changed.yaml', baseInventory(lab).replace('  user: root', `  user: root\n  options: ["UserKnownHostsFile=${kh}"]`));
+    const r = await lab.podnet(['status', '-i', inv, '--accept-new-host-keys', '--json']);
+    assert.equal(r.exitCode, 3);
+    const n1 = (JSON.parse(r.stdout) as { nodes: UpNode[] }).nodes[0]!;
+    assert.match(n1.error!, /host key for 192\.0\.2\.11 changed/);
+    assert.match(n1.hint!, /ssh-keygen -R 192\.0\.2\.11/);
+  });
+
+  it('works as a non-root user through sudo -n; a sudo password prompt is an error, not a hang', async () => {
+    for (const n of lab.plan.nodes) {
+      const r = await lab.shOnNode(
+        n.name,
+        `id podnet >/dev/null 2>&1 || useradd -m -s /bin/sh podnet; usermod -p '*' podnet; mkdir -p /etc/sudoers.d
+mkdir -p /home/podnet/.ssh && cp /etc/ssh/podnet-lab/authorized_keys /home/podnet/.ssh/authorized_keys && chown -R podnet /home/podnet/.ssh
+${n.name === 'node-3' ? 'rm -f /etc/sudoers.d/podnet' : "echo 'podnet ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/podnet && chmod 440 /etc/sudoers.d/podnet"}`,
+      );
+      assert.equal(r.exitCode, 0, r.stderr);
+    }
+    await lab.podnet(['down', '-i', lab.inventory]);
+    const inv = await writeInventory(lab, 'sudo.yaml', baseInventory(lab).replace('  user: root', '  user: podnet\n  sudo: true'));
+    const t0 = Date.now();
+    const r = await lab.podnet(['up', '-i', inv, '--json']);
+    assert.ok(Date.now() - t0 < 30_000, 'sudo prompt hung');
+    assert.equal(r.exitCode, 3, r.stderr);
+    const nodes = (JSON.parse(r.stdout) as { nodes: UpNode[] }).nodes;
+    assert.deepEqual(nodes.map((n) => n.result), ['changed', 'changed', 'failed'], JSON.stringify(nodes));
+    assert.match(nodes[2]!.error!, /sudo asks podnet for a password/);
+    assert.match(nodes[2]!.hint!, /NOPASSWD/);
+    const conf = await lab.onNode('node-1', ['stat', '-c', '%U', '/etc/cni/net.d/10-podnet.conflist']);
+    assert.equal(conf.stdout.trim(), 'root');
+  });
+});
+
