@@ -16,6 +16,8 @@ export const inventoryFlags = {
 export interface Session {
   inv: Inventory;
   ctx: RunContext;
+  /** work to undo on the nodes if the run is interrupted (Ctrl-C, SIGTERM) */
+  addCleanup(fn: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -26,19 +28,24 @@ export async function openSession(flags: { inventory: string; concurrency: numbe
   const { SshTransport } = await import('../transport/ssh.js');
   const transport = new SshTransport();
   const progress = await createProgress(inv.nodes.map((n) => n.name), opts);
+  const cleanups: (() => Promise<void>)[] = [];
   const close = async () => {
     progress.stop();
     await transport.close();
   };
-  // Ctrl-C: close the multiplexed connections before exiting, so no ssh master lingers.
+  // Ctrl-C: undo what the run set up on the nodes, close the multiplexed connections, then exit.
   const onSignal = () => {
-    void close().finally(() => process.exit(130));
+    process.stderr.write('\ninterrupted: cleaning up on the nodes …\n');
+    void Promise.allSettled(cleanups.map((fn) => fn()))
+      .then(close)
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   return {
     inv,
     ctx: { transport, concurrency: flags.concurrency, progress },
+    addCleanup: (fn) => cleanups.push(fn),
     close: async () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

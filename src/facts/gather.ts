@@ -47,7 +47,7 @@ echo "ssh_connection=$SSH_CONNECTION"
 echo "uid=$(id -u)"
 [ -d /run/systemd/system ] && echo systemd=yes || echo systemd=no
 . /etc/os-release 2>/dev/null && echo "os=$ID $VERSION_ID"
-for t in ip bridge iptables iptables-save iptables-restore sysctl modprobe python3 socat nsenter sha256sum; do command -v "$t" >/dev/null 2>&1 && echo "tool.$t=$(command -v "$t")"; done
+for t in ip bridge iptables iptables-save iptables-restore sysctl modprobe python3 ping socat nsenter sha256sum; do command -v "$t" >/dev/null 2>&1 && echo "tool.$t=$(command -v "$t")"; done
 iptables -V 2>/dev/null | sed 's/^/iptables_version=/'
 ${s('link')}
 ip -j -d link show 2>/dev/null || echo '[]'

@@ -34,9 +34,44 @@ def client(proto, host, port, timeout, size=16):
         print("ok " + data.decode().split()[0])
     except Exception as e:
         print("fail " + type(e).__name__)
+def probe(p, timeout):
+    import json, subprocess
+    r = {"id": p["id"]}
+    try:
+        if p["proto"] in ("icmp", "mtu"):
+            args = ["ping", "-n", "-c", "1", "-W", str(int(timeout)), p["host"]]
+            if p["proto"] == "mtu":
+                args[1:1] = ["-M", "do", "-s", str(p["size"])]
+            rc = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout + 1)
+            r["ok"] = rc.returncode == 0
+            if not r["ok"]:
+                r["reason"] = (rc.stderr.decode().strip().splitlines() or ["no reply"])[-1][:120]
+        elif p["proto"] == "tcp":
+            s = socket.create_connection((p["host"], p["port"]), timeout=timeout)
+            r["observed"] = s.recv(256).decode().split()[0]; r["ok"] = True; s.close()
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)
+            s.sendto(b"x" * p.get("size", 16), (p["host"], p["port"]))
+            data, _ = s.recvfrom(256); r["observed"] = data.decode().split()[0]; r["ok"] = True
+    except Exception as e:
+        r["ok"] = False; r["reason"] = type(e).__name__
+    return r
+def batch(path, timeout):
+    import json
+    probes = json.load(open(path))
+    out = [None] * len(probes)
+    def run(i):
+        out[i] = probe(probes[i], timeout)
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(len(probes))]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    for r in out:
+        print(json.dumps(r))
 mode = sys.argv[1]
 if mode == "serve":
     serve(int(sys.argv[2]))
+elif mode == "batch":
+    batch(sys.argv[2], float(sys.argv[3]))
 else:
     client(mode, sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
 `;

@@ -1,0 +1,57 @@
+/**
+ * What a node's container runtime would actually use: the first CNI config in name order (.conflist,
+ * .conf or .json), parsed into the few facts the checks need. Works for any bridge-based CNI, not just
+ * podnet's own config.
+ */
+import type { ConfFile, NodeFacts } from '../facts/parse.js';
+import { hostAddress, networkOf, parseCidr } from '../net/cidr.js';
+
+export interface LiveConfig {
+  file: ConfFile;
+  isList: boolean;
+  cniVersion?: string;
+  plugins: Record<string, unknown>[];
+  bridge?: { name: string; ipMasq: boolean; mtu?: number; isGateway: boolean; ipamType?: string; subnet?: string; gateway?: string };
+  portmap: boolean;
+  parseError?: string;
+}
+
+export function liveConfig(f: NodeFacts): LiveConfig | undefined {
+  const file = f.cniConfFiles.find((c) => /\.(conflist|conf|json)$/.test(c.name));
+  if (!file) return undefined;
+  const isList = file.name.endsWith('.conflist') || file.text.includes('"plugins"');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(file.text) as Record<string, unknown>;
+  } catch (e) {
+    return { file, isList, plugins: [], portmap: false, parseError: (e as Error).message };
+  }
+  const plugins = (isList ? (raw.plugins as Record<string, unknown>[] | undefined) ?? [] : [raw]).filter((p) => typeof p === 'object' && p !== null);
+  const br = plugins.find((p) => p.type === 'bridge');
+  let bridge: LiveConfig['bridge'];
+  if (br) {
+    const ipam = (br.ipam ?? {}) as Record<string, unknown>;
+    const ranges = ipam.ranges as { subnet?: string; gateway?: string }[][] | undefined;
+    const subnet = ranges?.[0]?.[0]?.subnet ?? (ipam.subnet as string | undefined);
+    const c = subnet ? parseCidr(subnet) ?? networkOf(subnet.split('/')[0] ?? '', Number(subnet.split('/')[1])) : undefined;
+    bridge = {
+      name: (br.bridge as string | undefined) ?? 'cni0',
+      ipMasq: br.ipMasq === true,
+      mtu: typeof br.mtu === 'number' ? br.mtu : undefined,
+      isGateway: br.isGateway === true,
+      ipamType: ipam.type as string | undefined,
+      subnet: c?.text,
+      gateway: (ranges?.[0]?.[0]?.gateway ?? (ipam.gateway as string | undefined)) ?? (c ? hostAddress(c, 1) : undefined),
+    };
+  }
+  const portmap = plugins.some((p) => p.type === 'portmap' && (p.capabilities as Record<string, unknown> | undefined)?.portMappings === true);
+  return { file, isList, cniVersion: raw.cniVersion as string | undefined, plugins, bridge, portmap };
+}
+
+/** The node's pod CIDR as the node itself shows it: the live config's subnet, else the bridge's address. */
+export function observedPodCidr(f: NodeFacts, live: LiveConfig | undefined): string | undefined {
+  if (live?.bridge?.subnet) return live.bridge.subnet;
+  const name = live?.bridge?.name ?? 'cni0';
+  const a = f.addrs.find((x) => x.ifname === name && x.family === 'inet');
+  return a ? networkOf(a.local, a.prefixlen)?.text : undefined;
+}

@@ -1,0 +1,36 @@
+import { BaseCommand } from '../cli/base-command.js';
+import { inventoryFlags, openSession } from '../cli/session.js';
+import { paint, renderTable } from '../cli/output.js';
+import { ChecksFailed } from '../util/errors.js';
+import type { DoctorReport } from '../services/doctor.js';
+
+export async function renderFindings(report: Pick<DoctorReport, 'findings'>): Promise<string> {
+  if (report.findings.length === 0) return 'no findings: every check passed\n';
+  const color = { error: 'red', warning: 'yellow', info: 'blue' } as const;
+  return renderTable(
+    ['node', 'severity', 'finding', 'evidence', 'fix'],
+    report.findings.map((x) => [x.node, paint(x.severity, color[x.severity]), `${x.id}: ${x.message}`, x.evidence, x.fix]),
+  );
+}
+
+export default class Doctor extends BaseCommand {
+  static override summary = 'Check every node for the ways pod networks break, and say how to fix them';
+  static override description =
+    'Reads each node over SSH (in parallel, one round trip, read-only) and checks forwarding, FORWARD policy, br_netfilter, rp_filter, MTUs, CIDR overlaps and duplicates, routes to every peer pod CIDR and their next hops, the live CNI config (first in name order: plugins, cniVersion, portmap, ipMasq, bridge address), NAT rules, the VXLAN port, conntrack, iptables backends and VTEP entries. Works on any bridge-based pod network, not only podnet\'s. Exit 1 on any error finding.';
+  static override examples = ['<%= config.bin %> doctor -i inventory.yaml', '<%= config.bin %> doctor -i inventory.yaml --json'];
+  static override flags = { ...inventoryFlags };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Doctor);
+    const session = await openSession(flags, { quiet: this.jsonMode });
+    const { runDoctor } = await import('../services/doctor.js');
+    let report;
+    try {
+      report = await runDoctor(session.inv, session.ctx);
+    } finally {
+      await session.close();
+    }
+    await this.emit('DoctorReport', { ...report }, async () => `${await renderFindings(report)}${report.summary.errors} error(s), ${report.summary.warnings} warning(s) on ${report.nodes.length} node(s)\n`);
+    if (report.summary.errors) throw new ChecksFailed(`doctor found ${report.summary.errors} error(s)`);
+  }
+}

@@ -1,0 +1,72 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command.js';
+import { inventoryFlags, openSession } from '../cli/session.js';
+import { paint, renderTable } from '../cli/output.js';
+import { ChecksFailed } from '../util/errors.js';
+import type { ProbeReport } from '../probe/service.js';
+
+const MARK = { pass: ['✔', 'green'], fail: ['✖', 'red'], warn: ['!', 'yellow'], skip: ['-', 'dim'] } as const;
+
+async function renderMatrices(report: ProbeReport, nodes: string[]): Promise<string> {
+  const { PROBE_CHECKS } = await import('../probe/plan.js');
+  let out = '';
+  for (const [check, spec] of Object.entries(PROBE_CHECKS)) {
+    const cells = report.results.filter((r) => r.check === check);
+    if (!cells.length) continue;
+    if (check === 'localhost') {
+      out += `${spec.label}: ${cells.map((c) => `${c.src} ${paint(MARK[c.status][0], MARK[c.status][1])}`).join('  ')}\n`;
+      continue;
+    }
+    const rows = nodes.map((src) => [src, ...nodes.map((dst) => {
+      const c = cells.find((x) => x.src === src && x.dst === dst);
+      return c ? paint(MARK[c.status][0], MARK[c.status][1]) : ' ';
+    })]);
+    out += `${spec.label} (rows: from, columns: to)\n${await renderTable(['', ...nodes], rows)}`;
+  }
+  return out;
+}
+
+export default class Probe extends BaseCommand {
+  static override summary = 'Prove pod↔pod, node→pod, hostNetwork→pod and hostPort connectivity with real traffic';
+  static override description =
+    "Creates a probe pod on every node through the node's live CNI config (netns + CNI ADD of the whole chain, with a hostPort), runs an echo service in it that reports the source address it saw, and checks in parallel: pod→pod TCP/UDP/ICMP for every ordered pair (and within each node), hostNetwork→pod, nodeIP:hostPort from pods and nodes (TCP and UDP), two processes in one pod over localhost, and the path MTU with don't-fragment. A pod→pod receiver that sees anything but the sender's pod IP is a failure (NAT). Failures are joined with the doctor findings that explain them. Everything created is removed afterwards, also on failure or Ctrl-C. Exit 1 on any failure.";
+  static override examples = ['<%= config.bin %> probe -i inventory.yaml', '<%= config.bin %> probe -i inventory.yaml --sample 3 --json', '<%= config.bin %> probe -i inventory.yaml --strict'];
+  static override flags = {
+    ...inventoryFlags,
+    sample: Flags.integer({ description: 'probe K peers per node (ring order: every node is a source and a target) instead of the full mesh', min: 1 }),
+    strict: Flags.boolean({ description: 'treat NAT on hostNetwork→pod traffic as a failure, not a warning', default: false }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Probe);
+    const session = await openSession(flags, { quiet: this.jsonMode });
+    const { runProbe } = await import('../probe/service.js');
+    let report: ProbeReport;
+    try {
+      report = await runProbe(session.inv, session.ctx, { strict: flags.strict, sample: flags.sample, onCleanup: (fn) => session.addCleanup(fn) });
+    } finally {
+      await session.close();
+    }
+    const nodes = session.inv.nodes.map((n) => n.name);
+    await this.emit('ProbeReport', { ...report }, async () => {
+      const { PROBE_CHECKS } = await import('../probe/plan.js');
+      let out = await renderMatrices(report, nodes);
+      const broken = report.nodes.filter((n) => n.error);
+      for (const n of broken) out += `${paint('✖', 'red')} ${n.node}: ${n.error}\n`;
+      if (report.failures.length) {
+        out += `\nfailures (${report.failures.length}):\n`;
+        for (const f of report.failures.slice(0, 50)) {
+          const c = f.cell;
+          out += `${paint('✖', 'red')} ${c.src} → ${c.dst} ${PROBE_CHECKS[c.check].label}${c.target ? ` (${c.target})` : ''}: ${c.reason ?? 'failed'}\n`;
+          for (const e of f.explanations) out += `    ${e.node}: ${e.id}: ${e.message}\n`;
+        }
+        if (report.failures.length > 50) out += `… and ${report.failures.length - 50} more (see --json)\n`;
+      }
+      const warns = report.results.filter((r) => r.status === 'warn');
+      for (const w of warns.slice(0, 10)) out += `${paint('!', 'yellow')} ${w.src} → ${w.dst} ${PROBE_CHECKS[w.check].label}: ${w.reason}\n`;
+      out += `${report.summary.pass} passed, ${report.summary.fail} failed, ${report.summary.warn} warnings, ${report.summary.skip} skipped\n`;
+      return out;
+    });
+    if (report.summary.fail) throw new ChecksFailed(`${report.summary.fail} probe(s) failed`);
+  }
+}

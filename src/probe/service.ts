@@ -1,0 +1,253 @@
+/**
+ * The probe service: proves the network model with real traffic. On every node it creates a probe pod
+ * through the node's live CNI config (netns + CNI ADD of the whole chain, with a hostPort), runs an echo
+ * service in it, then fires every check of the matrix from pods and from the nodes themselves, in
+ * parallel, and records what each receiver saw. Round trips per node: facts, setup, probe, teardown.
+ * Teardown always runs (success, failure, timeout, Ctrl-C) and removes netns, IPs, portmap rules and
+ * processes.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Inventory, InventoryNode } from '../inventory/load.js';
+import type { NodeFacts } from '../facts/parse.js';
+import { gatherFacts, type RunContext } from '../services/bootstrap.js';
+import { doctorFromFacts, nodeViews } from '../services/doctor.js';
+import type { Finding, NodeView } from '../checks/checks.js';
+import { podIpFromResult, renderCniAdd, renderCniDel, resultFromOutput, type Conflist, type PodSpec } from '../cni/runtime.js';
+import { ECHO_PY } from './echo.js';
+import { PROBE_CHECKS, probeCells, type ProbeCell, type ProbeCheck } from './plan.js';
+import { mapLimit } from '../util/concurrency.js';
+import { errorMessage } from '../util/errors.js';
+import { sh } from '../util/shell.js';
+
+export const ECHO_PORT = 8080;
+const PROBE_TIMEOUT_S = 2;
+
+export interface ProbeResult extends ProbeCell {
+  status: 'pass' | 'fail' | 'warn' | 'skip';
+  target?: string;
+  observed?: string;
+  reason?: string;
+}
+
+export interface ProbeReport {
+  runId: string;
+  strict: boolean;
+  sample?: number;
+  nodes: { node: string; podIP?: string; podMtu?: number; error?: string }[];
+  results: ProbeResult[];
+  failures: { cell: ProbeResult; explanations: Finding[] }[];
+  findings: Finding[];
+  summary: { pass: number; fail: number; warn: number; skip: number };
+}
+
+interface ProbeNode {
+  inv: InventoryNode;
+  view: NodeView;
+  conflist?: Conflist;
+  binDir?: string;
+  pod: PodSpec;
+  podIP?: string;
+  podMtu: number;
+  error?: string;
+  setUp: boolean;
+}
+
+function dirOf(runId: string): string {
+  return `/run/podnet-probe-${runId}`;
+}
+
+function setupScript(p: ProbeNode, runId: string): string {
+  const dir = dirOf(runId);
+  return `set -u
+mkdir -p ${dir} && cat > ${dir}/echo.py <<'PODNET_PY'
+${ECHO_PY}
+PODNET_PY
+${renderCniAdd(p.conflist!, p.binDir!, p.pod).replace(/\n$/, '')} || exit 1
+(ip netns exec ${sh(p.pod.id)} python3 ${dir}/echo.py serve ${ECHO_PORT} ${sh(`podnet-probe-${runId}`)} > ${dir}/echo.log 2>&1 &)
+(ip netns exec ${sh(p.pod.id)} python3 ${dir}/echo.py serve ${ECHO_PORT + 1} ${sh(`podnet-probe-${runId}`)} > ${dir}/echo2.log 2>&1 &)
+i=0; while [ $i -lt 50 ]; do grep -q ready ${dir}/echo.log 2>/dev/null && exit 0; sleep 0.1; i=$((i+1)); done
+echo "echo service did not start: $(cat ${dir}/echo.log)" >&2; exit 1
+`;
+}
+
+function teardownScript(p: ProbeNode, runId: string): string {
+  const dir = dirOf(runId);
+  return `pkill -f ${sh(`podnet-probe-${runId}`)} 2>/dev/null
+(
+${p.conflist && p.binDir ? renderCniDel(p.conflist, p.binDir, p.pod) : `ip netns del ${sh(p.pod.id)} 2>/dev/null`}
+)
+rc=$?
+rm -rf ${dir}
+rmdir /run/podnet-cni 2>/dev/null
+exit $rc
+`;
+}
+
+interface Wire {
+  id: number;
+  proto: 'tcp' | 'udp' | 'icmp' | 'mtu';
+  host: string;
+  port?: number;
+  size?: number;
+}
+
+function probeScript(runId: string, podNs: string | undefined, podProbes: Wire[], hostProbes: Wire[]): string {
+  const dir = dirOf(runId);
+  const lines = [`D=${dir}`, 'mkdir -p $D'];
+  if (podProbes.length && podNs) lines.push(`cat > $D/pod.json <<'PODNET_J'\n${JSON.stringify(podProbes)}\nPODNET_J`, `ip netns exec ${sh(podNs)} python3 $D/echo.py batch $D/pod.json ${PROBE_TIMEOUT_S} &`);
+  if (hostProbes.length) lines.push(`cat > $D/host.json <<'PODNET_J'\n${JSON.stringify(hostProbes)}\nPODNET_J`, `python3 $D/echo.py batch $D/host.json ${PROBE_TIMEOUT_S} &`);
+  lines.push('wait');
+  return `${lines.join('\n')}\n`;
+}
+
+export interface ProbeOptions {
+  strict: boolean;
+  sample?: number;
+  /** called with a function that tears down whatever is set up; the caller runs it on SIGINT */
+  onCleanup?: (fn: () => Promise<void>) => void;
+}
+
+export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptions): Promise<ProbeReport> {
+  const runId = randomBytes(3).toString('hex');
+  const hostPort = 31000 + (parseInt(runId, 16) % 1000);
+  const { facts, failures } = await gatherFacts(inv, ctx);
+  const doctor = doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint })));
+  const views = nodeViews(inv, facts);
+  const nodes: ProbeNode[] = views.map((view) => prepare(inv, view, facts.get(view.name)!, runId, hostPort));
+  const byName = new Map(nodes.map((n) => [n.view.name, n]));
+  let tornDown = false;
+  const teardown = async () => {
+    if (tornDown) return;
+    tornDown = true;
+    await mapLimit(nodes.filter((n) => n.setUp), ctx.concurrency, async (n) => {
+      ctx.progress.update(n.view.name, 'cleaning up');
+      await ctx.transport.run(n.inv, teardownScript(n, runId)).catch(() => undefined);
+    });
+  };
+  opts.onCleanup?.(teardown);
+
+  const results: ProbeResult[] = [];
+  try {
+    await mapLimit(nodes, ctx.concurrency, async (n) => {
+      if (n.error) return;
+      ctx.progress.update(n.view.name, 'creating probe pod');
+      n.setUp = true;
+      try {
+        const r = await ctx.transport.run(n.inv, setupScript(n, runId));
+        n.podIP = podIpFromResult(resultFromOutput(r.stdout) ?? '');
+        if (r.exitCode !== 0 || !n.podIP) n.error = `probe pod could not be created: ${r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`}`;
+      } catch (err) {
+        n.error = `probe pod could not be created: ${errorMessage(err)}`;
+      }
+    });
+
+    const cells = probeCells(inv.nodes.map((n) => n.name), opts.sample);
+    const wires = new Map<string, { cell: ProbeCell; wire: Wire; from: 'pod' | 'host' }[]>();
+    let id = 0;
+    for (const cell of cells) {
+      const src = byName.get(cell.src);
+      const dst = byName.get(cell.dst);
+      const spec = PROBE_CHECKS[cell.check];
+      const why = !src ? `${cell.src}: facts could not be read` : src.error ? `${cell.src}: ${src.error}` : !dst ? `${cell.dst}: facts could not be read` : spec.to !== 'hostport' && spec.to !== 'localhost' && dst.error ? `${cell.dst}: ${dst.error}` : spec.to === 'hostport' && dst.error ? `${cell.dst}: ${dst.error}` : undefined;
+      if (why) {
+        results.push({ ...cell, status: src?.error?.includes('missing') ? 'skip' : 'fail', reason: why });
+        continue;
+      }
+      if ((spec.proto === 'mtu' || spec.proto === 'icmp') && !src!.view.facts.tools.ping) {
+        results.push({ ...cell, status: 'skip', reason: `${cell.src}: ping is not installed (Debian: iputils-ping)` });
+        continue;
+      }
+      const host = spec.to === 'pod' ? dst!.podIP! : spec.to === 'hostport' ? dst!.view.nodeIP! : '127.0.0.1';
+      const port = spec.to === 'hostport' ? hostPort : spec.to === 'localhost' ? ECHO_PORT + 1 : ECHO_PORT;
+      const wire: Wire = { id: id++, proto: spec.proto, host, port, size: spec.proto === 'mtu' ? Math.min(src!.podMtu, dst!.podMtu) - 28 : undefined };
+      const list = wires.get(cell.src) ?? [];
+      list.push({ cell, wire, from: spec.from });
+      wires.set(cell.src, list);
+    }
+
+    await mapLimit([...wires.entries()], ctx.concurrency, async ([nodeName, list]) => {
+      const n = byName.get(nodeName)!;
+      ctx.progress.update(nodeName, `probing (${list.length} checks)`);
+      const podProbes = list.filter((x) => x.from === 'pod').map((x) => x.wire);
+      const hostProbes = list.filter((x) => x.from === 'host').map((x) => x.wire);
+      const seen = new Map<number, { ok: boolean; observed?: string; reason?: string }>();
+      try {
+        const r = await ctx.transport.run(n.inv, probeScript(runId, n.pod.id, podProbes, hostProbes), { timeoutMs: 60_000 });
+        for (const line of r.stdout.split('\n')) {
+          if (!line.startsWith('{')) continue;
+          const x = JSON.parse(line) as { id: number; ok: boolean; observed?: string; reason?: string };
+          seen.set(x.id, x);
+        }
+      } catch (err) {
+        for (const x of list) seen.set(x.wire.id, { ok: false, reason: `probe run failed: ${errorMessage(err)}` });
+      }
+      for (const x of list) results.push(judge(x.cell, x.wire, seen.get(x.wire.id), byName, opts.strict));
+      ctx.progress.done(nodeName, list.every((x) => results.find((r) => r.check === x.cell.check && r.src === x.cell.src && r.dst === x.cell.dst)?.status === 'pass'), `${list.length} checks`);
+    });
+  } finally {
+    await teardown();
+  }
+
+  const order = new Map(inv.nodes.map((n, i) => [n.name, i]));
+  const checkOrder = new Map(Object.keys(PROBE_CHECKS).map((c, i) => [c, i]));
+  results.sort((a, b) => checkOrder.get(a.check)! - checkOrder.get(b.check)! || order.get(a.src)! - order.get(b.src)! || order.get(a.dst)! - order.get(b.dst)!);
+  const errorsOf = (node: string) => doctor.findings.filter((f) => f.node === node && f.severity === 'error');
+  const failed = results.filter((r) => r.status === 'fail');
+  return {
+    runId,
+    strict: opts.strict,
+    sample: opts.sample,
+    nodes: inv.nodes.map((n) => {
+      const p = byName.get(n.name);
+      return { node: n.name, podIP: p?.podIP, podMtu: p?.podMtu, error: p ? p.error : 'facts could not be read' };
+    }),
+    results,
+    failures: failed.map((cell) => ({ cell, explanations: [...new Set([cell.src, cell.dst])].flatMap(errorsOf) })),
+    findings: doctor.findings,
+    summary: {
+      pass: results.filter((r) => r.status === 'pass').length,
+      fail: failed.length,
+      warn: results.filter((r) => r.status === 'warn').length,
+      skip: results.filter((r) => r.status === 'skip').length,
+    },
+  };
+}
+
+function prepare(inv: Inventory, view: NodeView, f: NodeFacts, runId: string, hostPort: number): ProbeNode {
+  const pod: PodSpec = {
+    id: `pnp-${runId}`,
+    netns: `/run/netns/pnp-${runId}`,
+    portMappings: [
+      { hostPort, containerPort: ECHO_PORT, protocol: 'tcp' },
+      { hostPort, containerPort: ECHO_PORT, protocol: 'udp' },
+    ],
+  };
+  const podMtu = view.live?.bridge?.mtu ?? view.uplink?.mtu ?? 1500;
+  const base: ProbeNode = { inv: inv.nodes.find((n) => n.name === view.name)!, view, pod, podMtu, setUp: false };
+  if (!f.tools.python3) return { ...base, error: 'python3 is missing on the node (needed for the echo service; Debian: python3)' };
+  if (!view.live || view.live.parseError) return { ...base, error: `no usable CNI config in ${f.cniConfDir}` };
+  if (!view.nodeIP) return { ...base, error: 'the node IP is unknown (set nodes[].ip)' };
+  const types = view.live.plugins.map((p) => String(p.type));
+  const binDir = inv.cluster.cniBinDir ?? f.cniBinDirs.find((d) => types.every((t) => f.plugins.some((p) => p.dir === d && p.name === t))) ?? f.cniBinDirs[0];
+  if (!binDir) return { ...base, error: 'no CNI bin dir found' };
+  const raw = JSON.parse(view.live.file.text) as Conflist;
+  return { ...base, conflist: view.live.isList ? raw : { cniVersion: raw.cniVersion, name: raw.name, plugins: [raw as Record<string, unknown>] }, binDir };
+}
+
+function judge(cell: ProbeCell, wire: Wire, r: { ok: boolean; observed?: string; reason?: string } | undefined, nodes: Map<string, ProbeNode>, strict: boolean): ProbeResult {
+  const base = { ...cell, target: `${wire.host}${wire.port && wire.proto !== 'icmp' && wire.proto !== 'mtu' ? `:${wire.port}` : ''}` };
+  if (!r) return { ...base, status: 'fail', reason: 'no result' };
+  if (!r.ok) return { ...base, status: 'fail', reason: wire.proto === 'mtu' ? `DF packet of ${(wire.size ?? 0) + 28} bytes: ${r.reason ?? 'no reply'}` : r.reason ?? 'no reply' };
+  const spec = PROBE_CHECKS[cell.check];
+  const src = nodes.get(cell.src)!;
+  if (spec.nat === 'fail' && r.observed !== src.podIP) return { ...base, status: 'fail', observed: r.observed, reason: `NAT: the receiver saw ${r.observed}, not the sender pod IP ${src.podIP}` };
+  if (spec.nat === 'warn') {
+    const own = src.view.facts.addrs.filter((a) => a.family === 'inet').map((a) => a.local);
+    if (r.observed && !own.includes(r.observed)) return { ...base, status: strict ? 'fail' : 'warn', observed: r.observed, reason: `NAT: the receiver saw ${r.observed}, not an address of ${cell.src}` };
+  }
+  return { ...base, status: 'pass', observed: r.observed };
+}
+
+export function checkLabel(c: ProbeCheck): string {
+  return PROBE_CHECKS[c].label;
+}

@@ -1,0 +1,62 @@
+/**
+ * The doctor service: facts from every node (one round trip each, read-only), then the static checks.
+ * It reads the live CNI config and kernel state and does not assume podnet set the node up.
+ */
+import type { Inventory } from '../inventory/load.js';
+import type { NodeFacts } from '../facts/parse.js';
+import { gatherFacts, type RunContext } from './bootstrap.js';
+import { liveConfig, observedPodCidr } from '../checks/live-config.js';
+import { runChecks, type CheckContext, type Finding, type NodeView } from '../checks/checks.js';
+import { nodeIPOf } from '../plan/desired.js';
+
+export function nodeViews(inv: Inventory, facts: Map<string, NodeFacts>): NodeView[] {
+  return inv.nodes.flatMap((n) => {
+    const f = facts.get(n.name);
+    if (!f) return [];
+    const nodeIP = nodeIPOf(n, f);
+    const a = nodeIP ? f.addrs.find((x) => x.local === nodeIP) : undefined;
+    const live = liveConfig(f);
+    return [{ name: n.name, facts: f, nodeIP, uplink: a ? f.links.find((l) => l.ifname === a.ifname) : undefined, live, podCIDR: observedPodCidr(f, live) }];
+  });
+}
+
+export function checkContext(inv: Inventory, views: NodeView[]): CheckContext {
+  return { clusterCIDR: inv.cluster.podCIDR, serviceCIDR: inv.cluster.serviceCIDR, vxlanPort: inv.cluster.vxlan.port, nodes: views };
+}
+
+export interface DoctorReport {
+  clusterCIDR: string;
+  nodes: { node: string; reachable: boolean; podCIDR?: string; nodeIP?: string; liveConfig?: string }[];
+  findings: Finding[];
+  summary: { errors: number; warnings: number; info: number };
+}
+
+export function doctorFromFacts(inv: Inventory, facts: Map<string, NodeFacts>, unreachable: { node: string; error: string; hint?: string }[]): DoctorReport {
+  const views = nodeViews(inv, facts);
+  const findings = [
+    ...unreachable.map((u): Finding => ({ id: 'unreachable', node: u.node, severity: 'error', message: u.error, evidence: 'facts could not be read', fix: u.hint ?? 'check that the node is up and reachable over SSH' })),
+    ...runChecks(checkContext(inv, views)),
+  ];
+  const order = new Map(inv.nodes.map((n, i) => [n.name, i]));
+  const sev = { error: 0, warning: 1, info: 2 };
+  findings.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0) || sev[a.severity] - sev[b.severity] || a.id.localeCompare(b.id));
+  return {
+    clusterCIDR: inv.cluster.podCIDR,
+    nodes: inv.nodes.map((n) => {
+      const v = views.find((x) => x.name === n.name);
+      return { node: n.name, reachable: Boolean(v), podCIDR: v?.podCIDR, nodeIP: v?.nodeIP, liveConfig: v?.live?.file.name };
+    }),
+    findings,
+    summary: {
+      errors: findings.filter((x) => x.severity === 'error').length,
+      warnings: findings.filter((x) => x.severity === 'warning').length,
+      info: findings.filter((x) => x.severity === 'info').length,
+    },
+  };
+}
+
+export async function runDoctor(inv: Inventory, ctx: RunContext): Promise<DoctorReport> {
+  const { facts, failures } = await gatherFacts(inv, ctx);
+  for (const n of inv.nodes) if (facts.has(n.name)) ctx.progress.done(n.name, true, 'facts read');
+  return doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint })));
+}
