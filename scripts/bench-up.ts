@@ -2,22 +2,29 @@
 // `podnet up` benchmark (not a test): scaling, round trips, memory, a naive ssh-per-command baseline and
 // bulk route programming, all against local labs (network namespaces; no traffic leaves them).
 //
-// Usage: node --import tsx scripts/bench-up.ts [--sizes 4,8,16,32] [--naive-sizes 4,16] [--routes 5000]
-//                                              [--out docs/benchmarks.md] [--check]
-//   --sizes        flat lab sizes for `podnet up` (a converging run, then an already-converged run)
-//   --naive-sizes  sizes for the hand-written-script baseline (one ssh per command, node after node)
+// Usage: node --import tsx scripts/bench-up.ts [--sizes 4,8,16,32] [--repeat 3] [--naive-sizes 4,16]
+//                                              [--routes 5000] [--out docs/benchmarks.md] [--check]
+//   --sizes        flat lab sizes for `podnet up`: a converging run, then an already-converged run
+//   --repeat       fresh labs per size; the report gives medians
+//   --naive-sizes  sizes for the hand-written-script baseline (one ssh per command, node after node; run once)
 //   --routes       routes programmed in one batch on one node with podnet's renderer
 //   --out          also write the Markdown report to this file (its directory is created)
 //   --check        exit 1 if a target is missed (default: report only, exit 0)
-// Needs root, the lab's packages (scripts/setup.sh) and a build (npm run build). Labs are named b<tag><N>,
+// Needs root, the lab's packages (scripts/setup.sh) and a build (npm run build). Labs are named b<what><N>
 // and every lab is torn down again, also on failure or Ctrl-C.
+//
+// The machine may be shared (other labs, test suites): before each measurement the benchmark waits up to
+// 90 s for other load to settle, and it reports the CPU that other processes used during each run. Lab CPU
+// (the lab's cgroup: CLI, ssh, every node's sshd and scripts) is accounted separately, so the numbers show
+// how much of the wall time is the lab's own nodes sharing the machine's cores with the CLI.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { labRun, readLabPlan, type ExecTarget } from '../src/lab/service.js';
+import { cgroup2Root } from '../src/lab/host.js';
 import type { LabPlan } from '../src/lab/topology.js';
 import { runLocal, type RunResult } from '../src/transport/local.js';
 import { renderNodeScript } from '../src/render/node-script.js';
@@ -25,10 +32,12 @@ import type { Change } from '../src/plan/diff.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const runJs = join(root, 'bin', 'run.js');
+const CORES = cpus().length;
 
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '4,8,16,32' },
+    repeat: { type: 'string', default: '3' },
     'naive-sizes': { type: 'string', default: '4,16' },
     routes: { type: 'string', default: '5000' },
     out: { type: 'string' },
@@ -37,8 +46,10 @@ const { values } = parseArgs({
 });
 const sizes = parseSizes('--sizes', values.sizes!);
 const naiveSizes = values['naive-sizes'] === '' ? [] : parseSizes('--naive-sizes', values['naive-sizes']!);
+const repeat = Number(values.repeat);
+if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) fail(`--repeat: expected a whole number from 1 to 20, got "${values.repeat}"`);
 const routeCount = Number(values.routes);
-if (!Number.isInteger(routeCount) || routeCount < 1 || routeCount > 60_000) fail(`--routes: expected a whole number from 1 to 60000, got "${values.routes}"`);
+if (!Number.isInteger(routeCount) || routeCount < 0 || routeCount > 60_000) fail(`--routes: expected a whole number from 0 to 60000, got "${values.routes}"`);
 if (process.getuid?.() !== 0) fail('needs root (the lab creates network namespaces): run it with sudo');
 
 function parseSizes(flag: string, s: string): number[] {
@@ -64,6 +75,13 @@ function fail(msg: string): never {
 function log(msg: string): void {
   process.stderr.write(`bench-up: ${msg}\n`);
 }
+
+const median = (xs: number[]): number => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
 
 // ---------------------------------------------------------------------------------------------- labs
 
@@ -112,30 +130,88 @@ function run(plan: LabPlan, target: ExecTarget, argv: string[], input?: string, 
   return labRun(plan, target, argv, { input, timeoutMs });
 }
 
-// ------------------------------------------------------------------------------------ peak RSS probe
+// ----------------------------------------------------------------------------------- CPU accounting
+
+/** Busy CPU time of the whole machine, in ms (all cores), from /proc/stat. */
+function machineBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return ((user + nice + system + irq + softirq + steal) * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/** CPU used by the lab's cgroup (its sshds, their children, and everything run through labRun), in ms. */
+function labCpuMs(plan: LabPlan): number {
+  const cg = cgroup2Root();
+  if (!cg) return NaN;
+  try {
+    const m = /^usage_usec (\d+)$/m.exec(readFileSync(`${cg}/${plan.cgroupName}/cpu.stat`, 'utf8'));
+    return m ? Number(m[1]) / 1000 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Cpu {
+  wallMs: number;
+  labCpuMs: number;
+  /** CPU used by processes outside the lab (other labs, other users) during the run */
+  otherCpuMs: number;
+}
+
+async function measured<T>(plan: LabPlan, fn: () => Promise<T>): Promise<[T, Cpu]> {
+  const b0 = machineBusyMs();
+  const l0 = labCpuMs(plan);
+  const t0 = performance.now();
+  const out = await fn();
+  const wallMs = performance.now() - t0;
+  const lab = labCpuMs(plan) - l0;
+  // The benchmark process itself is outside the lab: it only waits, a few ms.
+  return [out, { wallMs, labCpuMs: lab, otherCpuMs: Math.max(0, machineBusyMs() - b0 - (Number.isFinite(lab) ? lab : 0)) }];
+}
+
+/** Wait until other load is below a quarter of a core (sampled over 1 s), at most maxMs. */
+async function waitQuiet(what: string, maxMs = 90_000): Promise<void> {
+  const t0 = performance.now();
+  let warned = false;
+  for (;;) {
+    const b0 = machineBusyMs();
+    await new Promise((r) => setTimeout(r, 1000));
+    const cores = (machineBusyMs() - b0) / 1000;
+    if (cores < 0.25) return;
+    if (performance.now() - t0 > maxMs) {
+      log(`${what}: the machine is still busy (${cores.toFixed(2)} cores used by others); measuring anyway`);
+      return;
+    }
+    if (!warned) log(`${what}: waiting for other load to settle (${cores.toFixed(2)} cores busy)`);
+    warned = true;
+  }
+}
+
+// -------------------------------------------------------------------------------- CLI resource probe
 
 /**
- * How to learn the CLI's peak RSS: GNU time if installed (Debian package `time`), else python3 (in
- * scripts/setup.sh) reading getrusage(RUSAGE_CHILDREN) after the child exits. Both report ru_maxrss of the
- * waited-for process tree: the largest single process, which is node (its ssh children are a few MB).
+ * How to learn the CLI's peak RSS and CPU: GNU time if installed (Debian package `time`), else python3 (in
+ * scripts/setup.sh) reading getrusage(RUSAGE_CHILDREN) after the child exits. Both report the waited-for
+ * process tree: ru_maxrss is the largest single process (node; its ssh children are a few MB), CPU is node
+ * plus its ssh clients (not the ssh control masters, which detach; the lab CPU column includes those).
  */
-const RSS_MARK = '@@bench-maxrss-kb';
-const rssWrapper: { name: string; argv: string[] } | undefined = isExecutable('/usr/bin/time')
-  ? { name: 'GNU time', argv: ['/usr/bin/time', '-f', `${RSS_MARK} %M`] }
+const RU_MARK = '@@bench-rusage';
+const ruWrapper: { name: string; argv: string[] } | undefined = isExecutable('/usr/bin/time')
+  ? { name: 'GNU time', argv: ['/usr/bin/time', '-f', `${RU_MARK} %M %U %S`] }
   : isExecutable('/usr/bin/python3')
     ? {
-        name: 'python3 getrusage',
+        name: 'python3 getrusage (GNU time is not installed)',
         argv: [
           '/usr/bin/python3',
           '-c',
-          `import resource,subprocess,sys\nr=subprocess.run(sys.argv[1:])\nprint("${RSS_MARK}", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\nsys.exit(r.returncode)`,
+          `import resource,subprocess,sys\nr=subprocess.run(sys.argv[1:])\nu=resource.getrusage(resource.RUSAGE_CHILDREN)\nprint("${RU_MARK}", u.ru_maxrss, u.ru_utime, u.ru_stime, file=sys.stderr)\nsys.exit(r.returncode)`,
         ],
       }
     : undefined;
 
-function takeRss(stderr: string): number | undefined {
-  const m = [...stderr.matchAll(new RegExp(`^${RSS_MARK} (\\d+)$`, 'gm'))].pop();
-  return m ? Number(m[1]) / 1024 : undefined;
+function takeRusage(stderr: string): { rssMB: number; cpuMs: number } {
+  const m = [...stderr.matchAll(new RegExp(`^${RU_MARK} (\\d+) ([\\d.]+) ([\\d.]+)$`, 'gm'))].pop();
+  return m ? { rssMB: Number(m[1]) / 1024, cpuMs: (Number(m[2]) + Number(m[3])) * 1000 } : { rssMB: NaN, cpuMs: NaN };
 }
 
 // ------------------------------------------------------------------------------------- podnet up runs
@@ -153,21 +229,18 @@ interface UpReport {
   elapsedMs: number;
 }
 
-interface UpRun {
-  wallMs: number;
+interface UpRun extends Cpu {
   /** podnet's own elapsedMs (excludes node start-up and module loading) */
   elapsedMs: number;
   maxRoundTrips: number;
   changes: number;
-  failed: string[];
-  rssMB?: number;
+  rssMB: number;
+  cliCpuMs: number;
 }
 
 async function podnetUp(plan: LabPlan): Promise<UpRun> {
-  const argv = [...(rssWrapper?.argv ?? []), 'podnet', 'up', '-i', `${plan.dir}/inventory.yaml`, '--json'];
-  const t0 = performance.now();
-  const r = await run(plan, { kind: 'operator' }, argv);
-  const wallMs = performance.now() - t0;
+  const argv = [...(ruWrapper?.argv ?? []), 'podnet', 'up', '-i', `${plan.dir}/inventory.yaml`, '--json'];
+  const [r, cpu] = await measured(plan, () => run(plan, { kind: 'operator' }, argv));
   let report: UpReport;
   try {
     report = JSON.parse(r.stdout) as UpReport;
@@ -176,33 +249,50 @@ async function podnetUp(plan: LabPlan): Promise<UpRun> {
   }
   if (report.kind !== 'UpReport') throw new Error(`podnet up in lab ${plan.name}: expected an UpReport, got ${report.kind}`);
   const failed = report.nodes.filter((n) => n.result === 'failed').map((n) => `${n.node}: ${n.error ?? 'failed'}`);
+  if (failed.length) throw new Error(`podnet up in lab ${plan.name} failed on ${failed.join('; ')}`);
+  const ru = takeRusage(r.stderr);
   return {
-    wallMs,
+    ...cpu,
     elapsedMs: report.elapsedMs,
     maxRoundTrips: Math.max(...report.nodes.map((n) => n.roundTrips)),
     changes: report.nodes.reduce((s, n) => s + n.changes.length, 0),
-    failed,
-    rssMB: takeRss(r.stderr),
+    rssMB: ru.rssMB,
+    cliCpuMs: ru.cpuMs,
   };
 }
 
-interface SizeResult {
-  nodes: number;
+interface SizeSample {
   converge: UpRun;
   converged: UpRun;
 }
 
-async function benchSize(n: number): Promise<SizeResult> {
-  return withLab(`bup${n}`, n, async (plan) => {
-    log(`${n} nodes: podnet up (converging)`);
-    const converge = await podnetUp(plan);
-    if (converge.failed.length) throw new Error(`podnet up failed on ${converge.failed.join('; ')}`);
-    log(`${n} nodes: converging run ${ms(converge.wallMs)}, ${converge.maxRoundTrips} round trip(s)/node; running again (converged)`);
-    const converged = await podnetUp(plan);
-    if (converged.failed.length) throw new Error(`second podnet up failed on ${converged.failed.join('; ')}`);
-    log(`${n} nodes: converged run ${ms(converged.wallMs)}, ${converged.changes} change(s)`);
-    return { nodes: n, converge, converged };
-  });
+interface SizeResult {
+  nodes: number;
+  samples: SizeSample[];
+}
+
+async function benchSize(n: number, runs: number): Promise<SizeResult> {
+  const samples: SizeSample[] = [];
+  for (let k = 1; k <= runs && !interrupted; k++) {
+    const tag = `${n} nodes, run ${k}/${runs}`;
+    samples.push(
+      await withLab(`bup${n}`, n, async (plan) => {
+        await waitQuiet(tag);
+        const converge = await podnetUp(plan);
+        log(`${tag}: converging ${ms(converge.wallMs)} (lab CPU ${ms(converge.labCpuMs)}, CLI CPU ${ms(converge.cliCpuMs)}, others ${ms(converge.otherCpuMs)}), ${converge.maxRoundTrips} round trip(s)/node`);
+        await waitQuiet(tag);
+        const converged = await podnetUp(plan);
+        log(`${tag}: converged ${ms(converged.wallMs)}, ${converged.changes} change(s)`);
+        return { converge, converged };
+      }),
+    );
+  }
+  return { nodes: n, samples };
+}
+
+/** Median of a metric over a size's samples. */
+function med(r: SizeResult, pick: (s: SizeSample) => number): number {
+  return median(r.samples.map(pick));
 }
 
 // ------------------------------------------------------------------------------------ naive baseline
@@ -263,28 +353,25 @@ function conflist(subnet: string, gateway: string): string {
   );
 }
 
-interface NaiveResult {
+interface NaiveResult extends Cpu {
   nodes: number;
   sshCalls: number;
-  wallMs: number;
-  podnetWallMs: number;
 }
 
 async function benchNaive(n: number): Promise<NaiveResult> {
   return withLab(`bnaive${n}`, n, async (plan) => {
     const script = naiveScript(plan);
     log(`${n} nodes: naive baseline (${naiveSshCount(n)} sequential ssh calls)`);
-    const t0 = performance.now();
-    const r = await run(plan, { kind: 'operator' }, ['bash', '-s'], script);
-    const wallMs = performance.now() - t0;
+    await waitQuiet(`naive ${n}`);
+    const [r, cpu] = await measured(plan, () => run(plan, { kind: 'operator' }, ['bash', '-s'], script));
     if (r.exitCode !== 0) throw new Error(`naive baseline failed in lab ${plan.name} (exit ${r.exitCode}): ${r.stderr.trim().slice(-2000)}`);
     // Sanity: the last node got a route to every peer.
     const last = plan.nodes[plan.nodes.length - 1]!.name;
     const routes = await run(plan, { kind: 'node', node: last }, ['ip', '-4', 'route', 'show', 'root', '10.244.0.0/16']);
     const via = routes.stdout.split('\n').filter((l) => l.includes(' via ')).length;
     if (via !== n - 1) throw new Error(`naive baseline: ${last} has ${via} peer routes, expected ${n - 1}`);
-    log(`${n} nodes: naive baseline ${ms(wallMs)}`);
-    return { nodes: n, sshCalls: naiveSshCount(n), wallMs, podnetWallMs: NaN };
+    log(`${n} nodes: naive baseline ${ms(cpu.wallMs)} (lab CPU ${ms(cpu.labCpuMs)})`);
+    return { nodes: n, sshCalls: naiveSshCount(n), ...cpu };
   });
 }
 
@@ -307,7 +394,7 @@ function routeChanges(count: number, via: string): Change[] {
   return out;
 }
 
-async function benchRoutes(count: number, samples = 3): Promise<RoutesResult> {
+async function benchRoutes(count: number, samples: number): Promise<RoutesResult> {
   return withLab('broutes', 2, async (plan) => {
     const via = plan.nodes[1]!.ip;
     const script = renderNodeScript(routeChanges(count, via), { files: false });
@@ -315,6 +402,7 @@ async function benchRoutes(count: number, samples = 3): Promise<RoutesResult> {
     const timed = `t0=$(date +%s%N)\n(\n${script})\nrc=$?\nt1=$(date +%s%N)\necho "@@bench-ns $((t1 - t0)) $rc $(ip -4 route show proto 157 | wc -l)"\nip route flush proto 157\n`;
     const out: number[] = [];
     for (let s = 0; s < samples; s++) {
+      await waitQuiet(`${count} routes`);
       const r = await run(plan, { kind: 'node', node: plan.nodes[0]!.name }, ['sh', '-s'], timed);
       const m = /^@@bench-ns (\d+) (\d+) (\d+)$/m.exec(r.stdout);
       if (!m) throw new Error(`route script printed no timing (exit ${r.exitCode}): ${r.stderr.trim().slice(-2000)}`);
@@ -325,8 +413,7 @@ async function benchRoutes(count: number, samples = 3): Promise<RoutesResult> {
     }
     const left = await run(plan, { kind: 'node', node: plan.nodes[0]!.name }, ['sh', '-c', 'ip -4 route show proto 157 | wc -l']);
     if (left.stdout.trim() !== '0') throw new Error(`${left.stdout.trim()} bench routes left after flush`);
-    const sorted = [...out].sort((a, b) => a - b);
-    return { count, samplesMs: out, medianMs: sorted[sorted.length >> 1]!, scriptBytes: Buffer.byteLength(script) };
+    return { count, samplesMs: out, medianMs: median(out), scriptBytes: Buffer.byteLength(script) };
   });
 }
 
@@ -360,23 +447,27 @@ interface Target {
 
 function report(sizeResults: SizeResult[], naive: NaiveResult[], routes: RoutesResult | undefined, started: Date, load: number[]): { md: string; targets: Target[] } {
   const by = (n: number) => sizeResults.find((r) => r.nodes === n);
+  const podnetWall = (n: number) => {
+    const r = by(n);
+    return r ? med(r, (s) => s.converge.wallMs) : NaN;
+  };
   const targets: Target[] = [];
   const small = by(4);
   const big = by(32);
   if (small && big) {
-    const ratio = big.converge.wallMs / small.converge.wallMs;
-    targets.push({ name: '32 nodes within 1.5× the 4-node time (converging run, wall)', measured: `${ms(big.converge.wallMs)} / ${ms(small.converge.wallMs)} = ${ratio.toFixed(2)}×`, ok: ratio <= 1.5 });
+    const ratio = podnetWall(32) / podnetWall(4);
+    targets.push({ name: '32 nodes within 1.5× the 4-node time (converging run, wall, median)', measured: `${ms(podnetWall(32))} / ${ms(podnetWall(4))} = ${ratio.toFixed(2)}×`, ok: ratio <= 1.5 });
   }
   if (sizeResults.length) {
-    const rt = Math.max(...sizeResults.map((r) => r.converge.maxRoundTrips));
-    targets.push({ name: '≤ 2 SSH round trips per node (converging run, max over nodes and sizes)', measured: String(rt), ok: rt <= 2 });
-    const dirty = sizeResults.filter((r) => r.converged.changes !== 0);
-    targets.push({ name: 'second run changes nothing', measured: dirty.length ? dirty.map((r) => `${r.nodes} nodes: ${r.converged.changes}`).join(', ') : '0 changes at every size', ok: dirty.length === 0 });
+    const rt = Math.max(...sizeResults.flatMap((r) => r.samples.map((s) => s.converge.maxRoundTrips)));
+    targets.push({ name: '≤ 2 SSH round trips per node (converging run, max over nodes, sizes and runs)', measured: String(rt), ok: rt <= 2 });
+    const dirty = sizeResults.flatMap((r) => r.samples.filter((s) => s.converged.changes !== 0).map((s) => `${r.nodes} nodes: ${s.converged.changes}`));
+    targets.push({ name: 'second run changes nothing', measured: dirty.length ? dirty.join(', ') : '0 changes in every run', ok: dirty.length === 0 });
   }
   const n16 = naive.find((r) => r.nodes === 16);
   if (n16) {
-    const ratio = n16.wallMs / n16.podnetWallMs;
-    targets.push({ name: '≥ 5× faster than the naive script at 16 nodes', measured: `${ratio.toFixed(1)}×`, ok: Number.isFinite(ratio) ? ratio >= 5 : undefined });
+    const ratio = n16.wallMs / podnetWall(16);
+    targets.push({ name: '≥ 5× faster than the naive script at 16 nodes', measured: `${ms(n16.wallMs)} / ${ms(podnetWall(16))} = ${ratio.toFixed(1)}×`, ok: Number.isFinite(ratio) ? ratio >= 5 : undefined });
   }
   if (routes) targets.push({ name: `${routes.count.toLocaleString('en-US')} routes on one node < 1 s`, measured: ms(routes.medianMs), ok: routes.medianMs < 1000 });
 
@@ -385,30 +476,45 @@ function report(sizeResults: SizeResult[], naive: NaiveResult[], routes: RoutesR
   md.push(`- date: ${started.toISOString().replace(/\.\d+Z$/, 'Z')}`);
   md.push(`- machine: ${machine()}`);
   md.push(`- load average at start: ${load.map((x) => x.toFixed(2)).join(' ')}`);
-  md.push(`- peak RSS measured with: ${rssWrapper?.name ?? 'nothing (install the Debian package `time`)'}`);
-  md.push(`- reproduce (root, after \`scripts/setup.sh\`): \`node --import tsx scripts/bench-up.ts --sizes ${sizes.join(',')} --naive-sizes ${naiveSizes.join(',')} --routes ${routeCount}${values.out ? ` --out ${values.out}` : ''}\``);
-  md.push('- labs: flat (one L2 segment), nodes are network namespaces with their own sshd on the same machine, so node-side work of all nodes shares the same cores as the CLI');
+  md.push(`- CLI peak RSS and CPU measured with: ${ruWrapper?.name ?? 'nothing (install the Debian package `time`)'}`);
+  md.push(`- reproduce (root, after \`scripts/setup.sh\`): \`node --import tsx scripts/bench-up.ts --sizes ${sizes.join(',')} --repeat ${repeat} --naive-sizes ${naiveSizes.join(',') || "''"} --routes ${routeCount}${values.out ? ` --out ${values.out}` : ''}\``);
+  md.push(
+    `- labs: flat (one L2 segment); every node is a network namespace with its own sshd on this machine, so all nodes' sshd, shells and scripts share the same ${CORES} cores as the CLI. Lab CPU is the lab cgroup's CPU time (CLI, ssh clients and control masters, every node's sshd and scripts); "others" is CPU used outside the lab during the run (a shared machine).`,
+  );
   md.push('');
   md.push('## Targets', '', '| target | measured | result |', '|---|---|---|');
   for (const t of targets) md.push(`| ${t.name} | ${t.measured} | ${pass(t.ok)} |`);
   md.push('');
   if (sizeResults.length) {
     md.push('## `podnet up` by cluster size', '');
-    md.push('Wall time is measured around the whole CLI process (node start-up included); `elapsedMs` is podnet\'s own figure from the JSON report.', '');
-    md.push('| nodes | converging run (wall) | elapsedMs | converged run (wall) | changes on 2nd run | round trips/node (max, 1st / 2nd) | peak RSS |', '|---:|---:|---:|---:|---:|---:|---:|');
+    md.push(
+      `Medians over ${repeat} fresh lab(s) per size. Wall time is measured around the whole CLI process (node start-up included); \`elapsedMs\` is podnet's own figure from the JSON report. CLI CPU is node plus its ssh clients (user + sys). Saturation = lab CPU / (wall × ${CORES} cores).`,
+      '',
+    );
+    md.push(
+      '| nodes | converging run (wall) | elapsedMs | lab CPU | CLI CPU | saturation | others | converged run (wall) | changes on 2nd run | round trips/node (max, 1st / 2nd) | peak RSS |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
     for (const r of sizeResults) {
-      const rss = Math.max(r.converge.rssMB ?? NaN, r.converged.rssMB ?? NaN);
+      const c = (f: (u: UpRun) => number) => med(r, (s) => f(s.converge));
+      const rss = Math.max(...r.samples.flatMap((s) => [s.converge.rssMB, s.converged.rssMB]).filter(Number.isFinite));
+      const sat = c((u) => u.labCpuMs / (u.wallMs * CORES));
       md.push(
-        `| ${r.nodes} | ${ms(r.converge.wallMs)} | ${r.converge.elapsedMs} | ${ms(r.converged.wallMs)} | ${r.converged.changes} | ${r.converge.maxRoundTrips} / ${r.converged.maxRoundTrips} | ${Number.isFinite(rss) ? `${rss.toFixed(0)} MB` : 'n/a'} |`,
+        `| ${r.nodes} | ${ms(c((u) => u.wallMs))} | ${Math.round(c((u) => u.elapsedMs))} | ${ms(c((u) => u.labCpuMs))} | ${ms(c((u) => u.cliCpuMs))} | ${Number.isFinite(sat) ? `${Math.round(sat * 100)}%` : 'n/a'} | ${ms(c((u) => u.otherCpuMs))} | ${ms(med(r, (s) => s.converged.wallMs))} | ${Math.max(...r.samples.map((s) => s.converged.changes))} | ${Math.max(...r.samples.map((s) => s.converge.maxRoundTrips))} / ${Math.max(...r.samples.map((s) => s.converged.maxRoundTrips))} | ${Number.isFinite(rss) ? `${rss.toFixed(0)} MB` : 'n/a'} |`,
       );
     }
     md.push('');
+    md.push('<details><summary>every run (converging wall / lab CPU / CLI CPU / others; converged wall)</summary>', '');
+    for (const r of sizeResults) {
+      md.push(`- ${r.nodes} nodes: ${r.samples.map((s) => `${ms(s.converge.wallMs)} / ${ms(s.converge.labCpuMs)} / ${ms(s.converge.cliCpuMs)} / ${ms(s.converge.otherCpuMs)}; ${ms(s.converged.wallMs)}`).join(' — ')}`);
+    }
+    md.push('', '</details>', '');
   }
   if (naive.length) {
     md.push('## Naive baseline', '');
-    md.push('One `ssh -F ssh_config node-i \'<command>\'` per command (sysctl, bridge, address, link up, conflist, one route per peer, three iptables rules), node after node, from the operator namespace.', '');
-    md.push('| nodes | ssh calls | naive (wall) | podnet converging run (wall) | podnet speed-up |', '|---:|---:|---:|---:|---:|');
-    for (const r of naive) md.push(`| ${r.nodes} | ${r.sshCalls} | ${ms(r.wallMs)} | ${ms(r.podnetWallMs)} | ${(r.wallMs / r.podnetWallMs).toFixed(1)}× |`);
+    md.push('One `ssh -F ssh_config node-i \'<command>\'` per command (sysctl, bridge, address, link up, conflist, one route per peer, three iptables rules), node after node, from the operator namespace. One run per size.', '');
+    md.push('| nodes | ssh calls | naive (wall) | naive lab CPU | others | podnet converging run (wall, median) | podnet speed-up |', '|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of naive) md.push(`| ${r.nodes} | ${r.sshCalls} | ${ms(r.wallMs)} | ${ms(r.labCpuMs)} | ${ms(r.otherCpuMs)} | ${ms(podnetWall(r.nodes))} | ${(r.wallMs / podnetWall(r.nodes)).toFixed(1)}× |`);
     md.push('');
   }
   if (routes) {
@@ -427,25 +533,28 @@ function report(sizeResults: SizeResult[], naive: NaiveResult[], routes: RoutesR
 async function main(): Promise<void> {
   const started = new Date();
   const load = loadavg();
-  if (!rssWrapper) log('neither /usr/bin/time nor python3 found: peak RSS will be n/a (add the Debian package `time` to scripts/setup.sh)');
+  if (!ruWrapper) log('neither /usr/bin/time nor python3 found: peak RSS will be n/a (add the Debian package `time` to scripts/setup.sh)');
+  if (!cgroup2Root()) log('no cgroup2 mount: lab CPU will be n/a');
   // Warm the page cache for node, oclif and dist/ so the first size does not pay for cold files.
   await podnetLocal(['--version']);
 
   const sizeResults: SizeResult[] = [];
   for (const n of sizes) {
     if (interrupted) return;
-    sizeResults.push(await benchSize(n));
+    sizeResults.push(await benchSize(n, repeat));
   }
+  // A naive size not among --sizes still needs podnet's time at that size.
+  for (const n of naiveSizes) if (!sizeResults.some((r) => r.nodes === n) && !interrupted) sizeResults.push(await benchSize(n, repeat));
+  sizeResults.sort((a, b) => a.nodes - b.nodes);
 
   const naive: NaiveResult[] = [];
   for (const n of naiveSizes) {
     if (interrupted) return;
-    const r = await benchNaive(n);
-    r.podnetWallMs = sizeResults.find((s) => s.nodes === n)?.converge.wallMs ?? (await benchSize(n)).converge.wallMs;
-    naive.push(r);
+    naive.push(await benchNaive(n));
   }
 
-  const routes = routeCount > 0 && !interrupted ? await benchRoutes(routeCount) : undefined;
+  const routes = routeCount > 0 && !interrupted ? await benchRoutes(routeCount, 3) : undefined;
+  if (interrupted) return;
 
   const { md, targets } = report(sizeResults, naive, routes, started, load);
   process.stdout.write(md);

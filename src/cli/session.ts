@@ -34,14 +34,17 @@ export async function openSession(flags: { inventory: string; concurrency: numbe
     await transport.close();
   };
   // Ctrl-C: undo what the run set up on the nodes, close the multiplexed connections, then exit.
+  let interrupted = false;
   const onSignal = () => {
+    if (interrupted) process.exit(130); // a second Ctrl-C: stop waiting
+    interrupted = true;
     process.stderr.write('\ninterrupted: cleaning up on the nodes …\n');
     void Promise.allSettled(cleanups.map((fn) => fn()))
       .then(close)
       .finally(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return {
     inv,
     ctx: { transport, concurrency: flags.concurrency, progress },

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { inventoryFlags, openSession } from '../cli/session.js';
 import { paint, renderTable } from '../cli/output.js';
-import { ChecksFailed } from '../util/errors.js';
+import { ChecksFailed, NodeFailure } from '../util/errors.js';
 import type { ProbeReport } from '../probe/service.js';
 
 const MARK = { pass: ['✔', 'green'], fail: ['✖', 'red'], warn: ['!', 'yellow'], skip: ['-', 'dim'] } as const;
@@ -64,9 +64,11 @@ export default class Probe extends BaseCommand {
       }
       const warns = report.results.filter((r) => r.status === 'warn');
       for (const w of warns.slice(0, 10)) out += `${paint('!', 'yellow')} ${w.src} → ${w.dst} ${PROBE_CHECKS[w.check].label}: ${w.reason}\n`;
+      for (const c of report.cleanupErrors) out += `${paint('✖', 'red')} ${c.node}: ${c.error}\n`;
       out += `${report.summary.pass} passed, ${report.summary.fail} failed, ${report.summary.warn} warnings, ${report.summary.skip} skipped\n`;
       return out;
     });
     if (report.summary.fail) throw new ChecksFailed(`${report.summary.fail} probe(s) failed`);
+    if (report.cleanupErrors.length) throw new NodeFailure(`probe pods could not be removed on ${report.cleanupErrors.map((c) => c.node).join(', ')}`);
   }
 }

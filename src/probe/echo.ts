@@ -5,7 +5,10 @@
  */
 export const ECHO_PY = String.raw`
 import socket, sys, threading, os
-def serve(port):
+def serve(port, ttl):
+    # A backstop: whatever happens to podnet, the echo service never outlives the probe for long.
+    import signal
+    signal.alarm(ttl)
     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     t.bind(("0.0.0.0", port)); t.listen(256)
@@ -69,7 +72,7 @@ def batch(path, timeout):
         print(json.dumps(r))
 mode = sys.argv[1]
 if mode == "serve":
-    serve(int(sys.argv[2]))
+    serve(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3].isdigit() else 600)
 elif mode == "batch":
     batch(sys.argv[2], float(sys.argv[3]))
 else:

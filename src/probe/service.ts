@@ -20,6 +20,8 @@ import { errorMessage } from '../util/errors.js';
 import { sh } from '../util/shell.js';
 
 export const ECHO_PORT = 8080;
+/** the echo service exits by itself after this long, whatever happens to podnet */
+const ECHO_TTL_S = 600;
 const PROBE_TIMEOUT_S = 2;
 
 export interface ProbeResult extends ProbeCell {
@@ -37,6 +39,8 @@ export interface ProbeReport {
   results: ProbeResult[];
   failures: { cell: ProbeResult; explanations: Finding[] }[];
   findings: Finding[];
+  /** nodes where removing the probe pods failed: reported, never hidden */
+  cleanupErrors: { node: string; error: string }[];
   summary: { pass: number; fail: number; warn: number; skip: number };
 }
 
@@ -63,9 +67,9 @@ mkdir -p ${dir} && cat > ${dir}/echo.py <<'PODNET_PY'
 ${ECHO_PY}
 PODNET_PY
 ${renderCniAdd(p.conflist!, p.binDir!, p.pod).replace(/\n$/, '')} || exit 1
-(ip netns exec ${sh(p.pod.id)} python3 ${dir}/echo.py serve ${ECHO_PORT} ${sh(`podnet-probe-${runId}`)} > ${dir}/echo.log 2>&1 &)
-(ip netns exec ${sh(p.pod.id)} python3 ${dir}/echo.py serve ${ECHO_PORT + 1} ${sh(`podnet-probe-${runId}`)} > ${dir}/echo2.log 2>&1 &)
-i=0; while [ $i -lt 50 ]; do grep -q ready ${dir}/echo.log 2>/dev/null && exit 0; sleep 0.1; i=$((i+1)); done
+(ip netns exec ${sh(p.pod.id)} python3 ${dir}/echo.py serve ${ECHO_PORT} ${ECHO_TTL_S} ${sh(`podnet-probe-${runId}`)} > ${dir}/echo.log 2>&1 &)
+(ip netns exec ${sh(p.pod.id)} python3 ${dir}/echo.py serve ${ECHO_PORT + 1} ${ECHO_TTL_S} ${sh(`podnet-probe-${runId}`)} > ${dir}/echo2.log 2>&1 &)
+i=0; while [ $i -lt 150 ]; do grep -q ready ${dir}/echo.log 2>/dev/null && exit 0; sleep 0.1; i=$((i+1)); done
 echo "echo service did not start: $(cat ${dir}/echo.log)" >&2; exit 1
 `;
 }
@@ -79,6 +83,8 @@ ${p.conflist && p.binDir ? renderCniDel(p.conflist, p.binDir, p.pod) : `ip netns
 rc=$?
 rm -rf ${dir}
 rmdir /run/podnet-cni 2>/dev/null
+# an echo process that was still starting up when the first pkill ran
+pkill -f ${sh(`podnet-probe-${runId}`)} 2>/dev/null
 exit $rc
 `;
 }
@@ -116,20 +122,37 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
   const nodes: ProbeNode[] = views.map((view) => prepare(inv, view, facts.get(view.name)!, runId, hostPort));
   const byName = new Map(nodes.map((n) => [n.view.name, n]));
   let tornDown = false;
-  const teardown = async () => {
-    if (tornDown) return;
+  let setupPhase: Promise<unknown> = Promise.resolve();
+  let teardownDone: Promise<void> | undefined;
+  const cleanupErrors: { node: string; error: string }[] = [];
+  // One teardown, shared: the interrupt handler and the normal path both wait for the same run, so
+  // nobody closes the SSH connections while it is still removing pods.
+  const teardown = (): Promise<void> => (teardownDone ??= removeProbePods());
+  const removeProbePods = async () => {
     tornDown = true;
+    // An interrupt can land while pods are being created: let those scripts finish (no new ones start
+    // once tornDown is set), then undo them all.
+    for (;;) {
+      const phase = setupPhase;
+      await phase.catch(() => undefined);
+      if (phase === setupPhase) break;
+    }
     await mapLimit(nodes.filter((n) => n.setUp), ctx.concurrency, async (n) => {
       ctx.progress.update(n.view.name, 'cleaning up');
-      await ctx.transport.run(n.inv, teardownScript(n, runId)).catch(() => undefined);
+      try {
+        const r = await ctx.transport.run(n.inv, teardownScript(n, runId));
+        if (r.exitCode !== 0) cleanupErrors.push({ node: n.view.name, error: `cleanup exited ${r.exitCode}: ${r.stderr.trim().split('\n').pop() ?? ''}` });
+      } catch (err) {
+        cleanupErrors.push({ node: n.view.name, error: `cleanup failed: ${errorMessage(err)}; remove netns pnp-${runId} and /run/podnet-probe-${runId} by hand` });
+      }
     });
   };
   opts.onCleanup?.(teardown);
 
   const results: ProbeResult[] = [];
   try {
-    await mapLimit(nodes, ctx.concurrency, async (n) => {
-      if (n.error) return;
+    setupPhase = mapLimit(nodes, ctx.concurrency, async (n) => {
+      if (n.error || tornDown) return;
       ctx.progress.update(n.view.name, 'creating probe pod');
       n.setUp = true;
       try {
@@ -137,9 +160,10 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
         n.podIP = podIpFromResult(resultFromOutput(r.stdout) ?? '');
         if (r.exitCode !== 0 || !n.podIP) n.error = `probe pod could not be created: ${r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`}`;
       } catch (err) {
-        n.error = `probe pod could not be created: ${errorMessage(err)}`;
+        n.error = `probe pod could not be created: ${errorMessage(err)}`
       }
     });
+    await setupPhase;
 
     const cells = probeCells(inv.nodes.map((n) => n.name), opts.sample);
     const wires = new Map<string, { cell: ProbeCell; wire: Wire; from: 'pod' | 'host' }[]>();
@@ -166,6 +190,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
     }
 
     await mapLimit([...wires.entries()], ctx.concurrency, async ([nodeName, list]) => {
+      if (tornDown) return; // interrupted: the pods are being removed
       const n = byName.get(nodeName)!;
       ctx.progress.update(nodeName, `probing (${list.length} checks)`);
       const podProbes = list.filter((x) => x.from === 'pod').map((x) => x.wire);
@@ -204,6 +229,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
     results,
     failures: failed.map((cell) => ({ cell, explanations: [...new Set([cell.src, cell.dst])].flatMap(errorsOf) })),
     findings: doctor.findings,
+    cleanupErrors,
     summary: {
       pass: results.filter((r) => r.status === 'pass').length,
       fail: failed.length,

@@ -25,6 +25,9 @@ export async function runLocal(file: string, args: readonly string[], opts: RunO
     reject: false,
     stripFinalNewline: false,
     forceKillAfterDelay: 2000,
+    // On Ctrl-C podnet itself decides what to undo on the nodes, over these very ssh processes: execa
+    // must not kill them (nor re-raise the signal) behind podnet's back.
+    cleanup: false,
   });
   return {
     exitCode: r.exitCode ?? (r.timedOut ? 124 : 1),

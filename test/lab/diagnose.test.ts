@@ -1,0 +1,295 @@
+/**
+ * doctor and probe against real lab nodes: a clean network passes everything; each injected failure mode
+ * fails exactly the cells it should (and none that do not involve it), doctor names the cause on the
+ * right node, and `podnet up` heals what podnet owns. Also: hand-made networks, and cleanup after Ctrl-C.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execa } from 'execa';
+import { startLab, type TestLab } from '../helpers/lab.js';
+import { labExecArgv, labExecEnv } from '../../src/lab/service.js';
+
+interface Cell {
+  check: string;
+  src: string;
+  dst: string;
+  status: string;
+  reason?: string;
+}
+interface Finding {
+  id: string;
+  node: string;
+  severity: string;
+}
+
+async function probe(lab: TestLab, extra: string[] = []): Promise<{ exitCode: number; results: Cell[]; failures: { cell: Cell; explanations: Finding[] }[] }> {
+  const r = await lab.podnet(['probe', '-i', lab.inventory, '--json', ...extra]);
+  const doc = JSON.parse(r.stdout) as { results: Cell[]; failures: { cell: Cell; explanations: Finding[] }[] };
+  return { exitCode: r.exitCode, ...doc };
+}
+
+async function doctor(lab: TestLab): Promise<{ exitCode: number; findings: Finding[] }> {
+  const r = await lab.podnet(['doctor', '-i', lab.inventory, '--json']);
+  return { exitCode: r.exitCode, findings: (JSON.parse(r.stdout) as { findings: Finding[] }).findings };
+}
+
+const key = (c: Pick<Cell, 'check' | 'src' | 'dst'>) => `${c.check} ${c.src}→${c.dst}`;
+
+async function assertClean(lab: TestLab, cells: number): Promise<void> {
+  const d = await doctor(lab);
+  assert.deepEqual(d.findings.filter((f) => f.severity === 'error'), [], 'doctor found errors on a clean network');
+  assert.equal(d.exitCode, 0);
+  const p = await probe(lab);
+  assert.deepEqual(p.results.filter((r) => r.status !== 'pass').map((r) => `${key(r)}: ${r.reason}`), []);
+  assert.equal(p.results.length, cells);
+  assert.equal(p.exitCode, 0);
+}
+
+async function assertNoProbeLeftovers(lab: TestLab): Promise<void> {
+  for (const n of lab.plan.nodes) {
+    const r = await lab.shOnNode(n.name, 'ip netns list; pgrep -af podnet-probe; iptables -t nat -S | grep -- "-A CNI-DN-"; ls /var/lib/cni/networks/podnet 2>/dev/null | grep -v -e lock -e last_reserved; ls -d /run/podnet-probe-* 2>/dev/null');
+    assert.equal(r.stdout.trim(), '', `${n.name} has probe leftovers:\n${r.stdout}`);
+  }
+}
+
+interface Fault {
+  name: string;
+  node: string;
+  inject: string;
+  finding: string;
+  /** cells that must fail */
+  mustFail: string[];
+  /** every failing cell must satisfy this */
+  scope: (c: Cell) => boolean;
+  heals: boolean;
+  undo?: string;
+  /** false when the probe itself repairs the fault (the bridge plugin turns ip_forward on at CNI ADD) */
+  probeFails?: boolean;
+}
+
+const involves = (node: string) => (c: Cell) => c.src === node || c.dst === node;
+
+const FLAT_FAULTS: Fault[] = [
+  {
+    name: 'FORWARD DROP on one node',
+    node: 'node-2',
+    inject: 'iptables -P FORWARD DROP; iptables -D FORWARD -m comment --comment podnet -j PODNET-FORWARD',
+    finding: 'forward-drop',
+    mustFail: ['pod-tcp node-1→node-2', 'pod-tcp node-2→node-1', 'host-pod-tcp node-1→node-2'],
+    scope: involves('node-2'),
+    heals: true,
+  },
+  {
+    name: 'a missing peer route',
+    node: 'node-1',
+    inject: 'ip route del 10.244.2.0/24',
+    finding: 'missing-route',
+    mustFail: ['pod-tcp node-1→node-3', 'pod-tcp node-3→node-1', 'host-pod-tcp node-1→node-3'],
+    scope: (c) => c.src !== c.dst && [c.src, c.dst].every((n) => n === 'node-1' || n === 'node-3'),
+    heals: true,
+  },
+  {
+    name: 'a lower MTU on one node uplink',
+    node: 'node-3',
+    inject: 'ip link set eth0 mtu 1400',
+    finding: 'mtu',
+    mustFail: ['pod-mtu node-1→node-3', 'pod-mtu node-3→node-2'],
+    scope: (c) => c.check === 'pod-mtu' && c.src !== c.dst && involves('node-3')(c),
+    heals: true,
+  },
+  {
+    name: 'portmap missing from the conflist',
+    node: 'node-2',
+    inject: `python3 -c 'import json;p="/etc/cni/net.d/10-podnet.conflist";c=json.load(open(p));c["plugins"]=[x for x in c["plugins"] if x["type"]!="portmap"];json.dump(c,open(p,"w"))'`,
+    finding: 'no-hostport',
+    mustFail: ['hostport-tcp-pod node-1→node-2', 'hostport-udp-host node-3→node-2'],
+    scope: (c) => c.check.startsWith('hostport') && c.dst === 'node-2',
+    heals: true,
+  },
+  {
+    name: 'a cniVersion the plugins do not support',
+    node: 'node-1',
+    inject: `sed -i 's/"cniVersion": "[^"]*"/"cniVersion": "9.9.9"/' /etc/cni/net.d/10-podnet.conflist`,
+    finding: 'cni-version',
+    mustFail: ['pod-tcp node-1→node-2', 'pod-tcp node-2→node-1', 'localhost node-1→node-1'],
+    scope: involves('node-1'),
+    heals: true,
+  },
+  {
+    name: 'overlapping pod CIDRs on two nodes',
+    node: 'node-2',
+    inject: `sed -i 's#10.244.1.0/24#10.244.0.0/24#; s#10.244.1.1#10.244.0.1#' /etc/cni/net.d/10-podnet.conflist; ip addr flush dev cni0; ip addr add 10.244.0.1/24 dev cni0`,
+    finding: 'dup-podcidr',
+    mustFail: ['pod-tcp node-3→node-2'],
+    scope: (c) => involves('node-2')(c) || involves('node-1')(c),
+    heals: true,
+  },
+  {
+    name: 'IPv4 forwarding off on one node',
+    node: 'node-3',
+    inject: 'sysctl -qw net.ipv4.ip_forward=0',
+    finding: 'ip-forward-off',
+    mustFail: [],
+    scope: involves('node-3'),
+    heals: true,
+    // The bridge plugin (isGateway) switches forwarding back on when the probe pod is created, exactly as
+    // it would for the next real pod: only the doctor can see this one.
+    probeFails: false,
+  },
+  {
+    name: 'pod→pod NAT by a POSTROUTING masquerade',
+    node: 'node-2',
+    inject: 'iptables -t nat -I POSTROUTING 1 -s 10.244.0.0/16 -o eth0 -j MASQUERADE; iptables -t nat -I POSTROUTING 1 -s 10.244.0.0/16 -d 10.244.0.0/16 -j MASQUERADE',
+    finding: 'pod-nat',
+    mustFail: ['pod-tcp node-2→node-1', 'pod-udp node-2→node-3'],
+    scope: involves('node-2'),
+    heals: false,
+    undo: 'iptables -t nat -D POSTROUTING -s 10.244.0.0/16 -o eth0 -j MASQUERADE; iptables -t nat -D POSTROUTING -s 10.244.0.0/16 -d 10.244.0.0/16 -j MASQUERADE',
+  },
+];
+
+async function exercise(lab: TestLab, fault: Fault, cells: number): Promise<void> {
+  const inj = await lab.shOnNode(fault.node, fault.inject);
+  assert.equal(inj.exitCode, 0, `inject: ${inj.stderr}`);
+  const d = await doctor(lab);
+  assert.ok(d.findings.some((f) => f.id === fault.finding && f.node === fault.node), `doctor: no ${fault.finding} on ${fault.node}: ${JSON.stringify(d.findings)}`);
+  if (fault.finding !== 'mtu') assert.equal(d.exitCode, 1);
+  const p = await probe(lab);
+  const failing = p.results.filter((r) => r.status === 'fail');
+  const outOfScope = failing.filter((c) => !fault.scope(c)).map((c) => `${key(c)}: ${c.reason}`);
+  assert.deepEqual(outOfScope, [], 'cells not affected by the fault failed');
+  const failed = new Set(failing.map(key));
+  for (const m of fault.mustFail) assert.ok(failed.has(m), `${m} should fail; failing: ${[...failed].join(', ')}`);
+  if (fault.probeFails !== false) {
+    assert.equal(p.exitCode, 1, 'probe passed despite the fault');
+    // failures are explained by the doctor's findings on the nodes involved
+    assert.ok(p.failures.some((f) => f.explanations.some((e) => e.id === fault.finding)), 'no failure was joined with the finding');
+  }
+  if (fault.undo) await lab.shOnNode(fault.node, fault.undo);
+  if (fault.heals) {
+    const up = await lab.podnet(['up', '-i', lab.inventory]);
+    assert.equal(up.exitCode, 0, up.stderr);
+  }
+  await assertClean(lab, cells);
+}
+
+describe('diagnose: flat lab of 3 nodes', () => {
+  let lab: TestLab;
+  before(async () => {
+    lab = await startLab('tdiag', ['--nodes', '3']);
+    const up = await lab.podnet(['up', '-i', lab.inventory]);
+    assert.equal(up.exitCode, 0, up.stderr);
+  });
+  after(async () => {
+    await lab?.down();
+  });
+
+  it('a clean network: doctor finds no errors, probe passes every cell', async () => {
+    await assertClean(lab, 84);
+    await assertNoProbeLeftovers(lab);
+  });
+
+  it('--sample K probes K peers per node; every node is a source and a target', async () => {
+    const p = await probe(lab, ['--sample', '1']);
+    assert.equal(p.exitCode, 0);
+    assert.equal(p.results.length, 3 * 2 * 9 + 3);
+    const pairs = new Set(p.results.filter((r) => r.check === 'pod-tcp' && r.src !== r.dst).map((r) => `${r.src}→${r.dst}`));
+    assert.deepEqual([...pairs].sort(), ['node-1→node-2', 'node-2→node-3', 'node-3→node-1']);
+  });
+
+  for (const fault of FLAT_FAULTS) {
+    it(`fault: ${fault.name}`, async () => {
+      await exercise(lab, fault, 84);
+      await assertNoProbeLeftovers(lab);
+    });
+  }
+
+  it('cleans up everything after Ctrl-C in the middle of a probe', async () => {
+    const [file, ...args] = labExecArgv(lab.plan, { kind: 'operator' }, ['podnet', 'probe', '-i', lab.inventory]);
+    // a blackhole makes the probes wait for their timeouts, so the interrupt lands mid-run
+    await lab.shOnNode('node-3', 'ip route add blackhole 10.244.0.0/24 proto static metric 1 table main 2>/dev/null || ip route replace blackhole 10.244.0.0/24');
+    const child = execa(file!, args, { env: labExecEnv(), reject: false });
+    await new Promise((r) => setTimeout(r, 1800));
+    child.kill('SIGINT');
+    const r = await child;
+    // execa reports a subprocess it signalled as killed by the signal, even when it exited 130 itself.
+    assert.ok(r.exitCode === 130 || r.signal === 'SIGINT', `exit ${r.exitCode}: ${r.stderr}`);
+    assert.match(String(r.stderr), /interrupted: cleaning up/);
+    await lab.shOnNode('node-3', 'ip route del blackhole 10.244.0.0/24');
+    await lab.podnet(['up', '-i', lab.inventory]);
+    await assertNoProbeLeftovers(lab);
+  });
+});
+
+describe('diagnose: routed lab', () => {
+  let lab: TestLab;
+  before(async () => {
+    lab = await startLab('tdiagr', ['--nodes', '4', '--topology', 'routed']);
+    const up = await lab.podnet(['up', '-i', lab.inventory]);
+    assert.equal(up.exitCode, 0, up.stderr);
+  });
+  after(async () => {
+    await lab?.down();
+  });
+
+  it('is clean after up, and a blocked VXLAN port fails exactly the overlay pairs of that node', async () => {
+    await assertClean(lab, 4 * 4 * 9 + 4);
+    await exercise(
+      lab,
+      {
+        name: 'VXLAN port blocked',
+        node: 'node-3',
+        inject: 'iptables -I INPUT -p udp --dport 8472 -j DROP',
+        finding: 'vxlan-blocked',
+        mustFail: ['pod-tcp node-1→node-3', 'pod-tcp node-3→node-2'],
+        // node-3 and node-4 share a segment: their traffic is direct and must keep working
+        scope: (c) => c.src !== c.dst && involves('node-3')(c) && !involves('node-4')(c),
+        heals: false,
+        undo: 'iptables -D INPUT -p udp --dport 8472 -j DROP',
+      },
+      4 * 4 * 9 + 4,
+    );
+  });
+});
+
+describe('diagnose: nodes set up by hand', () => {
+  let lab: TestLab;
+  before(async () => {
+    lab = await startLab('thand', ['--nodes', '2']);
+    // The Kubernetes-the-hard-way recipe: a conflist and routes written directly, ipMasq on.
+    for (const [i, n] of lab.plan.nodes.entries()) {
+      const peer = lab.plan.nodes[1 - i]!;
+      const r = await lab.shOnNode(
+        n.name,
+        `sysctl -qw net.ipv4.ip_forward=1
+cat > /etc/cni/net.d/10-bridge.conflist <<'EOF'
+{"cniVersion":"1.0.0","name":"bridge","plugins":[{"type":"bridge","bridge":"cnio0","isGateway":true,"ipMasq":true,"hairpinMode":true,"ipam":{"type":"host-local","ranges":[[{"subnet":"10.244.${i}.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}]}},{"type":"portmap","capabilities":{"portMappings":true},"snat":true}]}
+EOF
+ip route add 10.244.${1 - i}.0/24 via ${peer.ip}`,
+      );
+      assert.equal(r.exitCode, 0, r.stderr);
+    }
+  });
+  after(async () => {
+    await lab?.down();
+  });
+
+  it('reads the live config of another CNI setup and finds its pod→pod NAT', async () => {
+    const d = await doctor(lab);
+    assert.deepEqual(d.findings.filter((f) => f.severity === 'error').map((f) => `${f.node} ${f.id}`), ['node-1 pod-nat', 'node-2 pod-nat']);
+    const p = await probe(lab);
+    assert.equal(p.exitCode, 1);
+    const failing = p.results.filter((r) => r.status === 'fail');
+    assert.ok(failing.length > 0 && failing.every((c) => c.src !== c.dst && /NAT/.test(c.reason ?? '')), JSON.stringify(failing));
+    assert.ok(failing.some((c) => key(c) === 'pod-tcp node-1→node-2'));
+    await assertNoProbeLeftovers(lab);
+  });
+
+  it('passes once the NAT is gone', async () => {
+    for (const n of lab.plan.nodes) await lab.shOnNode(n.name, `sed -i 's/"ipMasq":true/"ipMasq":false/' /etc/cni/net.d/10-bridge.conflist; iptables -t nat -F POSTROUTING; for c in $(iptables -t nat -S | sed -n 's/^-N \\(CNI-[0-9a-f]*\\)$/\\1/p'); do iptables -t nat -F $c; iptables -t nat -X $c; done`);
+    const d = await doctor(lab);
+    assert.deepEqual(d.findings.filter((f) => f.severity === 'error'), []);
+    const p = await probe(lab);
+    assert.deepEqual(p.results.filter((r) => r.status === 'fail').map((r) => `${key(r)} ${r.reason}`), []);
+  });
+});
