@@ -50,7 +50,12 @@ export function preflight(): void {
   if (process.getuid?.() !== 0) {
     throw new UserError('the lab needs root: it creates network namespaces, mounts and sshd processes', 'run it with sudo');
   }
-  const missing = REQUIREMENTS.filter((r) => !r.candidates.some(isExecutable));
+  checkTools();
+}
+
+/** Throws a UserError naming what is missing and the Debian packages that provide it. */
+export function checkTools(exists: (path: string) => boolean = isExecutable): void {
+  const missing = REQUIREMENTS.filter((r) => !r.candidates.some(exists));
   if (missing.length > 0) {
     const pkgs = [...new Set(missing.map((m) => m.pkg))];
     throw new UserError(

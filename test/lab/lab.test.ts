@@ -126,6 +126,18 @@ describe('lab: flat, 4 nodes', () => {
     assert.match(r.stderr, /lab down --name tflat/);
   });
 
+  it('lets labs with different names coexist, and removing one leaves the other alone', async () => {
+    const other = await startLab('tother', ['--nodes', '2']);
+    try {
+      const r = await other.onOperator(['ssh', '-F', `${other.plan.dir}/ssh_config`, 'node-1', 'hostname']);
+      assert.equal(r.stdout.trim(), 'node-1');
+    } finally {
+      await other.down();
+    }
+    assert.deepEqual(leftovers('tother'), []);
+    await assertSshToEveryNode(lab);
+  });
+
   it('works as a kubectl plugin through the real kubectl', { skip: !existsSync('/usr/bin/kubectl') && 'kubectl is not installed' }, async () => {
     const dir = mkdtempSync(`${tmpdir()}/podnet-kubectl-`);
     symlinkSync(`${REPO}bin/kubectl-podnet.js`, `${dir}/kubectl-podnet`);
