@@ -4,7 +4,7 @@
  * names the node, what was seen (evidence) and what to do (fix).
  */
 import type { LinkFact, NodeFacts, RouteFact } from '../facts/parse.js';
-import { cidrContainsIp, cidrsOverlap } from '../net/cidr.js';
+import { cidrContainsCidr, cidrContainsIp, cidrsOverlap } from '../net/cidr.js';
 import { lookupRoute, VXLAN_OVERHEAD } from '../plan/desired.js';
 import type { LiveConfig } from './live-config.js';
 
@@ -253,8 +253,11 @@ const podNat: Check = (n, ctx) => {
     if (!chains.has(chain) || !/ -j (MASQUERADE|SNAT)\b/.test(r) || / -m mark | --mark /.test(r) || /^-A CNI-/.test(r)) continue;
     const s = ruleArg(r, '-s');
     const d = ruleArg(r, '-d');
-    const srcHitsPods = !s || s.negated || cidrsOverlap(asCidr(s.value), ctx.clusterCIDR);
-    const dstHitsPods = !d || (d.negated ? !cidrsOverlap(asCidr(d.value), ctx.clusterCIDR) : cidrsOverlap(asCidr(d.value), ctx.clusterCIDR));
+    // "! -s X" / "! -d X" spares pods only when X holds the whole cluster CIDR.
+    const hits = (a: { value: string; negated: boolean } | undefined) =>
+      !a || (a.negated ? !cidrContainsCidr(asCidr(a.value), ctx.clusterCIDR) : cidrsOverlap(asCidr(a.value), ctx.clusterCIDR));
+    const srcHitsPods = hits(s);
+    const dstHitsPods = hits(d);
     if (srcHitsPods && dstHitsPods && !/ -o /.test(r)) {
       out.push(f('pod-nat', n.name, 'error', 'a masquerade rule applies to pod→pod traffic: receivers see the node IP instead of the pod IP', r, `exclude the cluster CIDR (! -d ${ctx.clusterCIDR}) or remove the rule: iptables -t nat -D ${r.slice(3)}`));
     }

@@ -56,3 +56,17 @@ export async function openSession(flags: { inventory: string; concurrency: numbe
     },
   };
 }
+
+/** Open a session, run `fn`, and always close it (progress stopped, SSH connections closed). */
+export async function withSession<T>(
+  flags: Parameters<typeof openSession>[0],
+  opts: { quiet: boolean },
+  fn: (session: Session) => Promise<T>,
+): Promise<{ session: Session; result: T }> {
+  const session = await openSession(flags, opts);
+  try {
+    return { session, result: await fn(session) };
+  } finally {
+    await session.close();
+  }
+}

@@ -65,7 +65,8 @@ export function renderCniAdd(list: Conflist, binDir: string, pod: PodSpec): stri
       `conf=${sh(c.config)}`,
       // Inject prevResult into the config: drop the closing brace, append the key, close again.
       `[ -n "$prev" ] && conf="\${conf%\\}},\\"prevResult\\":$prev}"`,
-      `if ! out=$(printf '%s' "$conf" | ${envFor('ADD', binDir, pod)} ${sh(`${binDir}/${c.type}`)} 2>&1); then`,
+      // Only stdout is the result (and, on failure, the plugin's error JSON); stderr is log noise.
+      `if ! out=$(printf '%s' "$conf" | ${envFor('ADD', binDir, pod)} ${sh(`${binDir}/${c.type}`)} 2>/dev/null); then`,
       `  echo "CNI ADD failed in plugin ${i + 1} (${c.type}): $out" >&2`,
       ...confs.slice(0, i + 1).reverse().map((d) => `  printf '%s' ${sh(d.config)} | ${envFor('DEL', binDir, pod)} ${sh(`${binDir}/${d.type}`)} >/dev/null 2>&1`),
       '  exit 1',

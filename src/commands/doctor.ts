@@ -1,5 +1,5 @@
 import { BaseCommand } from '../cli/base-command.js';
-import { inventoryFlags, openSession } from '../cli/session.js';
+import { inventoryFlags, withSession } from '../cli/session.js';
 import { paint, renderTable } from '../cli/output.js';
 import { ChecksFailed } from '../util/errors.js';
 import type { DoctorReport } from '../services/doctor.js';
@@ -22,14 +22,8 @@ export default class Doctor extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Doctor);
-    const session = await openSession(flags, { quiet: this.jsonMode });
     const { runDoctor } = await import('../services/doctor.js');
-    let report;
-    try {
-      report = await runDoctor(session.inv, session.ctx);
-    } finally {
-      await session.close();
-    }
+    const { result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runDoctor(s.inv, s.ctx));
     await this.emit('DoctorReport', { ...report }, async () => `${await renderFindings(report)}${report.summary.errors} error(s), ${report.summary.warnings} warning(s) on ${report.nodes.length} node(s)\n`);
     if (report.summary.errors) throw new ChecksFailed(`doctor found ${report.summary.errors} error(s)`);
   }

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { inventoryFlags, openSession } from '../cli/session.js';
+import { inventoryFlags, withSession } from '../cli/session.js';
 import { renderTable } from '../cli/output.js';
 import { NodeFailure as NodeFailureError } from '../util/errors.js';
 
@@ -16,14 +16,8 @@ export default class Down extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Down);
-    const session = await openSession(flags, { quiet: this.jsonMode });
     const { runDown } = await import('../services/bootstrap.js');
-    let nodes;
-    try {
-      nodes = await runDown(session.inv, session.ctx, { force: flags.force });
-    } finally {
-      await session.close();
-    }
+    const { result: nodes } = await withSession(flags, { quiet: this.jsonMode }, (s) => runDown(s.inv, s.ctx, { force: flags.force }));
     await this.emit('DownReport', { nodes }, () =>
       renderTable(
         ['node', 'result', 'removed', 'kept'],

@@ -1,5 +1,5 @@
 import { BaseCommand } from '../cli/base-command.js';
-import { inventoryFlags, openSession } from '../cli/session.js';
+import { inventoryFlags, withSession } from '../cli/session.js';
 import { renderTable } from '../cli/output.js';
 import { NodeFailure as NodeFailureError } from '../util/errors.js';
 
@@ -12,14 +12,8 @@ export default class Plan extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Plan);
-    const session = await openSession(flags, { quiet: this.jsonMode });
     const { planFromNodes } = await import('../services/bootstrap.js');
-    let result;
-    try {
-      result = await planFromNodes(session.inv, session.ctx);
-    } finally {
-      await session.close();
-    }
+    const { result } = await withSession(flags, { quiet: this.jsonMode }, (s) => planFromNodes(s.inv, s.ctx));
     const { plan, failures } = result;
     await this.emit('Plan', { clusterCIDR: plan.clusterCIDR, mode: plan.mode, mtu: plan.mtu, nodes: plan.nodes.map((n) => ({ ...n, files: n.files.map((f) => ({ path: f.path, sha256: f.sha256 })) })), failures }, async () => {
       const nodes = await renderTable(

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { inventoryFlags, openSession } from '../cli/session.js';
+import { inventoryFlags, withSession } from '../cli/session.js';
 import { paint, renderTable } from '../cli/output.js';
 import { ChecksFailed, NodeFailure } from '../util/errors.js';
 import type { ProbeReport } from '../probe/service.js';
@@ -39,14 +39,8 @@ export default class Probe extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Probe);
-    const session = await openSession(flags, { quiet: this.jsonMode });
     const { runProbe } = await import('../probe/service.js');
-    let report: ProbeReport;
-    try {
-      report = await runProbe(session.inv, session.ctx, { strict: flags.strict, sample: flags.sample, onCleanup: (fn) => session.addCleanup(fn) });
-    } finally {
-      await session.close();
-    }
+    const { session, result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runProbe(s.inv, s.ctx, { strict: flags.strict, sample: flags.sample, onCleanup: (fn) => s.addCleanup(fn) }));
     const nodes = session.inv.nodes.map((n) => n.name);
     await this.emit('ProbeReport', { ...report }, async () => {
       const { PROBE_CHECKS } = await import('../probe/plan.js');

@@ -1,5 +1,5 @@
 import { BaseCommand } from '../cli/base-command.js';
-import { inventoryFlags, openSession } from '../cli/session.js';
+import { inventoryFlags, withSession } from '../cli/session.js';
 import { renderTable } from '../cli/output.js';
 import { ChecksFailed, NodeFailure as NodeFailureError } from '../util/errors.js';
 
@@ -12,14 +12,8 @@ export default class Status extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Status);
-    const session = await openSession(flags, { quiet: this.jsonMode });
     const { runStatus } = await import('../services/bootstrap.js');
-    let report;
-    try {
-      report = await runStatus(session.inv, session.ctx);
-    } finally {
-      await session.close();
-    }
+    const { result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runStatus(s.inv, s.ctx));
     await this.emit('StatusReport', { ...report }, async () => {
       const table = await renderTable(
         ['node', 'pod CIDR', 'state', 'differences'],

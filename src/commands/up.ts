@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { inventoryFlags, openSession } from '../cli/session.js';
+import { inventoryFlags, withSession } from '../cli/session.js';
 import { formatMs, paint, renderTable } from '../cli/output.js';
 import { NodeFailure as NodeFailureError } from '../util/errors.js';
 
@@ -21,15 +21,9 @@ export default class Up extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Up);
-    const session = await openSession(flags, { quiet: this.jsonMode });
     const { runUp } = await import('../services/bootstrap.js');
     const t0 = performance.now();
-    let report;
-    try {
-      report = await runUp(session.inv, session.ctx, { dryRun: flags['dry-run'], showScripts: flags['show-scripts'] });
-    } finally {
-      await session.close();
-    }
+    const { result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runUp(s.inv, s.ctx, { dryRun: flags['dry-run'], showScripts: flags['show-scripts'] }));
     const elapsedMs = Math.round(performance.now() - t0);
     await this.emit('UpReport', { ...report, elapsedMs }, async () => {
       const table = await renderTable(

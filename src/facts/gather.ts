@@ -71,7 +71,7 @@ iptables -t nat -S 2>&1 || echo '#error'
 ${s('iptables-backends')}
 for b in legacy nft; do command -v iptables-$b-save >/dev/null 2>&1 && echo "$b=$(iptables-$b-save 2>/dev/null | grep -c '^-A')"; done
 ${s('cni-conf')}
-echo "dir=${confDir}"
+echo ${sh(`dir=${confDir}`)}
 for f in ${sh(confDir)}/*; do [ -f "$f" ] || continue; echo ${sh(FILE)} "$f"; cat "$f"; echo; done
 ${s('cni-bin')}
 # Ask VERSION only of the plugins that matter (the ones podnet uses and the ones the conflists name):

@@ -227,6 +227,10 @@ function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map
 
 export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
   const c = inv.cluster;
+  if (parseCidr(c.podCIDR)?.family !== 4) {
+    // The inventory and CIDR layer are family-agnostic; planning, rendering and checks are IPv4 for now.
+    throw new UserError(`cluster.podCIDR: ${c.podCIDR} is IPv6; podnet plans IPv4 pod networks for now, expected an IPv4 CIDR such as 10.244.0.0/16`);
+  }
   const errors: NodePlanError[] = [];
   const nodeIPs = new Map<string, string>();
   const uplinks = new Map<string, { ifname: string; mtu: number }>();

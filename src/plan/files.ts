@@ -37,7 +37,9 @@ function file(path: string, content: string, mode = '0644'): FilePlan {
 }
 
 export function renderRestoreScript(plan: NodePlan): string {
-  const body = renderNodeScript(diffNode({ ...plan, files: [] }, EMPTY_FACTS), { files: false });
+  // At boot the module may not be loaded yet: start from "no bridge sysctls" so the script loads it.
+  const boot: NodeFacts = { ...EMPTY_FACTS, sysctl: plan.modules.includes('br_netfilter') ? { 'net.bridge.bridge-nf-call-iptables': '-' } : {} };
+  const body = renderNodeScript(diffNode({ ...plan, files: [] }, boot), { files: false });
   return `#!/bin/sh\n# podnet: restores the pod network of node ${plan.name} (${plan.podCIDR}) at boot. Written by podnet up; do not edit.\n${body}`;
 }
 

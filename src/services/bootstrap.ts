@@ -154,12 +154,8 @@ async function applyChanges(node: InventoryNode, changes: Change[], ctx: RunCont
     return { result: 'failed', step, error: error || `exit ${r.exitCode}` };
   } catch (err) {
     const f = failureOf(node.name, 'apply', err);
-    return { result: 'failed', step: lastStepOf(err) ?? 'apply', error: f.error, hint: f.hint };
+    return { result: 'failed', step: 'apply', error: f.error, hint: f.hint };
   }
-}
-
-function lastStepOf(_err: unknown): string | undefined {
-  return undefined;
 }
 
 /** The failed step and the error line from a node script's stderr. */

@@ -1,18 +1,11 @@
+import type { ResolvedSsh } from '../inventory/schema.js';
+
 /**
  * The transport port: the only way podnet talks to a node. SshTransport implements it for real nodes;
  * tests can use any object that satisfies the same interface.
  */
-export interface SshSettingsLike {
-  user: string;
-  port: number;
-  identityFile?: string;
-  configFile?: string;
-  sudo: boolean;
-  options: string[];
-  connectTimeout: number;
-  commandTimeout: number;
-  acceptNewHostKeys: boolean;
-}
+/** SSH settings of one node, as the inventory resolves them (defaults, then top level, then per node). */
+export type SshSettingsLike = ResolvedSsh;
 
 export interface NodeTarget {
   name: string;

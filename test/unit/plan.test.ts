@@ -522,6 +522,35 @@ describe('planCluster: refusals', () => {
   });
 });
 
+describe('planCluster: IPv6', () => {
+  // The inventory accepts an IPv6 cluster.podCIDR (with nodeMaskSize 64 by default), so the planner must
+  // either refuse it up front or produce a plan made of valid values.
+  test('an IPv6 cluster is refused with a UserError or planned with valid values', () => {
+    const inv = inventory([{ name: 'n1', address: '2001:db8::11' }, { name: 'n2', address: '2001:db8::12' }], { podCIDR: 'fd00:10:244::/56' });
+    const v6 = (ip: string): NodeFacts => {
+      const f = nodeFacts({ ip, prefix: 64 });
+      f.addrs = f.addrs.map((a) => (a.local === ip ? { ...a, family: 'inet6' as const } : a));
+      f.routes6 = f.routes;
+      f.routes = [];
+      return f;
+    };
+    let p: ClusterPlan;
+    try {
+      p = plan(inv, { n1: v6('2001:db8::11'), n2: v6('2001:db8::12') });
+    } catch (e) {
+      assert.ok(e instanceof UserError, String(e));
+      return;
+    }
+    for (const n of p.nodes) {
+      for (const mac of [n.vxlan?.mac, ...(n.vxlan?.peers ?? []).map((x) => x.mac)]) {
+        if (mac !== undefined) assert.match(mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+      }
+      assert.doesNotMatch(JSON.stringify(n.conflist), /0\.0\.0\.0\/0/);
+      assert.deepEqual(n.routes.map((r) => r.kind), ['direct'], 'peers on the same /64 are on-link');
+    }
+  });
+});
+
 // ---- diffNode -------------------------------------------------------------------------------------
 
 /** Facts of a node on which `p` has been applied exactly, over `base`. */
@@ -685,7 +714,7 @@ describe('diffNode', () => {
       expected: (c) => assert.deepEqual(c, [{ kind: 'bridge-set', bridge: 'cni0', mtu: n1.mtu, from: `down, mtu ${n1.mtu}` }]),
     },
     {
-      name: 'bridge MTU differs without ports → bridge-set; with ports → nothing',
+      name: 'bridge MTU differs (no ports attached) → bridge-set',
       mutate: (f) => {
         f.links.find((l) => l.ifname === 'cni0')!.mtu = 1500;
       },

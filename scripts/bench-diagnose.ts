@@ -1,0 +1,561 @@
+#!/usr/bin/env node
+// `podnet doctor` and `podnet probe` benchmark (not a test): wall time, peak RSS and result counts by
+// cluster size, plus where a full-mesh probe spends its time. Runs against local labs only (network
+// namespaces; no traffic leaves them).
+//
+// Usage: node --import tsx scripts/bench-diagnose.ts [--sizes 4,8,16,32] [--repeat 3] [--sample 3]
+//                                                    [--out docs/benchmarks.md] [--skip-phases] [--check]
+//   --sizes        flat lab sizes; each lab is brought up, `podnet up` once, then measured
+//   --repeat       runs of each command per lab; the report gives medians (doctor and probe leave the
+//                  nodes as they found them, so the runs share one lab)
+//   --sample       K for the sampled probe (`podnet probe --sample K`)
+//   --out          append the Markdown section "## doctor and probe" to this file (a section of that name
+//                  from an earlier run is replaced; the rest of the file is kept)
+//   --skip-phases  skip the extra, traced full-mesh probe per size that times each phase from its progress
+//                  lines on stderr
+//   --check        exit 1 if a target is missed (default: report only, exit 0)
+// Needs root, the lab's packages (scripts/setup.sh) and a build (npm run build). Labs are named bdiag<N>
+// and every lab is torn down again, also on failure or Ctrl-C.
+//
+// The helpers below (labs, CPU accounting, rusage) follow scripts/bench-up.ts; that script exports nothing
+// and runs on import, so they are repeated here in short form.
+import { execFileSync, spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { labExecArgv, labExecEnv, labRun, readLabPlan } from '../src/lab/service.js';
+import { cgroup2Root } from '../src/lab/host.js';
+import type { LabPlan } from '../src/lab/topology.js';
+import { runLocal, type RunResult } from '../src/transport/local.js';
+import { PROBE_CHECKS } from '../src/probe/plan.js';
+import type { ProbeReport } from '../src/probe/service.js';
+import type { DoctorReport } from '../src/services/doctor.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const runJs = join(root, 'bin', 'run.js');
+const CORES = cpus().length;
+const SECTION = '## doctor and probe';
+const PROBE_TARGET_MS = 10_000;
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '4,8,16,32' },
+    repeat: { type: 'string', default: '3' },
+    sample: { type: 'string', default: '3' },
+    out: { type: 'string' },
+    'skip-phases': { type: 'boolean', default: false },
+    check: { type: 'boolean', default: false },
+  },
+});
+const sizes = values.sizes!.split(',').map((x) => Number(x.trim()));
+if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 200)) fail(`--sizes: expected comma-separated whole numbers from 2 to 200, got "${values.sizes}"`);
+const repeat = Number(values.repeat);
+if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) fail(`--repeat: expected a whole number from 1 to 20, got "${values.repeat}"`);
+const sampleK = Number(values.sample);
+if (!Number.isInteger(sampleK) || sampleK < 1) fail(`--sample: expected a whole number of at least 1, got "${values.sample}"`);
+if (process.getuid?.() !== 0) fail('needs root (the lab creates network namespaces): run it with sudo');
+
+function fail(msg: string): never {
+  process.stderr.write(`bench-diagnose: ${msg}\n`);
+  process.exit(2);
+}
+
+function log(msg: string): void {
+  process.stderr.write(`bench-diagnose: ${msg}\n`);
+}
+
+const median = (xs: number[]): number => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- labs
+
+const liveLabs = new Set<string>();
+const env = { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' } as Record<string, string>;
+
+function podnetLocal(args: string[], timeoutMs = 180_000): Promise<RunResult> {
+  return runLocal(process.execPath, [runJs, ...args], { env, timeoutMs });
+}
+
+async function labUp(name: string, nodes: number): Promise<LabPlan> {
+  await podnetLocal(['lab', 'down', '--name', name]); // a leftover of an earlier, killed run
+  liveLabs.add(name);
+  const r = await podnetLocal(['lab', 'up', '--nodes', String(nodes), '--name', name, '--topology', 'flat']);
+  if (r.exitCode !== 0) throw new Error(`lab up ${name} (${nodes} nodes) failed: ${r.stderr.trim()}`);
+  return readLabPlan(name);
+}
+
+async function labDown(name: string): Promise<void> {
+  const r = await podnetLocal(['lab', 'down', '--name', name]);
+  if (r.exitCode !== 0) throw new Error(`lab down ${name} failed: ${r.stderr.trim()}`);
+  liveLabs.delete(name);
+}
+
+async function withLab<T>(name: string, nodes: number, fn: (plan: LabPlan) => Promise<T>): Promise<T> {
+  try {
+    return await fn(await labUp(name, nodes));
+  } finally {
+    await labDown(name);
+  }
+}
+
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${sig}: tearing down ${[...liveLabs].join(', ') || 'nothing'}`);
+    void Promise.allSettled([...liveLabs].map((n) => podnetLocal(['lab', 'down', '--name', n]))).finally(() => process.exit(130));
+  });
+}
+
+// ----------------------------------------------------------------------------------- CPU accounting
+
+/** Busy CPU time of the whole machine, in ms (all cores), from /proc/stat. */
+function machineBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return ((user + nice + system + irq + softirq + steal) * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/** CPU used by the lab's cgroup (its sshds, their children, and everything run through labRun), in ms. */
+function labCpuMs(plan: LabPlan): number {
+  const cg = cgroup2Root();
+  if (!cg) return NaN;
+  try {
+    const m = /^usage_usec (\d+)$/m.exec(readFileSync(`${cg}/${plan.cgroupName}/cpu.stat`, 'utf8'));
+    return m ? Number(m[1]) / 1000 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Cpu {
+  wallMs: number;
+  labCpuMs: number;
+  /** CPU used by processes outside the lab (other labs, other users) during the run */
+  otherCpuMs: number;
+}
+
+async function measured<T>(plan: LabPlan, fn: () => Promise<T>): Promise<[T, Cpu]> {
+  const b0 = machineBusyMs();
+  const l0 = labCpuMs(plan);
+  const t0 = performance.now();
+  const out = await fn();
+  const wallMs = performance.now() - t0;
+  const lab = labCpuMs(plan) - l0;
+  return [out, { wallMs, labCpuMs: lab, otherCpuMs: Math.max(0, machineBusyMs() - b0 - (Number.isFinite(lab) ? lab : 0)) }];
+}
+
+/** Wait until other load is below a quarter of a core (sampled over 1 s), at most maxMs. */
+async function waitQuiet(what: string, maxMs = 90_000): Promise<void> {
+  const t0 = performance.now();
+  let warned = false;
+  for (;;) {
+    const b0 = machineBusyMs();
+    await new Promise((r) => setTimeout(r, 1000));
+    const cores = (machineBusyMs() - b0) / 1000;
+    if (cores < 0.25) return;
+    if (performance.now() - t0 > maxMs) {
+      log(`${what}: the machine is still busy (${cores.toFixed(2)} cores used by others); measuring anyway`);
+      return;
+    }
+    if (!warned) log(`${what}: waiting for other load to settle (${cores.toFixed(2)} cores busy)`);
+    warned = true;
+  }
+}
+
+// -------------------------------------------------------------------------------- CLI resource probe
+
+/** Peak RSS and CPU of the CLI: GNU time if installed, else python3's getrusage(RUSAGE_CHILDREN) (as bench-up). */
+const RU_MARK = '@@bench-rusage';
+const ruWrapper: { name: string; argv: string[] } | undefined = isExecutable('/usr/bin/time')
+  ? { name: 'GNU time', argv: ['/usr/bin/time', '-f', `${RU_MARK} %M %U %S`] }
+  : isExecutable('/usr/bin/python3')
+    ? {
+        name: 'python3 getrusage (GNU time is not installed)',
+        argv: [
+          '/usr/bin/python3',
+          '-c',
+          `import resource,subprocess,sys\nr=subprocess.run(sys.argv[1:])\nu=resource.getrusage(resource.RUSAGE_CHILDREN)\nprint("${RU_MARK}", u.ru_maxrss, u.ru_utime, u.ru_stime, file=sys.stderr)\nsys.exit(r.returncode)`,
+        ],
+      }
+    : undefined;
+
+function takeRusage(stderr: string): { rssMB: number; cpuMs: number } {
+  const m = [...stderr.matchAll(new RegExp(`^${RU_MARK} (\\d+) ([\\d.]+) ([\\d.]+)$`, 'gm'))].pop();
+  return m ? { rssMB: Number(m[1]) / 1024, cpuMs: (Number(m[2]) + Number(m[3])) * 1000 } : { rssMB: NaN, cpuMs: NaN };
+}
+
+// ------------------------------------------------------------------------------------- podnet runs
+
+interface CliRun extends Cpu {
+  exitCode: number;
+  rssMB: number;
+  cliCpuMs: number;
+}
+
+/** Run `podnet <args> --json` in the operator namespace, under the rusage wrapper, and parse its report. */
+async function podnetJson<R extends { kind: string }>(plan: LabPlan, kind: string, args: string[]): Promise<[R, CliRun]> {
+  const argv = [...(ruWrapper?.argv ?? []), 'podnet', ...args, '-i', `${plan.dir}/inventory.yaml`, '--json'];
+  const [r, cpu] = await measured(plan, () => labRun(plan, { kind: 'operator' }, argv, { timeoutMs: 600_000 }));
+  let report: R;
+  try {
+    report = JSON.parse(r.stdout) as R;
+  } catch {
+    throw new Error(`podnet ${args.join(' ')} in lab ${plan.name} printed no JSON report (exit ${r.exitCode}): ${r.stderr.trim().slice(-2000)}`);
+  }
+  if (report.kind !== kind) throw new Error(`podnet ${args.join(' ')} in lab ${plan.name}: expected a ${kind}, got ${report.kind}`);
+  const ru = takeRusage(r.stderr);
+  return [report, { ...cpu, exitCode: r.exitCode, rssMB: ru.rssMB, cliCpuMs: ru.cpuMs }];
+}
+
+interface DoctorRun extends CliRun {
+  errors: number;
+  warnings: number;
+}
+
+async function doctor(plan: LabPlan): Promise<DoctorRun> {
+  const [rep, run] = await podnetJson<DoctorReport & { kind: string }>(plan, 'DoctorReport', ['doctor']);
+  return { ...run, errors: rep.summary.errors, warnings: rep.summary.warnings };
+}
+
+interface ProbeRun extends CliRun {
+  records: number;
+  expected: number;
+  pass: number;
+  fail: number;
+  warn: number;
+  skip: number;
+  cleanupErrors: number;
+  firstFailures: string[];
+}
+
+/** Result records the probe should produce: every check per ordered pair (self included), localhost once per node. */
+function expectedRecords(n: number, sample?: number): number {
+  const pairs = n * ((sample === undefined ? n - 1 : Math.min(sample, n - 1)) + 1);
+  const perPair = Object.keys(PROBE_CHECKS).length - 1;
+  return pairs * perPair + n;
+}
+
+async function probe(plan: LabPlan, sample?: number): Promise<ProbeRun> {
+  const args = sample === undefined ? ['probe'] : ['probe', '--sample', String(sample)];
+  const [rep, run] = await podnetJson<ProbeReport & { kind: string }>(plan, 'ProbeReport', args);
+  if (rep.cleanupErrors.length) log(`${plan.name}: probe cleanup errors: ${rep.cleanupErrors.map((c) => `${c.node}: ${c.error}`).join('; ')}`);
+  return {
+    ...run,
+    records: rep.results.length,
+    expected: expectedRecords(plan.nodes.length, sample),
+    ...rep.summary,
+    cleanupErrors: rep.cleanupErrors.length,
+    firstFailures: rep.failures.slice(0, 3).map((f) => `${f.cell.check} ${f.cell.src}→${f.cell.dst}: ${f.cell.reason ?? 'failed'}`),
+  };
+}
+
+/** `podnet --version` in the operator namespace: node + oclif start-up, the floor under every command. */
+async function startup(plan: LabPlan): Promise<number> {
+  const [r, cpu] = await measured(plan, () => labRun(plan, { kind: 'operator' }, ['podnet', '--version'], { timeoutMs: 60_000 }));
+  if (r.exitCode !== 0) throw new Error(`podnet --version in lab ${plan.name} failed: ${r.stderr.trim()}`);
+  return cpu.wallMs;
+}
+
+interface Phase {
+  wallMs: number;
+  labCpuMs: number;
+}
+
+interface Phases {
+  /** process start → first "creating probe pod": node start-up, inventory, ssh connect, facts of every node */
+  factsMs: Phase;
+  /** → first "probing": the probe pods of all nodes created (netns, CNI ADD, echo services ready) */
+  setupMs: Phase;
+  /** → last "ok"/"FAILED": every node's probe batch */
+  probingMs: Phase;
+  /** → process exit: pods removed, ssh connections closed, report rendered */
+  teardownMs: Phase;
+  totalMs: number;
+  /** per node, first "probing" → its "ok"/"FAILED" line: slowest and fastest batch */
+  batchMaxMs: number;
+  batchMinMs: number;
+  checksPerNode: number;
+}
+
+/**
+ * One extra full-mesh probe without --json: its progress lines ("node: step", plain on a pipe) are
+ * timestamped as they arrive, and the lab cgroup's CPU is read at each phase boundary.
+ */
+async function probePhases(plan: LabPlan): Promise<Phases> {
+  const [file, ...args] = labExecArgv(plan, { kind: 'operator' }, ['podnet', 'probe', '-i', `${plan.dir}/inventory.yaml`]);
+  const l0 = labCpuMs(plan);
+  const t0 = performance.now();
+  const child = spawn(file!, args, { env: { ...labExecEnv(), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.resume();
+  const marks = new Map<string, { t: number; lab: number }>();
+  const mark = (k: string) => marks.set(k, { t: performance.now() - t0, lab: labCpuMs(plan) - l0 });
+  const probingAt = new Map<string, number>();
+  const batches: number[] = [];
+  let checksPerNode = 0;
+  let tail = '';
+  const lines = createInterface({ input: child.stderr });
+  lines.on('line', (line) => {
+    tail = `${tail}${line}\n`.slice(-2000);
+    const m = /^(\S+): (creating probe pod|probing \((\d+) checks\)|ok — |FAILED — |cleaning up)/.exec(line);
+    if (!m) return;
+    const [, node, step, checks] = m;
+    const now = performance.now() - t0;
+    if (step === 'creating probe pod') {
+      if (!marks.has('create')) mark('create');
+    } else if (step!.startsWith('probing')) {
+      if (!marks.has('probing')) mark('probing');
+      probingAt.set(node!, now);
+      checksPerNode = Math.max(checksPerNode, Number(checks));
+    } else if (step === 'cleaning up') {
+      if (!marks.has('cleanup')) mark('cleanup');
+    } else {
+      mark('probed'); // the last one wins
+      const p = probingAt.get(node!);
+      if (p !== undefined) batches.push(now - p);
+    }
+  });
+  const code = await new Promise<number>((res, rej) => {
+    const timer = setTimeout(() => child.kill('SIGTERM'), 600_000);
+    child.on('error', rej);
+    child.on('close', (c) => {
+      clearTimeout(timer);
+      res(c ?? 1);
+    });
+  });
+  mark('exit');
+  const at = (k: string) => marks.get(k) ?? { t: NaN, lab: NaN };
+  const span = (a: string, b: string): Phase => ({ wallMs: at(b).t - at(a).t, labCpuMs: at(b).lab - at(a).lab });
+  if (!marks.has('probed')) throw new Error(`traced probe in lab ${plan.name} printed no progress (exit ${code}): ${tail.trim()}`);
+  marks.set('start', { t: 0, lab: 0 });
+  return {
+    factsMs: span('start', 'create'),
+    setupMs: span('create', 'probing'),
+    probingMs: span('probing', 'probed'),
+    teardownMs: span('probed', 'exit'),
+    totalMs: at('exit').t,
+    batchMaxMs: Math.max(...batches),
+    batchMinMs: Math.min(...batches),
+    checksPerNode,
+  };
+}
+
+// ------------------------------------------------------------------------------------------ per size
+
+interface Sample {
+  doctor: DoctorRun;
+  full: ProbeRun;
+  sampled: ProbeRun;
+}
+
+interface SizeResult {
+  nodes: number;
+  upMs: number;
+  startupMs: number;
+  samples: Sample[];
+  phases?: Phases;
+}
+
+async function benchSize(n: number): Promise<SizeResult> {
+  return withLab(`bdiag${n}`, n, async (plan) => {
+    const [up, upCpu] = await podnetJson<{ kind: string; nodes: { node: string; result: string; error?: string }[] }>(plan, 'UpReport', ['up']);
+    const failed = up.nodes.filter((x) => x.result === 'failed');
+    if (failed.length) throw new Error(`podnet up in lab ${plan.name} failed on ${failed.map((x) => `${x.node}: ${x.error ?? 'failed'}`).join('; ')}`);
+    log(`${n} nodes: podnet up ${ms(upCpu.wallMs)}`);
+    const startups: number[] = [];
+    for (let k = 0; k < 3; k++) startups.push(await startup(plan));
+    const samples: Sample[] = [];
+    for (let k = 1; k <= repeat && !interrupted; k++) {
+      const tag = `${n} nodes, run ${k}/${repeat}`;
+      await waitQuiet(tag);
+      const d = await doctor(plan);
+      log(`${tag}: doctor ${ms(d.wallMs)}, ${d.errors} error(s), peak RSS ${mb(d.rssMB)}`);
+      await waitQuiet(tag);
+      const full = await probe(plan);
+      log(`${tag}: probe full mesh ${ms(full.wallMs)}, ${full.records} records (${full.pass} pass, ${full.fail} fail), peak RSS ${mb(full.rssMB)}, lab CPU ${ms(full.labCpuMs)}, others ${ms(full.otherCpuMs)}`);
+      for (const f of full.firstFailures) log(`  ${f}`);
+      await waitQuiet(tag);
+      const sampled = await probe(plan, sampleK);
+      log(`${tag}: probe --sample ${sampleK} ${ms(sampled.wallMs)}, ${sampled.records} records (${sampled.pass} pass, ${sampled.fail} fail), peak RSS ${mb(sampled.rssMB)}`);
+      samples.push({ doctor: d, full, sampled });
+    }
+    let phases: Phases | undefined;
+    if (!values['skip-phases'] && !interrupted) {
+      await waitQuiet(`${n} nodes, traced probe`);
+      phases = await probePhases(plan);
+      log(`${n} nodes: traced probe: facts ${ms(phases.factsMs.wallMs)}, pods ${ms(phases.setupMs.wallMs)}, probing ${ms(phases.probingMs.wallMs)}, teardown+exit ${ms(phases.teardownMs.wallMs)}`);
+    }
+    return { nodes: n, upMs: upCpu.wallMs, startupMs: median(startups), samples, phases };
+  });
+}
+
+// -------------------------------------------------------------------------------------------- report
+
+function ms(x: number): string {
+  if (!Number.isFinite(x)) return 'n/a';
+  return x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`;
+}
+
+function mb(x: number): string {
+  return Number.isFinite(x) ? `${x.toFixed(0)} MB` : 'n/a';
+}
+
+function pct(cpuMs: number, wallMs: number): string {
+  const s = cpuMs / (wallMs * CORES);
+  return Number.isFinite(s) ? `${Math.round(s * 100)}%` : 'n/a';
+}
+
+function machine(): string {
+  const c = cpus();
+  let distro = '';
+  try {
+    distro = execFileSync('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"'], { encoding: 'utf8' }).trim();
+  } catch {
+    /* unknown */
+  }
+  return `${c.length} cores (${c[0]?.model ?? 'unknown CPU'}), Linux ${release()}${distro ? `, ${distro}` : ''}, Node.js ${process.version}`;
+}
+
+interface Target {
+  name: string;
+  measured: string;
+  ok: boolean | undefined;
+}
+
+function report(results: SizeResult[], started: Date, load: number[]): { md: string; targets: Target[] } {
+  const med = (r: SizeResult, pick: (s: Sample) => number) => median(r.samples.map(pick));
+  const max = (r: SizeResult, pick: (s: Sample) => number) => Math.max(...r.samples.map(pick));
+  const big = results.find((r) => r.nodes === 32);
+  const targets: Target[] = [];
+  if (big) {
+    const full = med(big, (s) => s.full.wallMs);
+    targets.push({ name: '32-node full-mesh probe ≤ 10 s (wall, median)', measured: ms(full), ok: full <= PROBE_TARGET_MS });
+    targets.push({ name: 'doctor at 32 nodes (report only)', measured: ms(med(big, (s) => s.doctor.wallMs)), ok: undefined });
+  }
+  const wrong = results.flatMap((r) => r.samples.flatMap((s) => [s.full, s.sampled].filter((p) => p.records !== p.expected).map((p) => `${r.nodes} nodes: ${p.records}/${p.expected}`)));
+  targets.push({ name: 'every probe returns one record per cell', measured: wrong.length ? wrong.join(', ') : 'yes', ok: wrong.length === 0 });
+  const failing = results.flatMap((r) => r.samples.flatMap((s) => [s.full, s.sampled].filter((p) => p.fail || p.cleanupErrors).map((p) => `${r.nodes} nodes: ${p.fail} fail, ${p.cleanupErrors} cleanup error(s)`)));
+  targets.push({ name: 'no probe failures or cleanup errors on a converged lab', measured: failing.length ? [...new Set(failing)].join(', ') : 'none', ok: failing.length === 0 });
+
+  const md: string[] = [SECTION, ''];
+  md.push(`- date: ${started.toISOString().replace(/\.\d+Z$/, 'Z')}`);
+  md.push(`- machine: ${machine()}`);
+  md.push(`- load average at start: ${load.map((x) => x.toFixed(2)).join(' ')}`);
+  md.push(`- CLI peak RSS and CPU measured with: ${ruWrapper?.name ?? 'nothing (install the Debian package `time`)'}`);
+  md.push(`- reproduce (root, after \`scripts/setup.sh\` and \`npm run build\`): \`node --import tsx scripts/bench-diagnose.ts --sizes ${sizes.join(',')} --repeat ${repeat} --sample ${sampleK}${values['skip-phases'] ? ' --skip-phases' : ''}${values.out ? ` --out ${values.out}` : ''}\``);
+  md.push(
+    `- labs: flat, one fresh lab per size, \`podnet up\` once, then ${repeat} run(s) of each command (medians; peak RSS is the maximum). Every node is a network namespace with its own sshd and scripts on this machine, sharing the same ${CORES} cores with the CLI: a full-mesh probe at N nodes starts 2N Python probe clients, ${Object.keys(PROBE_CHECKS).length - 1}·N² probes and 2·N² pings on those cores. Wall time is around the whole CLI process (start-up included); lab CPU is the lab cgroup's CPU time; "others" is CPU used outside the lab during the run.`,
+  );
+  md.push('');
+  md.push('### Targets', '', '| target | measured | result |', '|---|---|---|');
+  for (const t of targets) md.push(`| ${t.name} | ${t.measured} | ${t.ok === undefined ? 'n/a' : t.ok ? 'PASS' : 'MISS'} |`);
+  md.push('');
+  md.push('### By cluster size', '');
+  md.push(
+    `| nodes | start-up (\`--version\`) | doctor (wall) | doctor RSS | probe full mesh (wall) | lab CPU | saturation | others | records | pass / fail / warn / skip | RSS | probe \`--sample ${sampleK}\` (wall) | records | pass / fail / warn / skip | RSS |`,
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|',
+  );
+  const counts = (p: ProbeRun) => `${p.pass} / ${p.fail} / ${p.warn} / ${p.skip}`;
+  for (const r of results) {
+    const last = r.samples[r.samples.length - 1];
+    if (!last) continue;
+    const fullWall = med(r, (s) => s.full.wallMs);
+    const fullLab = med(r, (s) => s.full.labCpuMs);
+    md.push(
+      `| ${r.nodes} | ${ms(r.startupMs)} | ${ms(med(r, (s) => s.doctor.wallMs))} | ${mb(max(r, (s) => s.doctor.rssMB))} | ${ms(fullWall)} | ${ms(fullLab)} | ${pct(fullLab, fullWall)} | ${ms(med(r, (s) => s.full.otherCpuMs))} | ${last.full.records} | ${counts(last.full)} | ${mb(max(r, (s) => s.full.rssMB))} | ${ms(med(r, (s) => s.sampled.wallMs))} | ${last.sampled.records} | ${counts(last.sampled)} | ${mb(max(r, (s) => s.sampled.rssMB))} |`,
+    );
+  }
+  md.push('');
+  md.push('<details><summary>every run (doctor; full mesh wall / lab CPU / CLI CPU / others; sampled)</summary>', '');
+  for (const r of results) {
+    md.push(`- ${r.nodes} nodes (podnet up ${ms(r.upMs)}): ${r.samples.map((s) => `${ms(s.doctor.wallMs)}; ${ms(s.full.wallMs)} / ${ms(s.full.labCpuMs)} / ${ms(s.full.cliCpuMs)} / ${ms(s.full.otherCpuMs)}; ${ms(s.sampled.wallMs)}`).join(' — ')}`);
+  }
+  md.push('', '</details>', '');
+  const traced = results.filter((r) => r.phases);
+  if (traced.length) {
+    md.push('### Where a full-mesh probe spends its time', '');
+    md.push(
+      'One extra full-mesh `podnet probe` per size without `--json`, its plain progress lines on stderr timestamped as they arrive. Phases: start-up and facts (process start → first "creating probe pod": node, oclif, ssh connections, one facts round trip per node), probe pods (→ first "probing": netns, CNI ADD of the chain and echo services on every node), probing (→ last node\'s result: every node\'s batch of probes), teardown and exit (pods removed, connections closed, matrices rendered). Each cell: wall time (lab CPU saturation of the machine\'s cores).',
+      '',
+    );
+    md.push('| nodes | checks/node | start-up + facts | probe pods | probing | per-node batch (min–max) | teardown + exit | total |', '|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const cell = (p: Phase) => `${ms(p.wallMs)} (${pct(p.labCpuMs, p.wallMs)})`;
+    for (const r of traced) {
+      const p = r.phases!;
+      md.push(`| ${r.nodes} | ${p.checksPerNode} | ${cell(p.factsMs)} | ${cell(p.setupMs)} | ${cell(p.probingMs)} | ${ms(p.batchMinMs)}–${ms(p.batchMaxMs)} | ${cell(p.teardownMs)} | ${ms(p.totalMs)} |`);
+    }
+    md.push('');
+  }
+  return { md: `${md.join('\n')}\n`, targets };
+}
+
+/** Append the section to `file`, replacing a section of the same name from an earlier run. */
+function writeSection(file: string, section: string): void {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const lines = old.split('\n');
+  const start = lines.findIndex((l) => l.trim() === SECTION);
+  let text: string;
+  if (start < 0) {
+    text = `${old.replace(/\n*$/, '')}${old.trim() ? '\n\n' : ''}${section}`;
+  } else {
+    let end = lines.findIndex((l, i) => i > start && /^#{1,2} /.test(l));
+    if (end < 0) end = lines.length;
+    const before = lines.slice(0, start).join('\n').replace(/\n*$/, '');
+    const after = lines.slice(end).join('\n').replace(/^\n*/, '');
+    text = `${before}${before ? '\n\n' : ''}${section}${after ? `\n${after}` : ''}`;
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const load = loadavg();
+  if (!ruWrapper) log('neither /usr/bin/time nor python3 found: peak RSS will be n/a');
+  if (!cgroup2Root()) log('no cgroup2 mount: lab CPU will be n/a');
+  await podnetLocal(['--version']); // warm the page cache for node, oclif and dist/
+
+  const results: SizeResult[] = [];
+  for (const n of sizes) {
+    if (interrupted) return;
+    results.push(await benchSize(n));
+  }
+  if (interrupted) return;
+  results.sort((a, b) => a.nodes - b.nodes);
+
+  const { md, targets } = report(results, started, load);
+  process.stdout.write(md);
+  if (values.out) {
+    writeSection(resolve(values.out), md);
+    log(`wrote section "${SECTION}" of ${values.out}`);
+  }
+  if (values.check && targets.some((t) => t.ok === false)) process.exitCode = 1;
+}
+
+try {
+  await main();
+} catch (e) {
+  log(`failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+} finally {
+  for (const name of [...liveLabs]) await labDown(name).catch((e: unknown) => log(`could not tear down lab ${name}: ${String(e)}`));
+}

@@ -1,0 +1,739 @@
+/**
+ * Unit tests for checks/checks.ts and checks/live-config.ts: a healthy two-node setup (direct routes, and
+ * one over VXLAN) yields no finding; each scenario breaks one thing and must yield exactly the expected
+ * finding ids. NodeViews are built by hand the way services/doctor.ts builds them.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { CHECKS, runChecks, type CheckContext, type Finding, type NodeView } from '../../src/checks/checks.js';
+import { liveConfig, observedPodCidr } from '../../src/checks/live-config.js';
+import type { ConfFile, NodeFacts, RouteFact } from '../../src/facts/parse.js';
+import { JUMP_RULES, planIptables, renderConflist, vtepMac } from '../../src/plan/desired.js';
+import { EMPTY_FACTS } from '../../src/plan/files.js';
+
+const CLUSTER = '10.244.0.0/16';
+const ALL_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0'];
+
+interface Spec {
+  name: string;
+  ip: string;
+  podCIDR: string;
+  gateway: string;
+}
+const S1: Spec = { name: 'n1', ip: '192.0.2.11', podCIDR: '10.244.0.0/24', gateway: '10.244.0.1' };
+const S2: Spec = { name: 'n2', ip: '192.0.2.12', podCIDR: '10.244.1.0/24', gateway: '10.244.1.1' };
+
+function route(dst: string, extra: Partial<RouteFact> = {}): RouteFact {
+  return { dst, flags: [], ...extra };
+}
+
+function conflistFile(o: { mtu: number; podCIDR: string; gateway: string; cniVersion?: string }): ConfFile {
+  const c = renderConflist({ cniVersion: o.cniVersion ?? '1.0.0', bridge: 'cni0', mtu: o.mtu, podCIDR: o.podCIDR, gateway: o.gateway, clusterCIDR: CLUSTER, egress: true });
+  return { path: '/etc/cni/net.d/10-podnet.conflist', name: '10-podnet.conflist', text: `${JSON.stringify(c, null, 2)}\n` };
+}
+
+/** A node as podnet up leaves it: direct routes to `peers`, or routes through VXLAN when `vxlan`. */
+function healthyFacts(me: Spec, peers: Spec[], opts: { vxlan?: boolean } = {}): NodeFacts {
+  const f: NodeFacts = structuredClone(EMPTY_FACTS);
+  const podMtu = opts.vxlan ? 1450 : 1500;
+  f.hostname = me.name;
+  f.kernel = '6.1.0-18-amd64';
+  f.systemd = true;
+  f.links = [
+    { ifindex: 1, ifname: 'lo', mtu: 65536, flags: ['LOOPBACK', 'UP', 'LOWER_UP'] },
+    { ifindex: 2, ifname: 'eth0', mtu: 1500, flags: ['BROADCAST', 'UP', 'LOWER_UP'], address: '52:54:00:00:00:01' },
+    { ifindex: 3, ifname: 'cni0', mtu: podMtu, flags: ['BROADCAST', 'UP', 'LOWER_UP'], kind: 'bridge' },
+  ];
+  f.addrs = [
+    { ifname: 'lo', family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' },
+    { ifname: 'eth0', family: 'inet', local: me.ip, prefixlen: 24, scope: 'global' },
+    { ifname: 'cni0', family: 'inet', local: me.gateway, prefixlen: 24, scope: 'global' },
+  ];
+  f.routes = [
+    route('default', { gateway: '192.0.2.1', dev: 'eth0', protocol: 'dhcp' }),
+    route('192.0.2.0/24', { dev: 'eth0', protocol: 'kernel', scope: 'link', prefsrc: me.ip }),
+    route(me.podCIDR, { dev: 'cni0', protocol: 'kernel', scope: 'link', prefsrc: me.gateway }),
+  ];
+  if (opts.vxlan) {
+    f.links.push({ ifindex: 4, ifname: 'podnet.1', mtu: 1450, flags: ['BROADCAST', 'UP', 'LOWER_UP'], kind: 'vxlan', address: vtepMac(me.ip), alias: 'podnet', vxlan: { id: 1, port: 8472, local: me.ip, link: 'eth0', learning: false } });
+    f.addrs.push({ ifname: 'podnet.1', family: 'inet', local: me.podCIDR.split('/')[0]!, prefixlen: 32, scope: 'global' });
+    for (const p of peers) {
+      const vtep = p.podCIDR.split('/')[0]!;
+      f.routes.push(route(p.podCIDR, { gateway: vtep, dev: 'podnet.1', protocol: '157', flags: ['onlink'] }));
+      f.fdb.push({ mac: vtepMac(p.ip), dev: 'podnet.1', dst: p.ip });
+      f.neigh.push({ dst: vtep, dev: 'podnet.1', lladdr: vtepMac(p.ip) });
+    }
+  } else {
+    for (const p of peers) f.routes.push(route(p.podCIDR, { gateway: p.ip, dev: 'eth0', protocol: '157' }));
+  }
+  f.sysctl = {
+    'net.ipv4.ip_forward': '1',
+    'net.bridge.bridge-nf-call-iptables': '1',
+    'net.ipv4.conf.all.rp_filter': '0',
+    'net.ipv4.conf.default.rp_filter': '0',
+    'net.ipv4.conf.eth0.rp_filter': '0',
+    'net.netfilter.nf_conntrack_max': '262144',
+    'net.netfilter.nf_conntrack_count': '120',
+  };
+  const ipt = planIptables(CLUSTER, me.podCIDR, true);
+  f.iptablesFilter = ['-P INPUT ACCEPT', '-P FORWARD ACCEPT', '-P OUTPUT ACCEPT', '-N PODNET-FORWARD', JUMP_RULES.filter, ...ipt.filter];
+  f.iptablesNat = ['-P PREROUTING ACCEPT', '-P INPUT ACCEPT', '-P OUTPUT ACCEPT', '-P POSTROUTING ACCEPT', '-N PODNET-POSTROUTING', JUMP_RULES.nat, ...ipt.nat];
+  f.iptablesBackends = { legacy: 0, nft: 5 };
+  f.cniConfFiles = [conflistFile({ mtu: podMtu, podCIDR: me.podCIDR, gateway: me.gateway })];
+  f.cniBinDirs = ['/opt/cni/bin'];
+  f.plugins = ['bridge', 'host-local', 'loopback', 'portmap'].map((name) => ({ dir: '/opt/cni/bin', name, supportedVersions: ALL_VERSIONS }));
+  return f;
+}
+
+/** A NodeView the way services/doctor.ts builds one. */
+function view(name: string, facts: NodeFacts, nodeIP: string | undefined): NodeView {
+  const a = nodeIP ? facts.addrs.find((x) => x.local === nodeIP) : undefined;
+  const live = liveConfig(facts);
+  return { name, facts, nodeIP, uplink: a ? facts.links.find((l) => l.ifname === a.ifname) : undefined, live, podCIDR: observedPodCidr(facts, live) };
+}
+
+type Mutate = (f1: NodeFacts, f2: NodeFacts) => void;
+
+function setup(mutate: Mutate = () => {}, opts: { vxlan?: boolean; serviceCIDR?: string } = {}): CheckContext {
+  const f1 = healthyFacts(S1, [S2], opts);
+  const f2 = healthyFacts(S2, [S1], opts);
+  mutate(f1, f2);
+  return { clusterCIDR: CLUSTER, serviceCIDR: opts.serviceCIDR, vxlanPort: 8472, nodes: [view('n1', f1, S1.ip), view('n2', f2, S2.ip)] };
+}
+
+function ids(findings: Finding[]): string[] {
+  return findings.map((x) => `${x.node}:${x.id}`).sort();
+}
+
+function only(findings: Finding[], id: string): Finding {
+  const hits = findings.filter((x) => x.id === id);
+  assert.equal(hits.length, 1, `expected one ${id}: ${JSON.stringify(findings)}`);
+  return hits[0]!;
+}
+
+describe('healthy setups', () => {
+  for (const vxlan of [false, true]) {
+    test(`two nodes, ${vxlan ? 'VXLAN' : 'direct routes'} → no findings`, () => {
+      const ctx = setup(undefined, { vxlan });
+      assert.equal(ctx.nodes[0]!.podCIDR, S1.podCIDR);
+      assert.equal(ctx.nodes[1]!.live?.bridge?.mtu, vxlan ? 1450 : 1500);
+      assert.deepEqual(runChecks(ctx), []);
+    });
+  }
+
+  test('healthy with a service CIDR apart from the cluster CIDR', () => {
+    assert.deepEqual(runChecks(setup(undefined, { serviceCIDR: '10.96.0.0/12' })), []);
+  });
+
+  test('every finding has all its fields filled', () => {
+    const ctx = setup((f1) => {
+      f1.sysctl['net.ipv4.ip_forward'] = '0';
+    });
+    for (const x of runChecks(ctx)) {
+      for (const k of ['id', 'node', 'severity', 'message', 'evidence', 'fix'] as const) assert.ok(x[k], `${x.id}.${k}`);
+    }
+  });
+
+  test('there is one check per failure family (no check dropped from the list)', () => {
+    assert.equal(CHECKS.length, 17);
+  });
+});
+
+interface Scenario {
+  name: string;
+  mutate: Mutate;
+  vxlan?: boolean;
+  serviceCIDR?: string;
+  /** node:id, sorted */
+  expected: string[];
+  check?: (findings: Finding[]) => void;
+}
+
+const ACCEPT_S = `-A PODNET-FORWARD -s ${CLUSTER} -m comment --comment podnet -j ACCEPT`;
+
+const scenarios: Scenario[] = [
+  // forward-drop
+  {
+    name: 'forward-drop: policy DROP without any accept',
+    mutate: (f1) => {
+      f1.iptablesFilter = ['-P INPUT ACCEPT', '-P FORWARD DROP', '-P OUTPUT ACCEPT'];
+    },
+    expected: ['n1:forward-drop'],
+    check: (x) => assert.equal(only(x, 'forward-drop').severity, 'error'),
+  },
+  {
+    name: 'forward-drop: NOT when PODNET-FORWARD accepting the cluster CIDR is jumped to from FORWARD',
+    mutate: (f1) => {
+      f1.iptablesFilter = f1.iptablesFilter.map((l) => (l === '-P FORWARD ACCEPT' ? '-P FORWARD DROP' : l));
+    },
+    expected: [],
+  },
+  {
+    name: 'forward-drop: NOT when FORWARD itself accepts -d of the cluster CIDR',
+    mutate: (f1) => {
+      f1.iptablesFilter = ['-P FORWARD DROP', `-A FORWARD -d ${CLUSTER} -j ACCEPT`];
+    },
+    expected: [],
+  },
+  {
+    name: 'forward-drop: NOT through a chain of chains (FORWARD → A → B accepts)',
+    mutate: (f1) => {
+      f1.iptablesFilter = ['-P FORWARD DROP', '-N A', '-N B', '-A FORWARD -j A', '-A A -j B', '-A B -s 10.244.0.0/16 -j ACCEPT'];
+    },
+    expected: [],
+  },
+  {
+    name: 'forward-drop: the accepting chain exists but nothing jumps to it',
+    mutate: (f1) => {
+      f1.iptablesFilter = ['-P FORWARD DROP', '-N PODNET-FORWARD', ACCEPT_S];
+    },
+    expected: ['n1:forward-drop'],
+  },
+  {
+    name: 'forward-drop: only conntrack RELATED,ESTABLISHED accepted',
+    mutate: (f1) => {
+      f1.iptablesFilter = ['-P FORWARD DROP', `-A FORWARD -d ${CLUSTER} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`];
+    },
+    expected: ['n1:forward-drop'],
+  },
+  {
+    name: 'forward-drop: a negated match does not count as accepting the cluster',
+    mutate: (f1) => {
+      f1.iptablesFilter = ['-P FORWARD DROP', `-A FORWARD ! -s ${CLUSTER} -j ACCEPT`];
+    },
+    expected: ['n1:forward-drop'],
+  },
+  {
+    name: 'forward-drop with br_netfilter missing: br-netfilter becomes an error',
+    mutate: (f1) => {
+      f1.iptablesFilter = ['-P FORWARD DROP'];
+      f1.sysctl['net.bridge.bridge-nf-call-iptables'] = '-';
+    },
+    expected: ['n1:br-netfilter', 'n1:forward-drop'],
+    check: (x) => assert.equal(only(x, 'br-netfilter').severity, 'error'),
+  },
+  // ip-forward-off
+  {
+    name: 'ip-forward-off',
+    mutate: (f1) => {
+      f1.sysctl['net.ipv4.ip_forward'] = '0';
+    },
+    expected: ['n1:ip-forward-off'],
+    check: (x) => assert.match(only(x, 'ip-forward-off').evidence, /= 0$/),
+  },
+  {
+    name: 'ip-forward-off: value unknown',
+    mutate: (f1) => {
+      delete f1.sysctl['net.ipv4.ip_forward'];
+    },
+    expected: ['n1:ip-forward-off'],
+    check: (x) => assert.match(only(x, 'ip-forward-off').evidence, /unknown/),
+  },
+  // br-netfilter
+  {
+    name: 'br-netfilter: module not loaded (warning while FORWARD accepts)',
+    mutate: (f1) => {
+      f1.sysctl['net.bridge.bridge-nf-call-iptables'] = '-';
+    },
+    expected: ['n1:br-netfilter'],
+    check: (x) => {
+      const b = only(x, 'br-netfilter');
+      assert.equal(b.severity, 'warning');
+      assert.match(b.message, /not loaded/);
+    },
+  },
+  {
+    name: 'br-netfilter: loaded but 0',
+    mutate: (f1) => {
+      f1.sysctl['net.bridge.bridge-nf-call-iptables'] = '0';
+    },
+    expected: ['n1:br-netfilter'],
+    check: (x) => assert.match(only(x, 'br-netfilter').message, /is 0/),
+  },
+  // rp-filter
+  {
+    name: 'rp-filter: strict on all',
+    mutate: (f1) => {
+      f1.sysctl['net.ipv4.conf.all.rp_filter'] = '1';
+    },
+    expected: ['n1:rp-filter'],
+  },
+  {
+    name: 'rp-filter: strict on the uplink only',
+    mutate: (_f1, f2) => {
+      f2.sysctl['net.ipv4.conf.eth0.rp_filter'] = '1';
+    },
+    expected: ['n2:rp-filter'],
+  },
+  {
+    name: 'rp-filter: loose on all wins over strict on the device (max)',
+    mutate: (f1) => {
+      f1.sysctl['net.ipv4.conf.all.rp_filter'] = '2';
+      f1.sysctl['net.ipv4.conf.eth0.rp_filter'] = '1';
+    },
+    expected: [],
+  },
+  {
+    name: 'rp-filter: strict on all → uplink and VXLAN device both reported',
+    vxlan: true,
+    mutate: (f1) => {
+      f1.sysctl['net.ipv4.conf.all.rp_filter'] = '1';
+    },
+    expected: ['n1:rp-filter', 'n1:rp-filter'],
+  },
+  // mtu
+  {
+    name: 'mtu: VXLAN device as large as the uplink',
+    vxlan: true,
+    mutate: (f1) => {
+      f1.links.find((l) => l.ifname === 'podnet.1')!.mtu = 1500;
+    },
+    expected: ['n1:mtu'],
+    check: (x) => assert.match(only(x, 'mtu').message, /VXLAN device podnet\.1 MTU 1500/),
+  },
+  {
+    name: 'mtu: pod MTU 1500 while the cluster uses VXLAN',
+    vxlan: true,
+    mutate: (f1) => {
+      f1.cniConfFiles = [conflistFile({ mtu: 1500, podCIDR: S1.podCIDR, gateway: S1.gateway })];
+    },
+    expected: ['n1:mtu'],
+    check: (x) => assert.match(only(x, 'mtu').message, /pod MTU 1500 is larger than the path allows \(1450\)/),
+  },
+  {
+    name: 'mtu: a peer\'s smaller uplink limits the pod MTU; the small uplink is a warning',
+    mutate: (_f1, f2) => {
+      f2.links.find((l) => l.ifname === 'eth0')!.mtu = 1400;
+      f2.cniConfFiles = [conflistFile({ mtu: 1400, podCIDR: S2.podCIDR, gateway: S2.gateway })];
+    },
+    expected: ['n1:mtu', 'n2:mtu'],
+    check: (x) => {
+      const n1 = x.find((y) => y.node === 'n1')!;
+      const n2 = x.find((y) => y.node === 'n2')!;
+      assert.equal(n1.severity, 'error');
+      assert.match(n1.message, /pod MTU 1500 .*\(1400\)/);
+      assert.equal(n2.severity, 'warning');
+      assert.match(n2.message, /lower than on other nodes/);
+    },
+  },
+  // cidr-overlap
+  {
+    name: 'cidr-overlap: a node address inside the cluster CIDR',
+    mutate: (f1) => {
+      f1.addrs.push({ ifname: 'eth1', family: 'inet', local: '10.244.99.5', prefixlen: 24, scope: 'global' });
+    },
+    expected: ['n1:cidr-overlap'],
+    check: (x) => assert.match(only(x, 'cidr-overlap').evidence, /eth1: 10\.244\.99\.5\/24/),
+  },
+  {
+    name: 'cidr-overlap: the service CIDR overlaps the cluster CIDR (every node)',
+    serviceCIDR: '10.244.128.0/17',
+    mutate: () => {},
+    expected: ['n1:cidr-overlap', 'n2:cidr-overlap'],
+  },
+  // dup-podcidr
+  {
+    name: 'dup-podcidr: both nodes use the same pod CIDR',
+    mutate: (_f1, f2) => {
+      f2.cniConfFiles = [conflistFile({ mtu: 1500, podCIDR: S1.podCIDR, gateway: S1.gateway })];
+      f2.addrs.find((a) => a.ifname === 'cni0')!.local = S1.gateway;
+      f2.routes = f2.routes.map((r) => (r.dst === S2.podCIDR ? { ...r, dst: S1.podCIDR } : r));
+    },
+    // n1's route to n2's pod CIDR (10.244.0.0/24) is its own bridge route: n2 sees the same from its side
+    expected: ['n1:dup-podcidr', 'n1:missing-route', 'n2:dup-podcidr', 'n2:missing-route'],
+  },
+  // missing-route
+  {
+    name: 'missing-route: no route to the peer\'s pod CIDR (only the default route)',
+    mutate: (f1) => {
+      f1.routes = f1.routes.filter((r) => r.dst !== S2.podCIDR);
+    },
+    expected: ['n1:missing-route'],
+    check: (x) => assert.match(only(x, 'missing-route').evidence, /default via 192\.0\.2\.1/),
+  },
+  {
+    name: 'missing-route: no route at all, not even a default',
+    mutate: (f1) => {
+      f1.routes = f1.routes.filter((r) => r.dst !== S2.podCIDR && r.dst !== 'default');
+    },
+    expected: ['n1:missing-route'],
+    check: (x) => assert.match(only(x, 'missing-route').evidence, /unreachable/),
+  },
+  {
+    name: 'missing-route: the route points at the wrong on-link next hop',
+    mutate: (f1) => {
+      f1.routes.find((r) => r.dst === S2.podCIDR)!.gateway = '192.0.2.99';
+    },
+    expected: ['n1:missing-route'],
+    check: (x) => assert.match(only(x, 'missing-route').message, /goes via 192\.0\.2\.99, not n2's IP 192\.0\.2\.12/),
+  },
+  // hostgw-l3
+  {
+    name: 'hostgw-l3: the route goes via a next hop that is itself behind a router',
+    mutate: (f1) => {
+      f1.routes.find((r) => r.dst === S2.podCIDR)!.gateway = '203.0.113.5';
+    },
+    expected: ['n1:hostgw-l3'],
+  },
+  {
+    name: 'hostgw-l3: a direct route to a peer that is not on-link',
+    mutate: (f1) => {
+      // n1 no longer has the /24 connected route: the peer is reached through the default gateway
+      f1.routes = f1.routes.filter((r) => r.dst !== '192.0.2.0/24');
+      f1.routes.push(route('192.0.2.11', { dev: 'eth0', scope: 'link' }), route('192.0.2.1', { dev: 'eth0', scope: 'link' }));
+    },
+    expected: ['n1:hostgw-l3'],
+    check: (x) => assert.match(only(x, 'hostgw-l3').message, /not on-link/),
+  },
+  // own-cidr-route
+  {
+    name: 'own-cidr-route: the bridge lost its address (no route for the own pod CIDR)',
+    mutate: (f1) => {
+      f1.addrs = f1.addrs.filter((a) => a.ifname !== 'cni0');
+      f1.routes = f1.routes.filter((r) => r.dst !== S1.podCIDR);
+    },
+    expected: ['n1:own-cidr-route'],
+    check: (x) => assert.match(only(x, 'own-cidr-route').fix, /ip addr add 10\.244\.0\.1\/24 dev cni0/),
+  },
+  {
+    name: 'own-cidr-route: the own pod CIDR is routed away from the bridge',
+    mutate: (f1) => {
+      f1.routes = f1.routes.filter((r) => r.dst !== S1.podCIDR);
+      f1.routes.push(route(S1.podCIDR, { gateway: '192.0.2.50', dev: 'eth0', protocol: 'static' }));
+    },
+    expected: ['n1:own-cidr-route'],
+  },
+  {
+    name: 'own-cidr-route: NOT when the bridge does not exist yet (no pod ever started)',
+    mutate: (f1) => {
+      f1.links = f1.links.filter((l) => l.ifname !== 'cni0');
+      f1.addrs = f1.addrs.filter((a) => a.ifname !== 'cni0');
+      f1.routes = f1.routes.filter((r) => r.dst !== S1.podCIDR);
+    },
+    expected: [],
+  },
+  // wrong-iface
+  {
+    name: 'wrong-iface: traffic to the peer leaves through another interface',
+    mutate: (f1) => {
+      f1.links.push({ ifindex: 9, ifname: 'eth1', mtu: 1500, flags: ['UP'] });
+      f1.routes.push(route('192.0.2.12', { dev: 'eth1', scope: 'link' }));
+    },
+    expected: ['n1:wrong-iface'],
+    check: (x) => assert.equal(only(x, 'wrong-iface').severity, 'warning'),
+  },
+  // vxlan-blocked
+  {
+    name: 'vxlan-blocked: INPUT drops UDP 8472',
+    vxlan: true,
+    mutate: (_f1, f2) => {
+      f2.iptablesFilter.push('-A INPUT -p udp -m udp --dport 8472 -j DROP');
+    },
+    expected: ['n2:vxlan-blocked'],
+  },
+  {
+    name: 'vxlan-blocked: NOT for another port, nor without a VXLAN device',
+    mutate: (f1, f2) => {
+      f1.iptablesFilter.push('-A INPUT -p udp -m udp --dport 8472 -j REJECT');
+      f2.iptablesFilter.push('-A INPUT -p udp -m udp --dport 84720 -j DROP');
+    },
+    expected: [],
+  },
+  // no-cni-config / no-hostport / plugin-missing / cni-version
+  {
+    name: 'no-cni-config: empty conf dir',
+    mutate: (f1) => {
+      f1.cniConfFiles = [];
+    },
+    expected: ['n1:no-cni-config'],
+  },
+  {
+    name: 'cni-config-invalid: the live config is not JSON',
+    mutate: (f1) => {
+      f1.cniConfFiles[0]!.text = '{ "cniVersion": ';
+    },
+    expected: ['n1:cni-config-invalid'],
+  },
+  {
+    name: 'no-hostport: conflist without portmap',
+    mutate: (f1) => {
+      const c = JSON.parse(f1.cniConfFiles[0]!.text) as { plugins: { type: string }[] };
+      c.plugins = c.plugins.filter((p) => p.type !== 'portmap');
+      f1.cniConfFiles[0]!.text = JSON.stringify(c);
+    },
+    expected: ['n1:no-hostport'],
+  },
+  {
+    name: 'no-hostport: portmap without the portMappings capability',
+    mutate: (f1) => {
+      f1.cniConfFiles[0]!.text = f1.cniConfFiles[0]!.text.replace('"portMappings": true', '"portMappings": false');
+    },
+    expected: ['n1:no-hostport'],
+  },
+  {
+    name: 'plugin-missing: portmap binary absent',
+    mutate: (f1) => {
+      f1.plugins = f1.plugins.filter((p) => p.name !== 'portmap');
+    },
+    expected: ['n1:plugin-missing'],
+    check: (x) => assert.match(only(x, 'plugin-missing').message, /plugin portmap named in 10-podnet\.conflist/),
+  },
+  {
+    name: 'plugin-missing: the IPAM plugin counts too',
+    mutate: (f1) => {
+      f1.plugins = f1.plugins.filter((p) => p.name !== 'host-local');
+    },
+    expected: ['n1:plugin-missing'],
+    check: (x) => assert.match(only(x, 'plugin-missing').message, /host-local/),
+  },
+  {
+    name: 'cni-version: the plugins do not support the config\'s cniVersion',
+    mutate: (f1) => {
+      for (const p of f1.plugins) p.supportedVersions = ['0.3.0', '0.3.1', '0.4.0'];
+    },
+    expected: ['n1:cni-version'],
+    check: (x) => assert.match(only(x, 'cni-version').fix, /set cniVersion to 0\.4\.0/),
+  },
+  {
+    name: 'cni-version: NOT when the plugin\'s versions are unknown',
+    mutate: (f1) => {
+      for (const p of f1.plugins) p.supportedVersions = undefined;
+    },
+    expected: [],
+  },
+  // pod-nat
+  {
+    name: 'pod-nat: the bridge plugin masquerades (ipMasq: true)',
+    mutate: (f1) => {
+      f1.cniConfFiles[0]!.text = f1.cniConfFiles[0]!.text.replace('"ipMasq": false', '"ipMasq": true');
+    },
+    expected: ['n1:pod-nat'],
+    check: (x) => assert.match(only(x, 'pod-nat').evidence, /"ipMasq": true/),
+  },
+  {
+    name: 'pod-nat: a broad MASQUERADE in POSTROUTING',
+    mutate: (f1) => {
+      f1.iptablesNat.push('-A POSTROUTING -j MASQUERADE');
+    },
+    expected: ['n1:pod-nat'],
+  },
+  {
+    name: 'pod-nat: MASQUERADE of the cluster source in a chain jumped to from POSTROUTING',
+    mutate: (f1) => {
+      f1.iptablesNat.push('-N OTHER', '-A POSTROUTING -j OTHER', `-A OTHER -s ${CLUSTER} -j MASQUERADE`);
+    },
+    expected: ['n1:pod-nat'],
+  },
+  {
+    name: 'pod-nat: a SNAT to the cluster destination',
+    mutate: (f1) => {
+      f1.iptablesNat.push(`-A POSTROUTING -d 10.244.1.0/24 -j SNAT --to-source 192.0.2.11`);
+    },
+    expected: ['n1:pod-nat'],
+  },
+  {
+    name: 'pod-nat: NOT for -s 10.244.1.0/24 ! -d 10.244.0.0/16 -j MASQUERADE',
+    mutate: (f1) => {
+      f1.iptablesNat.push('-A POSTROUTING -s 10.244.1.0/24 ! -d 10.244.0.0/16 -j MASQUERADE');
+    },
+    expected: [],
+  },
+  {
+    name: 'pod-nat: NOT for portmap\'s -m mark masquerade',
+    mutate: (f1) => {
+      f1.iptablesNat.push(
+        '-N CNI-HOSTPORT-MASQ',
+        '-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ',
+        '-A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE',
+      );
+    },
+    expected: [],
+  },
+  {
+    name: 'pod-nat: NOT for an outgoing-interface masquerade (-o eth0)',
+    mutate: (f1) => {
+      f1.iptablesNat.push('-A POSTROUTING -o eth0 -j MASQUERADE');
+    },
+    expected: [],
+  },
+  {
+    name: 'pod-nat: NOT in a chain nothing jumps to',
+    mutate: (f1) => {
+      f1.iptablesNat.push('-N ORPHAN', '-A ORPHAN -j MASQUERADE');
+    },
+    expected: [],
+  },
+  {
+    name: 'pod-nat: NOT for another network\'s source',
+    mutate: (f1) => {
+      f1.iptablesNat.push('-A POSTROUTING -s 172.17.0.0/16 -j MASQUERADE');
+    },
+    expected: [],
+  },
+  // conntrack-full
+  {
+    name: 'conntrack-full: 95% used',
+    mutate: (f1) => {
+      f1.sysctl['net.netfilter.nf_conntrack_count'] = '249000';
+    },
+    expected: ['n1:conntrack-full'],
+    check: (x) => assert.match(only(x, 'conntrack-full').fix, /nf_conntrack_max=524288/),
+  },
+  {
+    name: 'conntrack-full: NOT when conntrack is not loaded',
+    mutate: (f1) => {
+      f1.sysctl['net.netfilter.nf_conntrack_count'] = '-';
+      f1.sysctl['net.netfilter.nf_conntrack_max'] = '-';
+    },
+    expected: [],
+  },
+  // iptables-split
+  {
+    name: 'iptables-split: rules in both backends',
+    mutate: (f1) => {
+      f1.iptablesBackends = { legacy: 3, nft: 12 };
+    },
+    expected: ['n1:iptables-split'],
+  },
+  // vtep-mac
+  {
+    name: 'vtep-mac: the FDB has a stale MAC for the peer',
+    vxlan: true,
+    mutate: (f1) => {
+      f1.fdb = [{ mac: 'aa:bb:cc:dd:ee:ff', dev: 'podnet.1', dst: S2.ip }];
+    },
+    expected: ['n1:vtep-mac'],
+    check: (x) => assert.match(only(x, 'vtep-mac').message, new RegExp(`VTEP MAC is ${vtepMac(S2.ip)}, this node has aa:bb:cc:dd:ee:ff`)),
+  },
+  {
+    name: 'vtep-mac: NOT when the right MAC is also present, nor for the all-zero entry without dst',
+    vxlan: true,
+    mutate: (f1) => {
+      f1.fdb.push({ mac: 'aa:bb:cc:dd:ee:ff', dev: 'podnet.1', dst: S2.ip }, { mac: '00:00:00:00:00:00', dev: 'podnet.1' });
+    },
+    expected: [],
+  },
+  // old-kernel-vxlan-csum
+  {
+    name: 'old-kernel-vxlan-csum: 4.19 with VXLAN',
+    vxlan: true,
+    mutate: (f1) => {
+      f1.kernel = '4.19.0-26-amd64';
+    },
+    expected: ['n1:old-kernel-vxlan-csum'],
+  },
+  {
+    name: 'old-kernel-vxlan-csum: 5.6 with VXLAN; NOT 5.7',
+    vxlan: true,
+    mutate: (f1, f2) => {
+      f1.kernel = '5.6.19';
+      f2.kernel = '5.7.0';
+    },
+    expected: ['n1:old-kernel-vxlan-csum'],
+  },
+  {
+    name: 'old-kernel-vxlan-csum: NOT without VXLAN',
+    mutate: (f1) => {
+      f1.kernel = '4.19.0-26-amd64';
+    },
+    expected: [],
+  },
+];
+
+describe('runChecks: one scenario per finding', () => {
+  for (const s of scenarios) {
+    test(s.name, () => {
+      const findings = runChecks(setup(s.mutate, { vxlan: s.vxlan, serviceCIDR: s.serviceCIDR }));
+      assert.deepEqual(ids(findings), s.expected, JSON.stringify(findings, null, 2));
+      s.check?.(findings);
+    });
+  }
+
+  test('every finding id documented here is covered by a scenario', () => {
+    const covered = new Set(scenarios.flatMap((s) => s.expected.map((e) => e.split(':')[1])));
+    for (const id of ['forward-drop', 'ip-forward-off', 'br-netfilter', 'rp-filter', 'mtu', 'cidr-overlap', 'dup-podcidr', 'missing-route', 'hostgw-l3', 'own-cidr-route', 'wrong-iface', 'vxlan-blocked', 'no-cni-config', 'no-hostport', 'plugin-missing', 'cni-version', 'pod-nat', 'conntrack-full', 'iptables-split', 'vtep-mac', 'old-kernel-vxlan-csum']) {
+      assert.ok(covered.has(id), id);
+    }
+  });
+});
+
+describe('pod-nat: negated matches', () => {
+  test('NOT for masquerading traffic from outside the cluster into pods (! -s cluster -d cluster)', () => {
+    const findings = runChecks(
+      setup((f1) => {
+        f1.iptablesNat.push(`-A POSTROUTING ! -s ${CLUSTER} -d ${CLUSTER} -j MASQUERADE`);
+      }),
+    );
+    assert.deepEqual(ids(findings), []);
+  });
+
+  test('masquerading everything not bound for the node\'s own pod CIDR hits cross-node pod traffic', () => {
+    const findings = runChecks(
+      setup((f1) => {
+        f1.iptablesNat.push(`-A POSTROUTING -s ${S1.podCIDR} ! -d ${S1.podCIDR} -j MASQUERADE`);
+      }),
+    );
+    assert.deepEqual(ids(findings), ['n1:pod-nat']);
+  });
+});
+
+describe('liveConfig / observedPodCidr', () => {
+  function facts(files: ConfFile[], extra: (f: NodeFacts) => void = () => {}): NodeFacts {
+    const f: NodeFacts = structuredClone(EMPTY_FACTS);
+    f.cniConfFiles = files;
+    extra(f);
+    return f;
+  }
+  const file = (name: string, text: string): ConfFile => ({ path: `/etc/cni/net.d/${name}`, name, text });
+
+  test('no config', () => {
+    assert.equal(liveConfig(facts([])), undefined);
+    assert.equal(liveConfig(facts([file('README', 'x'), file('10-x.conflist.bak', '{}')])), undefined);
+  });
+
+  test('the first file in name order is the live one (files are sorted by the parser)', () => {
+    const live = liveConfig(facts([file('05-other.conf', '{"cniVersion":"0.3.1","type":"ptp"}'), file('10-podnet.conflist', '{"plugins":[]}')]))!;
+    assert.equal(live.file.name, '05-other.conf');
+    assert.equal(live.isList, false);
+    assert.deepEqual(live.plugins, [{ cniVersion: '0.3.1', type: 'ptp' }]);
+    assert.equal(live.bridge, undefined);
+    assert.equal(live.portmap, false);
+  });
+
+  test('podnet conflist', () => {
+    const c = conflistFile({ mtu: 1450, podCIDR: '10.244.3.0/24', gateway: '10.244.3.1', cniVersion: '0.4.0' });
+    const live = liveConfig(facts([c]))!;
+    assert.equal(live.isList, true);
+    assert.equal(live.cniVersion, '0.4.0');
+    assert.equal(live.portmap, true);
+    assert.deepEqual(live.bridge, { name: 'cni0', ipMasq: false, mtu: 1450, isGateway: true, ipamType: 'host-local', subnet: '10.244.3.0/24', gateway: '10.244.3.1' });
+    assert.equal(observedPodCidr(facts([c]), live), '10.244.3.0/24');
+  });
+
+  test('old-style ipam.subnet, non-canonical, gateway derived, default bridge name', () => {
+    const live = liveConfig(facts([file('10-mynet.conf', '{"cniVersion":"0.3.1","name":"mynet","type":"bridge","ipMasq":true,"ipam":{"type":"host-local","subnet":"10.22.7.9/24"}}')]))!;
+    assert.deepEqual(live.bridge, { name: 'cni0', ipMasq: true, mtu: undefined, isGateway: false, ipamType: 'host-local', subnet: '10.22.7.0/24', gateway: '10.22.7.1' });
+  });
+
+  test('a .json file with "plugins" is a list', () => {
+    const live = liveConfig(facts([file('10-x.json', '{"name":"x","plugins":[{"type":"bridge","bridge":"br1"}]}')]))!;
+    assert.equal(live.isList, true);
+    assert.equal(live.bridge?.name, 'br1');
+    assert.equal(live.bridge?.subnet, undefined);
+  });
+
+  test('invalid JSON → parseError', () => {
+    const live = liveConfig(facts([file('10-x.conflist', '{')]))!;
+    assert.ok(live.parseError);
+    assert.deepEqual(live.plugins, []);
+  });
+
+  test('observedPodCidr falls back to the bridge address', () => {
+    const f = facts([file('10-x.conflist', '{"plugins":[{"type":"bridge","bridge":"br1","ipam":{"type":"dhcp"}}]}')], (x) => {
+      x.addrs.push({ ifname: 'br1', family: 'inet', local: '10.9.8.1', prefixlen: 24, scope: 'global' }, { ifname: 'cni0', family: 'inet', local: '10.7.7.1', prefixlen: 24, scope: 'global' });
+    });
+    assert.equal(observedPodCidr(f, liveConfig(f)), '10.9.8.0/24');
+    assert.equal(observedPodCidr(f, undefined), '10.7.7.0/24');
+    assert.equal(observedPodCidr(EMPTY_FACTS, undefined), undefined);
+  });
+});
