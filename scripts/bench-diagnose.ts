@@ -202,6 +202,35 @@ function takeRusage(stderr: string): { rssMB: number; cpuMs: number } {
   return m ? { rssMB: Number(m[1]) / 1024, cpuMs: (Number(m[2]) + Number(m[3])) * 1000 } : { rssMB: NaN, cpuMs: NaN };
 }
 
+// ------------------------------------------------------------------------------ kernel neighbour table
+
+/**
+ * The kernel's ARP table is one table for all network namespaces, capped by gc_thresh3 of the initial
+ * namespace. A flat lab where every node talks to every other needs about N·(N−1) entries (node↔node on the
+ * segment) plus 3N (pod↔bridge both ways, operator→node); beyond the cap the kernel drops new neighbours and
+ * logs "neighbor table overflow", and a full-mesh probe sees timeouts that are the lab's, not the network's.
+ */
+function neighNeeded(n: number): number {
+  return n * (n - 1) + 3 * n;
+}
+
+function gcThresh3(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/neigh/default/gc_thresh3', 'utf8').trim());
+  } catch {
+    return NaN;
+  }
+}
+
+/** "neighbor table overflow" messages in the kernel log so far (NaN if the log cannot be read). */
+function neighOverflows(): number {
+  try {
+    return (execFileSync('dmesg', [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }).match(/neighbor table overflow/g) ?? []).length;
+  } catch {
+    return NaN;
+  }
+}
+
 // ------------------------------------------------------------------------------------- podnet runs
 
 interface CliRun extends Cpu {
@@ -371,10 +400,14 @@ interface SizeResult {
   startupMs: number;
   samples: Sample[];
   phases?: Phases;
+  /** kernel "neighbor table overflow" messages while this size ran (machine-wide) */
+  overflows: number;
 }
 
 async function benchSize(n: number): Promise<SizeResult> {
-  return withLab(`bdiag${n}`, n, async (plan) => {
+  const o0 = neighOverflows();
+  if (neighNeeded(n) > gcThresh3()) log(`${n} nodes: the full mesh needs about ${neighNeeded(n)} ARP entries, more than net.ipv4.neigh.default.gc_thresh3 = ${gcThresh3()}: expect probe timeouts`);
+  const r = await withLab(`bdiag${n}`, n, async (plan) => {
     const [up, upCpu] = await podnetJson<{ kind: string; nodes: { node: string; result: string; error?: string }[] }>(plan, 'UpReport', ['up']);
     const failed = up.nodes.filter((x) => x.result === 'failed');
     if (failed.length) throw new Error(`podnet up in lab ${plan.name} failed on ${failed.map((x) => `${x.node}: ${x.error ?? 'failed'}`).join('; ')}`);
@@ -402,8 +435,11 @@ async function benchSize(n: number): Promise<SizeResult> {
       phases = await probePhases(plan);
       log(`${n} nodes: traced probe: facts ${ms(phases.factsMs.wallMs)}, pods ${ms(phases.setupMs.wallMs)}, probing ${ms(phases.probingMs.wallMs)}, teardown+exit ${ms(phases.teardownMs.wallMs)}`);
     }
-    return { nodes: n, upMs: upCpu.wallMs, startupMs: median(startups), samples, phases };
+    return { nodes: n, upMs: upCpu.wallMs, startupMs: median(startups), samples, phases, overflows: 0 };
   });
+  r.overflows = Math.max(0, neighOverflows() - o0);
+  if (r.overflows) log(`${n} nodes: the kernel logged "neighbor table overflow" ${r.overflows} time(s)`);
+  return r;
 }
 
 // -------------------------------------------------------------------------------------------- report
@@ -488,6 +524,14 @@ function report(results: SizeResult[], started: Date, load: number[]): { md: str
     md.push(`- ${r.nodes} nodes (podnet up ${ms(r.upMs)}): ${r.samples.map((s) => `${ms(s.doctor.wallMs)}; ${ms(s.full.wallMs)} / ${ms(s.full.labCpuMs)} / ${ms(s.full.cliCpuMs)} / ${ms(s.full.otherCpuMs)}; ${ms(s.sampled.wallMs)}`).join(' — ')}`);
   }
   md.push('', '</details>', '');
+  const thresh = gcThresh3();
+  const arp = results.filter((r) => r.overflows > 0 || neighNeeded(r.nodes) > thresh);
+  for (const r of arp) {
+    md.push(
+      `Note, ${r.nodes} nodes: a full mesh needs about ${neighNeeded(r.nodes)} ARP entries (N·(N−1) node↔node + 3N), and the kernel's neighbour table, shared by all namespaces, holds ${Number.isFinite(thresh) ? thresh : '?'} (\`net.ipv4.neigh.default.gc_thresh3\`); the kernel logged "neighbor table overflow" ${Number.isFinite(r.overflows) ? r.overflows : '?'} time(s) during this size. Failures at this size are whole source→destination pairs timing out (all ${Object.keys(PROBE_CHECKS).length - 1} checks of a pair), a limit of the lab machine, not of the pod network.`,
+      '',
+    );
+  }
   const traced = results.filter((r) => r.phases);
   if (traced.length) {
     md.push('### Where a full-mesh probe spends its time', '');

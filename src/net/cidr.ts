@@ -87,9 +87,20 @@ function toCidr(input: CidrInput): Cidr {
   return c;
 }
 
+// Checks ask the same few hundred CIDRs (routes, pod CIDRs) hundreds of thousands of times on a large
+// cluster; parsing them once keeps doctor and probe linear in practice. Ranges are immutable values.
+const rangeCache = new Map<string, Range>();
+
 function toRange(input: CidrInput): Range {
-  const c = toCidr(input);
-  return makeRange(parseIpNum(c.network)!, c.prefix);
+  const key = typeof input === 'string' ? input : input.text;
+  let r = rangeCache.get(key);
+  if (!r) {
+    const c = toCidr(input);
+    r = makeRange(parseIpNum(c.network)!, c.prefix);
+    if (rangeCache.size > 100_000) rangeCache.clear();
+    rangeCache.set(key, r);
+  }
+  return r;
 }
 
 /** True when `text` is a plain IPv4 or IPv6 address (no prefix, no zone id, no leading zeros). */

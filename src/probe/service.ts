@@ -206,8 +206,10 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
       } catch (err) {
         for (const x of list) seen.set(x.wire.id, { ok: false, reason: `probe run failed: ${errorMessage(err)}` });
       }
-      for (const x of list) results.push(judge(x.cell, x.wire, seen.get(x.wire.id), byName, opts.strict));
-      ctx.progress.done(nodeName, list.every((x) => results.find((r) => r.check === x.cell.check && r.src === x.cell.src && r.dst === x.cell.dst)?.status === 'pass'), `${list.length} checks`);
+      const judged = list.map((x) => judge(x.cell, x.wire, seen.get(x.wire.id), byName, opts.strict));
+      results.push(...judged);
+      const failedHere = judged.filter((r) => r.status === 'fail').length;
+      ctx.progress.done(nodeName, failedHere === 0, `${list.length} checks${failedHere ? `, ${failedHere} failed` : ''}`);
     });
   } finally {
     await teardown();
