@@ -17,26 +17,23 @@
 // Needs root, the lab's packages (scripts/setup.sh) and a build (npm run build). Labs are named bdiag<N>
 // and every lab is torn down again, also on failure or Ctrl-C.
 //
-// The helpers below (labs, CPU accounting, rusage) follow scripts/bench-up.ts; that script exports nothing
-// and runs on import, so they are repeated here in short form.
+// Labs, CPU accounting and the rusage probe are shared with bench-up in scripts/bench-lib.ts.
 import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { labExecArgv, labExecEnv, labRun, readLabPlan } from '../src/lab/service.js';
+import { labExecArgv, labExecEnv, labRun } from '../src/lab/service.js';
 import { cgroup2Root } from '../src/lab/host.js';
 import type { LabPlan } from '../src/lab/topology.js';
-import { runLocal, type RunResult } from '../src/transport/local.js';
 import { PROBE_CHECKS } from '../src/probe/plan.js';
 import type { ProbeReport } from '../src/probe/service.js';
 import type { DoctorReport } from '../src/services/doctor.js';
+import { setBenchName, interrupted, CORES, fail, log, median, liveLabs, podnetLocal, labDown, withLab, labCpuMs, type Cpu, measured, waitQuiet, ruWrapper, takeRusage, ms, machine, writeSections } from './bench-lib.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const runJs = join(root, 'bin', 'run.js');
-const CORES = cpus().length;
+setBenchName('bench-diagnose');
+
 const SECTION = '## doctor and probe';
 const PROBE_TARGET_MS = 10_000;
 
@@ -57,150 +54,6 @@ if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) fail(`--repeat: expe
 const sampleK = Number(values.sample);
 if (!Number.isInteger(sampleK) || sampleK < 1) fail(`--sample: expected a whole number of at least 1, got "${values.sample}"`);
 if (process.getuid?.() !== 0) fail('needs root (the lab creates network namespaces): run it with sudo');
-
-function fail(msg: string): never {
-  process.stderr.write(`bench-diagnose: ${msg}\n`);
-  process.exit(2);
-}
-
-function log(msg: string): void {
-  process.stderr.write(`bench-diagnose: ${msg}\n`);
-}
-
-const median = (xs: number[]): number => {
-  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!v.length) return NaN;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
-};
-
-function isExecutable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------- labs
-
-const liveLabs = new Set<string>();
-const env = { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' } as Record<string, string>;
-
-function podnetLocal(args: string[], timeoutMs = 180_000): Promise<RunResult> {
-  return runLocal(process.execPath, [runJs, ...args], { env, timeoutMs });
-}
-
-async function labUp(name: string, nodes: number): Promise<LabPlan> {
-  await podnetLocal(['lab', 'down', '--name', name]); // a leftover of an earlier, killed run
-  liveLabs.add(name);
-  const r = await podnetLocal(['lab', 'up', '--nodes', String(nodes), '--name', name, '--topology', 'flat']);
-  if (r.exitCode !== 0) throw new Error(`lab up ${name} (${nodes} nodes) failed: ${r.stderr.trim()}`);
-  return readLabPlan(name);
-}
-
-async function labDown(name: string): Promise<void> {
-  const r = await podnetLocal(['lab', 'down', '--name', name]);
-  if (r.exitCode !== 0) throw new Error(`lab down ${name} failed: ${r.stderr.trim()}`);
-  liveLabs.delete(name);
-}
-
-async function withLab<T>(name: string, nodes: number, fn: (plan: LabPlan) => Promise<T>): Promise<T> {
-  try {
-    return await fn(await labUp(name, nodes));
-  } finally {
-    await labDown(name);
-  }
-}
-
-let interrupted = false;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${sig}: tearing down ${[...liveLabs].join(', ') || 'nothing'}`);
-    void Promise.allSettled([...liveLabs].map((n) => podnetLocal(['lab', 'down', '--name', n]))).finally(() => process.exit(130));
-  });
-}
-
-// ----------------------------------------------------------------------------------- CPU accounting
-
-/** Busy CPU time of the whole machine, in ms (all cores), from /proc/stat. */
-function machineBusyMs(): number {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
-  return ((user + nice + system + irq + softirq + steal) * 1000) / 100; // USER_HZ is 100 on Linux
-}
-
-/** CPU used by the lab's cgroup (its sshds, their children, and everything run through labRun), in ms. */
-function labCpuMs(plan: LabPlan): number {
-  const cg = cgroup2Root();
-  if (!cg) return NaN;
-  try {
-    const m = /^usage_usec (\d+)$/m.exec(readFileSync(`${cg}/${plan.cgroupName}/cpu.stat`, 'utf8'));
-    return m ? Number(m[1]) / 1000 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-interface Cpu {
-  wallMs: number;
-  labCpuMs: number;
-  /** CPU used by processes outside the lab (other labs, other users) during the run */
-  otherCpuMs: number;
-}
-
-async function measured<T>(plan: LabPlan, fn: () => Promise<T>): Promise<[T, Cpu]> {
-  const b0 = machineBusyMs();
-  const l0 = labCpuMs(plan);
-  const t0 = performance.now();
-  const out = await fn();
-  const wallMs = performance.now() - t0;
-  const lab = labCpuMs(plan) - l0;
-  return [out, { wallMs, labCpuMs: lab, otherCpuMs: Math.max(0, machineBusyMs() - b0 - (Number.isFinite(lab) ? lab : 0)) }];
-}
-
-/** Wait until other load is below a quarter of a core (sampled over 1 s), at most maxMs. */
-async function waitQuiet(what: string, maxMs = 90_000): Promise<void> {
-  const t0 = performance.now();
-  let warned = false;
-  for (;;) {
-    const b0 = machineBusyMs();
-    await new Promise((r) => setTimeout(r, 1000));
-    const cores = (machineBusyMs() - b0) / 1000;
-    if (cores < 0.25) return;
-    if (performance.now() - t0 > maxMs) {
-      log(`${what}: the machine is still busy (${cores.toFixed(2)} cores used by others); measuring anyway`);
-      return;
-    }
-    if (!warned) log(`${what}: waiting for other load to settle (${cores.toFixed(2)} cores busy)`);
-    warned = true;
-  }
-}
-
-// -------------------------------------------------------------------------------- CLI resource probe
-
-/** Peak RSS and CPU of the CLI: GNU time if installed, else python3's getrusage(RUSAGE_CHILDREN) (as bench-up). */
-const RU_MARK = '@@bench-rusage';
-const ruWrapper: { name: string; argv: string[] } | undefined = isExecutable('/usr/bin/time')
-  ? { name: 'GNU time', argv: ['/usr/bin/time', '-f', `${RU_MARK} %M %U %S`] }
-  : isExecutable('/usr/bin/python3')
-    ? {
-        name: 'python3 getrusage (GNU time is not installed)',
-        argv: [
-          '/usr/bin/python3',
-          '-c',
-          `import resource,subprocess,sys\nr=subprocess.run(sys.argv[1:])\nu=resource.getrusage(resource.RUSAGE_CHILDREN)\nprint("${RU_MARK}", u.ru_maxrss, u.ru_utime, u.ru_stime, file=sys.stderr)\nsys.exit(r.returncode)`,
-        ],
-      }
-    : undefined;
-
-function takeRusage(stderr: string): { rssMB: number; cpuMs: number } {
-  const m = [...stderr.matchAll(new RegExp(`^${RU_MARK} (\\d+) ([\\d.]+) ([\\d.]+)$`, 'gm'))].pop();
-  return m ? { rssMB: Number(m[1]) / 1024, cpuMs: (Number(m[2]) + Number(m[3])) * 1000 } : { rssMB: NaN, cpuMs: NaN };
-}
 
 // ------------------------------------------------------------------------------ kernel neighbour table
 
@@ -444,11 +297,6 @@ async function benchSize(n: number): Promise<SizeResult> {
 
 // -------------------------------------------------------------------------------------------- report
 
-function ms(x: number): string {
-  if (!Number.isFinite(x)) return 'n/a';
-  return x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`;
-}
-
 function mb(x: number): string {
   return Number.isFinite(x) ? `${x.toFixed(0)} MB` : 'n/a';
 }
@@ -456,17 +304,6 @@ function mb(x: number): string {
 function pct(cpuMs: number, wallMs: number): string {
   const s = cpuMs / (wallMs * CORES);
   return Number.isFinite(s) ? `${Math.round(s * 100)}%` : 'n/a';
-}
-
-function machine(): string {
-  const c = cpus();
-  let distro = '';
-  try {
-    distro = execFileSync('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"'], { encoding: 'utf8' }).trim();
-  } catch {
-    /* unknown */
-  }
-  return `${c.length} cores (${c[0]?.model ?? 'unknown CPU'}), Linux ${release()}${distro ? `, ${distro}` : ''}, Node.js ${process.version}`;
 }
 
 interface Target {
@@ -550,24 +387,6 @@ function report(results: SizeResult[], started: Date, load: number[]): { md: str
   return { md: `${md.join('\n')}\n`, targets };
 }
 
-/** Append the section to `file`, replacing a section of the same name from an earlier run. */
-function writeSection(file: string, section: string): void {
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const lines = old.split('\n');
-  const start = lines.findIndex((l) => l.trim() === SECTION);
-  let text: string;
-  if (start < 0) {
-    text = `${old.replace(/\n*$/, '')}${old.trim() ? '\n\n' : ''}${section}`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^#{1,2} /.test(l));
-    if (end < 0) end = lines.length;
-    const before = lines.slice(0, start).join('\n').replace(/\n*$/, '');
-    const after = lines.slice(end).join('\n').replace(/^\n*/, '');
-    text = `${before}${before ? '\n\n' : ''}${section}${after ? `\n${after}` : ''}`;
-  }
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
-}
 
 // ---------------------------------------------------------------------------------------------- main
 
@@ -589,7 +408,7 @@ async function main(): Promise<void> {
   const { md, targets } = report(results, started, load);
   process.stdout.write(md);
   if (values.out) {
-    writeSection(resolve(values.out), md);
+    writeSections(resolve(values.out), md);
     log(`wrote section "${SECTION}" of ${values.out}`);
   }
   if (values.check && targets.some((t) => t.ok === false)) process.exitCode = 1;

@@ -8,7 +8,7 @@
 //   --repeat       fresh labs per size; the report gives medians
 //   --naive-sizes  sizes for the hand-written-script baseline (one ssh per command, node after node; run once)
 //   --routes       routes programmed in one batch on one node with podnet's renderer
-//   --out          also write the Markdown report to this file (its directory is created)
+//   --out          also write the report into this file, replacing its own sections and keeping the others
 //   --check        exit 1 if a target is missed (default: report only, exit 0)
 // Needs root, the lab's packages (scripts/setup.sh) and a build (npm run build). Labs are named b<what><N>
 // and every lab is torn down again, also on failure or Ctrl-C.
@@ -17,22 +17,17 @@
 // 90 s for other load to settle, and it reports the CPU that other processes used during each run. Lab CPU
 // (the lab's cgroup: CLI, ssh, every node's sshd and scripts) is accounted separately, so the numbers show
 // how much of the wall time is the lab's own nodes sharing the machine's cores with the CLI.
-import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { labRun, readLabPlan, type ExecTarget } from '../src/lab/service.js';
 import { cgroup2Root } from '../src/lab/host.js';
 import type { LabPlan } from '../src/lab/topology.js';
-import { runLocal, type RunResult } from '../src/transport/local.js';
 import { renderNodeScript } from '../src/render/node-script.js';
 import type { Change } from '../src/plan/diff.js';
+import { setBenchName, interrupted, CORES, fail, log, median, liveLabs, podnetLocal, labDown, withLab, run, type Cpu, measured, waitQuiet, ruWrapper, takeRusage, ms, machine, writeSections } from './bench-lib.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const runJs = join(root, 'bin', 'run.js');
-const CORES = cpus().length;
+setBenchName('bench-up');
+
 
 const { values } = parseArgs({
   options: {
@@ -56,162 +51,6 @@ function parseSizes(flag: string, s: string): number[] {
   const out = s.split(',').map((x) => Number(x.trim()));
   if (out.some((n) => !Number.isInteger(n) || n < 2 || n > 200)) fail(`${flag}: expected comma-separated whole numbers from 2 to 200, got "${s}"`);
   return out;
-}
-
-function isExecutable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function fail(msg: string): never {
-  process.stderr.write(`bench-up: ${msg}\n`);
-  process.exit(2);
-}
-
-function log(msg: string): void {
-  process.stderr.write(`bench-up: ${msg}\n`);
-}
-
-const median = (xs: number[]): number => {
-  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!v.length) return NaN;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
-};
-
-// ---------------------------------------------------------------------------------------------- labs
-
-const liveLabs = new Set<string>();
-const env = { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' } as Record<string, string>;
-
-async function podnetLocal(args: string[], timeoutMs = 180_000): Promise<RunResult> {
-  return runLocal(process.execPath, [runJs, ...args], { env, timeoutMs });
-}
-
-async function labUp(name: string, nodes: number): Promise<LabPlan> {
-  // A leftover of an earlier, killed run of this benchmark would make `lab up` refuse.
-  await podnetLocal(['lab', 'down', '--name', name]);
-  liveLabs.add(name);
-  const r = await podnetLocal(['lab', 'up', '--nodes', String(nodes), '--name', name, '--topology', 'flat']);
-  if (r.exitCode !== 0) throw new Error(`lab up ${name} (${nodes} nodes) failed: ${r.stderr.trim()}`);
-  return readLabPlan(name);
-}
-
-async function labDown(name: string): Promise<void> {
-  const r = await podnetLocal(['lab', 'down', '--name', name]);
-  if (r.exitCode !== 0) throw new Error(`lab down ${name} failed: ${r.stderr.trim()}`);
-  liveLabs.delete(name);
-}
-
-async function withLab<T>(name: string, nodes: number, fn: (plan: LabPlan) => Promise<T>): Promise<T> {
-  try {
-    const plan = await labUp(name, nodes);
-    return await fn(plan);
-  } finally {
-    await labDown(name);
-  }
-}
-
-let interrupted = false;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${sig}: tearing down ${[...liveLabs].join(', ') || 'nothing'}`);
-    void Promise.allSettled([...liveLabs].map((n) => podnetLocal(['lab', 'down', '--name', n]))).finally(() => process.exit(130));
-  });
-}
-
-function run(plan: LabPlan, target: ExecTarget, argv: string[], input?: string, timeoutMs = 600_000): Promise<RunResult> {
-  return labRun(plan, target, argv, { input, timeoutMs });
-}
-
-// ----------------------------------------------------------------------------------- CPU accounting
-
-/** Busy CPU time of the whole machine, in ms (all cores), from /proc/stat. */
-function machineBusyMs(): number {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
-  return ((user + nice + system + irq + softirq + steal) * 1000) / 100; // USER_HZ is 100 on Linux
-}
-
-/** CPU used by the lab's cgroup (its sshds, their children, and everything run through labRun), in ms. */
-function labCpuMs(plan: LabPlan): number {
-  const cg = cgroup2Root();
-  if (!cg) return NaN;
-  try {
-    const m = /^usage_usec (\d+)$/m.exec(readFileSync(`${cg}/${plan.cgroupName}/cpu.stat`, 'utf8'));
-    return m ? Number(m[1]) / 1000 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-interface Cpu {
-  wallMs: number;
-  labCpuMs: number;
-  /** CPU used by processes outside the lab (other labs, other users) during the run */
-  otherCpuMs: number;
-}
-
-async function measured<T>(plan: LabPlan, fn: () => Promise<T>): Promise<[T, Cpu]> {
-  const b0 = machineBusyMs();
-  const l0 = labCpuMs(plan);
-  const t0 = performance.now();
-  const out = await fn();
-  const wallMs = performance.now() - t0;
-  const lab = labCpuMs(plan) - l0;
-  // The benchmark process itself is outside the lab: it only waits, a few ms.
-  return [out, { wallMs, labCpuMs: lab, otherCpuMs: Math.max(0, machineBusyMs() - b0 - (Number.isFinite(lab) ? lab : 0)) }];
-}
-
-/** Wait until other load is below a quarter of a core (sampled over 1 s), at most maxMs. */
-async function waitQuiet(what: string, maxMs = 90_000): Promise<void> {
-  const t0 = performance.now();
-  let warned = false;
-  for (;;) {
-    const b0 = machineBusyMs();
-    await new Promise((r) => setTimeout(r, 1000));
-    const cores = (machineBusyMs() - b0) / 1000;
-    if (cores < 0.25) return;
-    if (performance.now() - t0 > maxMs) {
-      log(`${what}: the machine is still busy (${cores.toFixed(2)} cores used by others); measuring anyway`);
-      return;
-    }
-    if (!warned) log(`${what}: waiting for other load to settle (${cores.toFixed(2)} cores busy)`);
-    warned = true;
-  }
-}
-
-// -------------------------------------------------------------------------------- CLI resource probe
-
-/**
- * How to learn the CLI's peak RSS and CPU: GNU time if installed (Debian package `time`), else python3 (in
- * scripts/setup.sh) reading getrusage(RUSAGE_CHILDREN) after the child exits. Both report the waited-for
- * process tree: ru_maxrss is the largest single process (node; its ssh children are a few MB), CPU is node
- * plus its ssh clients (not the ssh control masters, which detach; the lab CPU column includes those).
- */
-const RU_MARK = '@@bench-rusage';
-const ruWrapper: { name: string; argv: string[] } | undefined = isExecutable('/usr/bin/time')
-  ? { name: 'GNU time', argv: ['/usr/bin/time', '-f', `${RU_MARK} %M %U %S`] }
-  : isExecutable('/usr/bin/python3')
-    ? {
-        name: 'python3 getrusage (GNU time is not installed)',
-        argv: [
-          '/usr/bin/python3',
-          '-c',
-          `import resource,subprocess,sys\nr=subprocess.run(sys.argv[1:])\nu=resource.getrusage(resource.RUSAGE_CHILDREN)\nprint("${RU_MARK}", u.ru_maxrss, u.ru_utime, u.ru_stime, file=sys.stderr)\nsys.exit(r.returncode)`,
-        ],
-      }
-    : undefined;
-
-function takeRusage(stderr: string): { rssMB: number; cpuMs: number } {
-  const m = [...stderr.matchAll(new RegExp(`^${RU_MARK} (\\d+) ([\\d.]+) ([\\d.]+)$`, 'gm'))].pop();
-  return m ? { rssMB: Number(m[1]) / 1024, cpuMs: (Number(m[2]) + Number(m[3])) * 1000 } : { rssMB: NaN, cpuMs: NaN };
 }
 
 // ------------------------------------------------------------------------------------- podnet up runs
@@ -419,24 +258,8 @@ async function benchRoutes(count: number, samples: number): Promise<RoutesResult
 
 // -------------------------------------------------------------------------------------------- report
 
-function ms(x: number): string {
-  if (!Number.isFinite(x)) return 'n/a';
-  return x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`;
-}
-
 function pass(ok: boolean | undefined): string {
   return ok === undefined ? 'n/a' : ok ? 'PASS' : 'MISS';
-}
-
-function machine(): string {
-  const c = cpus();
-  let distro = '';
-  try {
-    distro = execFileSync('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"'], { encoding: 'utf8' }).trim();
-  } catch {
-    /* unknown */
-  }
-  return `${c.length} cores (${c[0]?.model ?? 'unknown CPU'}), Linux ${release()}${distro ? `, ${distro}` : ''}, Node.js ${process.version}`;
 }
 
 interface Target {
@@ -559,9 +382,7 @@ async function main(): Promise<void> {
   const { md, targets } = report(sizeResults, naive, routes, started, load);
   process.stdout.write(md);
   if (values.out) {
-    const out = resolve(values.out);
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, md);
+    writeSections(resolve(values.out), md);
     log(`wrote ${values.out}`);
   }
   if (values.check && targets.some((t) => t.ok === false)) process.exitCode = 1;

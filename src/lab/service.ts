@@ -65,7 +65,7 @@ export function checkTools(exists: (path: string) => boolean = isExecutable): vo
   }
 }
 
-function isExecutable(p: string): boolean {
+export function isExecutable(p: string): boolean {
   try {
     accessSync(p, constants.X_OK);
     return true;
