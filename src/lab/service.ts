@@ -19,6 +19,7 @@ import {
   type LabPlan,
 } from './topology.js';
 import { nodeEnterArgv, renderKnownHosts, renderLabInventory, renderLabUpScript, renderSshConfig } from './render.js';
+import { releaseNeighbours, reserveNeighbours, type NeighChange } from './neigh.js';
 import { cgroup2Root, cgroupPids, listNetns, mountsUnder, netnsInodeOf, nsInode, pidsInNamespaces, processAlive, processName } from './host.js';
 
 export const CNI_BIN_DIRS = ['/opt/cni/bin', '/usr/lib/cni'];
@@ -87,6 +88,8 @@ export interface LabInfo {
   sshConfig: string;
   operator: { netns: string; ip: string };
   nodes: { name: string; ip: string; netns: string; segment: string; mtu: number; sshd: 'running' | 'stopped' }[];
+  /** host settings lab up changed for this lab (neighbour-table limits for big labs; see neigh.ts) */
+  hostChanges?: NeighChange[];
 }
 
 export async function labUp(opts: LabOptions): Promise<LabInfo> {
@@ -97,6 +100,7 @@ export async function labUp(opts: LabOptions): Promise<LabInfo> {
   }
   const cg = cgroup2Root();
   const cgroupDir = cg ? `${cg}/${plan.cgroupName}` : undefined;
+  const hostChanges = reserveNeighbours(plan.name, plan.nodes.length);
   const r = await runLocalScript(renderLabUpScript(plan, cgroupDir), { timeoutMs: 120_000 });
   if (r.exitCode !== 0) {
     await labDown(plan.name).catch(() => undefined);
@@ -108,7 +112,7 @@ export async function labUp(opts: LabOptions): Promise<LabInfo> {
   writeFileSync(`${plan.dir}/ssh_config`, renderSshConfig(plan));
   writeFileSync(`${plan.dir}/inventory.yaml`, renderLabInventory(plan));
   writeFileSync(`${plan.dir}/lab.json`, `${JSON.stringify(plan, null, 2)}\n`);
-  return labInfo(plan);
+  return { ...labInfo(plan), hostChanges };
 }
 
 export function readLabPlan(name: string): LabPlan {
@@ -198,6 +202,8 @@ export interface LabDownResult {
   removedNetns: string[];
   removedMounts: number;
   existed: boolean;
+  /** host settings put back now that the lab is gone */
+  hostChanges: NeighChange[];
 }
 
 /**
@@ -244,6 +250,7 @@ export async function labDown(name: string): Promise<LabDownResult> {
   ].join('\n');
   const r = await runLocalScript(script, { timeoutMs: 60_000 });
   if (r.exitCode !== 0) throw new PodnetError(`lab "${name}" teardown failed: ${lastLine(r.stderr)}`, ExitCode.NODE);
+  const hostChanges = releaseNeighbours(name);
   for (const d of [LAB_ROOT, dirname(LAB_ROOT)]) {
     try {
       rmdirSync(d);
@@ -251,7 +258,7 @@ export async function labDown(name: string): Promise<LabDownResult> {
       /* not empty (other labs) or gone */
     }
   }
-  return { name, killedProcesses: killed, removedNetns: netns, removedMounts: mounts.length, existed };
+  return { name, killedProcesses: killed, removedNetns: netns, removedMounts: mounts.length, existed: existed || hostChanges.length > 0, hostChanges };
 }
 
 function preflightRootOnly(): void {

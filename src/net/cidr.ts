@@ -87,20 +87,42 @@ function toCidr(input: CidrInput): Cidr {
   return c;
 }
 
-// Checks ask the same few hundred CIDRs (routes, pod CIDRs) hundreds of thousands of times on a large
-// cluster; parsing them once keeps doctor and probe linear in practice. Ranges are immutable values.
+// Checks ask the same few hundred CIDRs and addresses (routes, pod CIDRs, node IPs) hundreds of
+// thousands of times on a large cluster, and ip-num parses through strings of bits: parse each text
+// once and compare plain integers after that. Entries are immutable values; the caches are bounded.
+const CACHE_LIMIT = 100_000;
 const rangeCache = new Map<string, Range>();
+const boundsCache = new Map<string, { family: Family; first: bigint; last: bigint }>();
+const cidrCache = new Map<string, Cidr | null>();
+const ipCache = new Map<string, { family: Family; value: bigint } | null>();
+
+function remember<K, V>(cache: Map<K, V>, key: K, value: V): V {
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(key, value);
+  return value;
+}
 
 function toRange(input: CidrInput): Range {
   const key = typeof input === 'string' ? input : input.text;
-  let r = rangeCache.get(key);
-  if (!r) {
-    const c = toCidr(input);
-    r = makeRange(parseIpNum(c.network)!, c.prefix);
-    if (rangeCache.size > 100_000) rangeCache.clear();
-    rangeCache.set(key, r);
-  }
-  return r;
+  const r = rangeCache.get(key);
+  if (r) return r;
+  const c = toCidr(input);
+  return remember(rangeCache, key, makeRange(parseIpNum(c.network)!, c.prefix));
+}
+
+function boundsOf(input: CidrInput): { family: Family; first: bigint; last: bigint } {
+  const key = typeof input === 'string' ? input : input.text;
+  const b = boundsCache.get(key);
+  if (b) return b;
+  const r = toRange(input);
+  return remember(boundsCache, key, { family: familyOf(r.getFirst()), first: r.getFirst().getValue(), last: r.getLast().getValue() });
+}
+
+function ipValue(text: string): { family: Family; value: bigint } | undefined {
+  const hit = ipCache.get(text);
+  if (hit !== undefined) return hit ?? undefined;
+  const ip = parseIpNum(text);
+  return remember(ipCache, text, ip ? { family: familyOf(ip), value: ip.getValue() } : null) ?? undefined;
 }
 
 /** True when `text` is a plain IPv4 or IPv6 address (no prefix, no zone id, no leading zeros). */
@@ -125,6 +147,14 @@ export function normalizeIp(text: string): string | undefined {
  */
 export function parseCidr(text: string): Cidr | undefined {
   if (typeof text !== 'string') return undefined;
+  const hit = cidrCache.get(text);
+  if (hit !== undefined) return hit ? { ...hit } : undefined;
+  const parsed = parseCidrText(text);
+  remember(cidrCache, text, parsed ?? null);
+  return parsed ? { ...parsed } : undefined;
+}
+
+function parseCidrText(text: string): Cidr | undefined {
   const slash = text.indexOf('/');
   if (slash < 0 || slash !== text.lastIndexOf('/')) return undefined;
   const addrText = text.slice(0, slash);
@@ -146,22 +176,17 @@ export function cidrSize(cidr: CidrInput): bigint {
 }
 
 export function cidrContainsIp(cidr: CidrInput, ip: string): boolean {
-  const c = toCidr(cidr);
-  const addr = parseIpNum(ip);
-  if (!addr || familyOf(addr) !== c.family) return false;
-  return toRange(c).contains(addr);
+  const b = boundsOf(cidr);
+  const addr = ipValue(ip);
+  if (!addr || addr.family !== b.family) return false;
+  return b.first <= addr.value && addr.value <= b.last;
 }
 
 /** True when every address of `inner` is in `outer` (equal CIDRs contain each other). */
 export function cidrContainsCidr(outer: CidrInput, inner: CidrInput): boolean {
-  const o = toCidr(outer);
-  const i = toCidr(inner);
-  if (o.family !== i.family) return false;
-  const ro = toRange(o);
-  const ri = toRange(i);
-  if (ro instanceof IPv4CidrRange && ri instanceof IPv4CidrRange) return ro.contains(ri);
-  if (ro instanceof IPv6CidrRange && ri instanceof IPv6CidrRange) return ro.contains(ri);
-  return false;
+  const o = boundsOf(outer);
+  const i = boundsOf(inner);
+  return o.family === i.family && o.first <= i.first && i.last <= o.last;
 }
 
 /** CIDR blocks either nest or are disjoint, so "overlap" is containment in either direction. */
@@ -222,8 +247,8 @@ export function compareCidr(a: CidrInput, b: CidrInput): number {
   const x = toCidr(a);
   const y = toCidr(b);
   if (x.family !== y.family) return x.family - y.family;
-  const vx = parseIpNum(x.network)!.getValue();
-  const vy = parseIpNum(y.network)!.getValue();
+  const vx = boundsOf(x).first;
+  const vy = boundsOf(y).first;
   if (vx !== vy) return vx < vy ? -1 : 1;
   return x.prefix - y.prefix;
 }

@@ -1,96 +1,212 @@
 /**
- * The echo service that runs inside probe pods, and its client: a small Python 3 program (a common
- * interpreter on nodes) that answers every TCP connection and UDP datagram with the source address it
- * saw, so the sender can check for NAT. It is sent to the node on stdin, never installed.
+ * The program that runs on nodes during a probe: a small Python 3 program (a common interpreter on
+ * nodes; nothing else is needed, not even ping) sent on stdin, never installed.
+ *
+ * - `serve PORT TTL PIDFILE`: the echo service in a probe pod. Answers every TCP connection and UDP
+ *   datagram with the source address it saw, so the sender can check for NAT. Binds first, then
+ *   detaches and prints "ready PID": the caller learns at once whether it started, without polling.
+ *   One process, one thread, one selector; it exits by itself after TTL seconds whatever happens to podnet.
+ * - `batch FILE TIMEOUT [NETNS]`: runs a node's whole list of probes from one process with one selector
+ *   (no thread or process per probe): TCP and UDP through non-blocking sockets, ICMP echo and the
+ *   don't-fragment path-MTU check through a raw ICMP socket. Probes marked "pod" open their sockets in
+ *   the probe pod's network namespace (setns), the others in the node's own. ICMP errors (fragmentation
+ *   needed, unreachable) are matched to the probe that caused them and become its reason. What fails
+ *   is tried once more: a datagram lost under load is not a broken network; a real fault fails twice.
+ *   Prints one JSON line per probe.
+ * - `tcp|udp HOST PORT TIMEOUT`: one probe from the command line (used by the tests' pods).
  */
 export const ECHO_PY = String.raw`
-import socket, sys, threading, os
-def serve(port, ttl):
-    # A backstop: whatever happens to podnet, the echo service never outlives the probe for long.
-    import signal
-    signal.alarm(ttl)
+import errno, json, os, selectors, signal, socket, struct, sys, time
+
+def serve(port, ttl, pidfile):
     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    t.bind(("0.0.0.0", port)); t.listen(4096)
+    t.bind(("0.0.0.0", port)); t.listen(4096); t.setblocking(False)
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     # Every node's probes arrive at once: a deep receive buffer keeps the burst from being dropped.
     u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    u.bind(("0.0.0.0", port))
-    def udp():
-        while True:
-            data, addr = u.recvfrom(65535)
-            u.sendto(("%s %d\n" % (addr[0], len(data))).encode(), addr)
-    threading.Thread(target=udp, daemon=True).start()
-    sys.stdout.write("ready\n"); sys.stdout.flush()
+    u.bind(("0.0.0.0", port)); u.setblocking(False)
+    pid = os.fork()
+    if pid:
+        if pidfile:
+            with open(pidfile, "w") as f: f.write("%d\n" % pid)
+        sys.stdout.write("ready %d\n" % pid); sys.stdout.flush()
+        os._exit(0)
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2): os.dup2(null, fd)
+    signal.alarm(ttl)
+    sel = selectors.DefaultSelector()
+    sel.register(t, selectors.EVENT_READ); sel.register(u, selectors.EVENT_READ)
     while True:
-        c, addr = t.accept()
+        for key, _ in sel.select():
+            while True:
+                try:
+                    if key.fileobj is t:
+                        c, addr = t.accept()
+                        try: c.send(("%s\n" % addr[0]).encode())
+                        except OSError: pass
+                        c.close()
+                    else:
+                        data, addr = u.recvfrom(65535)
+                        try: u.sendto(("%s %d\n" % (addr[0], len(data))).encode(), addr)
+                        except OSError: pass
+                except OSError:
+                    break
+
+class Netns:
+    """Switch this (single-threaded) process between the node's network namespace and the pod's."""
+    def __init__(self, pod_path):
+        self.fds = {"host": os.open("/proc/self/ns/net", os.O_RDONLY)}
+        if pod_path: self.fds["pod"] = os.open(pod_path, os.O_RDONLY)
+        self.cur = "host"
+        self.setns = getattr(os, "setns", None)
+        if self.setns is None:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            def setns(fd, kind):
+                if libc.setns(fd, kind) != 0:
+                    e = ctypes.get_errno(); raise OSError(e, os.strerror(e))
+            self.setns = setns
+    def enter(self, where):
+        if where != self.cur:
+            self.setns(self.fds[where], 0x40000000)
+            self.cur = where
+
+def checksum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+
+def why(e):
+    name = errno.errorcode.get(e.errno or 0)
+    return "%s (%s)" % (name, e.strerror) if name else type(e).__name__
+
+SEQ = [0]  # ICMP sequence numbers run on across retries: a late reply never matches a newer probe
+
+def run(probes, timeout, ns, window=64):
+    sel = selectors.DefaultSelector()
+    out, live, raw, waiting = {}, {}, {}, {}
+    ident = os.getpid() & 0xffff
+    todo = list(reversed(probes))
+    def done(p, ok, **kw):
+        entry = live.pop(p["id"], None)
+        if entry and entry[1] is not None:
+            try: sel.unregister(entry[1])
+            except (KeyError, ValueError): pass
+            entry[1].close()
+        if entry and entry[2] is not None: waiting.pop(entry[2], None)
+        out[p["id"]] = dict(id=p["id"], ok=ok, **kw)
+    def icmp_socket(where):
+        if where not in raw:
+            ns.enter(where)
+            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO: never fragment
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ, ("icmp", where))
+            raw[where] = s
+        return raw[where]
+    def start(p):
+        where, proto = p.get("ns", "host"), p["proto"]
+        deadline = time.monotonic() + timeout
         try:
-            c.sendall(("%s\n" % addr[0]).encode())
-        finally:
-            c.close()
-def client(proto, host, port, timeout, size=16):
-    try:
-        if proto == "tcp":
-            s = socket.create_connection((host, port), timeout=timeout)
-            data = s.recv(256)
-        else:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)
-            s.sendto(b"x" * size, (host, port)); data, _ = s.recvfrom(256)
-        print("ok " + data.decode().split()[0])
-    except Exception as e:
-        print("fail " + type(e).__name__)
-def probe(p, timeout):
-    import json, subprocess
-    r = {"id": p["id"]}
-    try:
-        if p["proto"] in ("icmp", "mtu"):
-            args = ["ping", "-n", "-c", "1", "-W", str(int(timeout)), p["host"]]
-            if p["proto"] == "mtu":
-                args[1:1] = ["-M", "do", "-s", str(p["size"])]
-            rc = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout + 1)
-            r["ok"] = rc.returncode == 0
-            if not r["ok"]:
-                r["reason"] = (rc.stderr.decode().strip().splitlines() or ["no reply"])[-1][:120]
-        elif p["proto"] == "tcp":
-            s = socket.create_connection((p["host"], p["port"]), timeout=timeout)
-            r["observed"] = s.recv(256).decode().split()[0]; r["ok"] = True; s.close()
-        else:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)
-            s.sendto(b"x" * p.get("size", 16), (p["host"], p["port"]))
-            data, _ = s.recvfrom(256); r["observed"] = data.decode().split()[0]; r["ok"] = True
-    except Exception as e:
-        r["ok"] = False; r["reason"] = type(e).__name__
-    return r
-def batch(path, timeout):
-    import json
-    probes = json.load(open(path))
-    out = [None] * len(probes)
-    gate = threading.BoundedSemaphore(64)
-    def run(i):
-        with gate:
-            out[i] = probe(probes[i], timeout)
-    def rounds(indexes):
-        ts = [threading.Thread(target=run, args=(i,)) for i in indexes]
-        for t in ts: t.start()
-        for t in ts: t.join()
-    rounds(range(len(probes)))
-    # One retry for what failed: a lost UDP datagram under load is not a broken network; a real fault fails twice.
-    again = [i for i, r in enumerate(out) if not r["ok"]]
-    if again:
-        first = {i: out[i] for i in again}
-        rounds(again)
-        for i in again:
-            if not out[i]["ok"]:
-                out[i] = first[i]
+            if proto in ("icmp", "mtu"):
+                s = icmp_socket(where)
+                SEQ[0] = (SEQ[0] + 1) & 0xffff
+                seq = SEQ[0]
+                size = p.get("size", 56)
+                payload = (b"podnet" * (size // 6 + 1))[:size]
+                body = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + payload
+                body = body[:2] + struct.pack("!H", checksum(body)) + body[4:]
+                live[p["id"]] = (p, None, (where, seq), deadline)
+                waiting[(where, seq)] = p
+                s.sendto(body, (p["host"], 0))
             else:
-                out[i]["retried"] = True
-    for r in out:
-        print(json.dumps(r))
+                ns.enter(where)
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+                s.setblocking(False)
+                live[p["id"]] = (p, s, None, deadline)
+                if proto == "tcp":
+                    err = s.connect_ex((p["host"], p["port"]))
+                    if err not in (0, errno.EINPROGRESS): raise OSError(err, os.strerror(err))
+                else:
+                    # connected, so an ICMP port unreachable comes back as ECONNREFUSED at once
+                    s.connect((p["host"], p["port"]))
+                    s.send(b"x" * p.get("size", 16))
+                sel.register(s, selectors.EVENT_READ, (proto, p))
+        except OSError as e:
+            done(p, False, reason=why(e))
+    def on_icmp(s, where):
+        while True:
+            try: data, addr = s.recvfrom(65535)
+            except OSError: return
+            icmp = data[(data[0] & 0x0f) * 4:]
+            if len(icmp) < 8: continue
+            kind, code = icmp[0], icmp[1]
+            if kind == 0:
+                rid, seq = struct.unpack("!HH", icmp[4:8])
+                p = waiting.get((where, seq)) if rid == ident else None
+                if p: done(p, True)
+            elif kind in (3, 11) and len(icmp) >= 36:
+                inner = icmp[8:]
+                orig = inner[(inner[0] & 0x0f) * 4:][:8]
+                if len(orig) < 8 or orig[0] != 8: continue
+                rid, seq = struct.unpack("!HH", orig[4:8])
+                p = waiting.get((where, seq)) if rid == ident else None
+                if not p: continue
+                if kind == 3 and code == 4:
+                    done(p, False, reason="fragmentation needed: %s reports a next-hop MTU of %d" % (addr[0], struct.unpack("!H", icmp[6:8])[0]))
+                elif kind == 3:
+                    done(p, False, reason="destination unreachable (ICMP code %d) from %s" % (code, addr[0]))
+                else:
+                    done(p, False, reason="TTL exceeded at %s" % addr[0])
+    def on_socket(s, proto, p):
+        try: data = s.recv(256)
+        except (BlockingIOError, InterruptedError): return
+        except OSError as e: return done(p, False, reason=why(e))
+        words = data.decode("ascii", "replace").split()
+        if words: done(p, True, observed=words[0])
+        else: done(p, False, reason="closed without an answer")
+    while todo or live:
+        while todo and len(live) < window: start(todo.pop())
+        if not live: continue
+        now = time.monotonic()
+        wait = max(0.0, min(e[3] for e in live.values()) - now)
+        for key, _ in sel.select(wait):
+            kind, arg = key.data
+            if kind == "icmp": on_icmp(key.fileobj, arg)
+            elif arg["id"] in live: on_socket(key.fileobj, kind, arg)
+        now = time.monotonic()
+        for pid_, e in list(live.items()):
+            if e[3] <= now: done(e[0], False, reason="no answer within %gs" % timeout)
+    for s in raw.values(): s.close()
+    sel.close()
+    return out
+
+def batch(path, timeout, pod_ns):
+    with open(path) as f: probes = json.load(f)
+    ns = Netns(pod_ns)
+    out = run(probes, timeout, ns)
+    again = [p for p in probes if not out[p["id"]]["ok"]]
+    if again:
+        second = run(again, timeout, ns)
+        for p in again:
+            if second[p["id"]]["ok"]:
+                out[p["id"]] = dict(second[p["id"]], retried=True)
+    w = sys.stdout.write
+    for p in probes: w(json.dumps(out[p["id"]]) + "\n")
+
+def client(proto, host, port, timeout):
+    r = run([{"id": 0, "proto": proto, "host": host, "port": port}], timeout, Netns(None))[0]
+    print(("ok " + r["observed"]) if r["ok"] else ("fail " + r["reason"]))
+
 mode = sys.argv[1]
 if mode == "serve":
-    serve(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3].isdigit() else 600)
+    serve(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 600, sys.argv[4] if len(sys.argv) > 4 else None)
 elif mode == "batch":
-    batch(sys.argv[2], float(sys.argv[3]))
+    batch(sys.argv[2], float(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None)
 else:
     client(mode, sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
 `;

@@ -33,17 +33,16 @@ export async function createPod(lab: TestLab, node: string, id: string, portMapp
 }
 
 export async function deletePod(lab: TestLab, pod: TestPod): Promise<void> {
-  const r = await lab.shOnNode(pod.node, `pkill -f ${sh(`podnet-echo ${pod.id}`)} ; ${renderCniDel(await conflist(lab, pod.node), BIN, { id: pod.id, netns: `/run/netns/${pod.id}`, portMappings: pod.portMappings })}`);
+  const r = await lab.shOnNode(pod.node, `[ -f /run/echo-${pod.id}.pid ] && kill $(cat /run/echo-${pod.id}.pid); rm -f /run/echo-${pod.id}.pid; ${renderCniDel(await conflist(lab, pod.node), BIN, { id: pod.id, netns: `/run/netns/${pod.id}`, portMappings: pod.portMappings })}`);
   assert.equal(r.exitCode, 0, `CNI DEL on ${pod.node}: ${r.stderr}`);
 }
 
 /** Start the echo service (TCP and UDP on `port`) inside the pod; resolves when it listens. */
 export async function startEcho(lab: TestLab, pod: TestPod, port = 8080): Promise<void> {
   const script = `cat > /run/podnet-echo.py <<'PY'\n${ECHO_PY}\nPY
-(ip netns exec ${sh(pod.id)} python3 /run/podnet-echo.py serve ${port} ${sh(`podnet-echo ${pod.id}`)} > /run/echo-${pod.id}.log 2>&1 &)
-for i in $(seq 50); do grep -q ready /run/echo-${pod.id}.log 2>/dev/null && exit 0; sleep 0.1; done; cat /run/echo-${pod.id}.log; exit 1`;
+ip netns exec ${sh(pod.id)} python3 /run/podnet-echo.py serve ${port} 600 /run/echo-${pod.id}.pid`;
   const r = await lab.shOnNode(pod.node, script);
-  assert.equal(r.exitCode, 0, `echo in ${pod.id}: ${r.stdout}${r.stderr}`);
+  assert.ok(r.exitCode === 0 && /^ready \d+/.test(r.stdout), `echo in ${pod.id}: ${r.stdout}${r.stderr}`);
 }
 
 /** Connect from a pod (or, with from.pod undefined, from the node itself) and return what the echo saw. */

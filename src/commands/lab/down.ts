@@ -15,6 +15,7 @@ export default class LabDown extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(LabDown);
     const { labDown, listLabs } = await import('../../lab/service.js');
+    const { describeNeighChange } = await import('../../lab/neigh.js');
     const names = flags.all ? listLabs().map((l) => l.name) : [flags.name];
     const results: Awaited<ReturnType<typeof labDown>>[] = [];
     for (const n of names) results.push(await labDown(n));
@@ -22,7 +23,7 @@ export default class LabDown extends BaseCommand {
       results
         .map((r) =>
           r.existed
-            ? `lab "${r.name}" removed: ${r.removedNetns.length} namespaces, ${r.killedProcesses} processes, ${r.removedMounts} mounts\n`
+            ? `lab "${r.name}" removed: ${r.removedNetns.length} namespaces, ${r.killedProcesses} processes, ${r.removedMounts} mounts\n${r.hostChanges.map((c) => `restored ${describeNeighChange(c)}\n`).join('')}`
             : `lab "${r.name}" does not exist; nothing to do\n`,
         )
         .join('') || 'no labs\n',

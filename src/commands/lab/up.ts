@@ -40,8 +40,11 @@ export default class LabUp extends BaseCommand {
         info.nodes.map((n) => [n.name, n.ip, n.segment, n.mtu, n.sshd]),
       );
       const nameFlag = info.name === 'lab' ? '' : ` --name ${info.name}`;
+      const { describeNeighChange } = await import('../../lab/neigh.js');
+      const changes = info.hostChanges ?? [];
+      const host = changes.length ? `host:       raised ${changes.map(describeNeighChange).join(', ')} (the nodes share one neighbour table; lab down restores it)\n` : '';
       return `${table}lab "${info.name}" is up (${info.topology}, ${info.nodes.length} nodes) in ${formatMs(ms)}
-inventory:  ${info.inventory}
+${host}inventory:  ${info.inventory}
 try:        ${this.binName} lab ssh node-1${nameFlag}
             ${this.binName} lab exec${nameFlag} -- ${this.binName} up -i ${info.inventory}
 tear down:  ${this.binName} lab down${nameFlag}
