@@ -20,6 +20,9 @@ export const SYSCTL_KEYS = [
   'net.netfilter.nf_conntrack_count',
 ] as const;
 
+/** tools podnet looks for on a node */
+export const TOOLS = ['ip', 'bridge', 'iptables', 'iptables-save', 'iptables-restore', 'sysctl', 'modprobe', 'python3', 'ping', 'socat', 'nsenter', 'sha256sum'] as const;
+
 export const PODNET_FILES = [
   '/etc/sysctl.d/90-podnet.conf',
   '/etc/modules-load.d/podnet.conf',
@@ -41,14 +44,15 @@ export function renderFactsScript(opts: GatherOptions = {}): string {
   const s = (name: string) => `echo ${sh(`${SECTION} ${name}`)}`;
   return `export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 ${s('meta')}
-echo "hostname=$(hostname 2>/dev/null || cat /etc/hostname)"
-echo "kernel=$(uname -r)"
+read -r h < /proc/sys/kernel/hostname 2>/dev/null || h=$(hostname); echo "hostname=$h"
+read -r k < /proc/sys/kernel/osrelease 2>/dev/null || k=$(uname -r); echo "kernel=$k"
 echo "ssh_connection=$SSH_CONNECTION"
 echo "uid=$(id -u)"
 [ -d /run/systemd/system ] && echo systemd=yes || echo systemd=no
 . /etc/os-release 2>/dev/null && echo "os=$ID $VERSION_ID"
-for t in ip bridge iptables iptables-save iptables-restore sysctl modprobe python3 ping socat nsenter sha256sum; do command -v "$t" >/dev/null 2>&1 && echo "tool.$t=$(command -v "$t")"; done
-iptables -V 2>/dev/null | sed 's/^/iptables_version=/'
+# Where each tool is, by walking PATH with test(1) (a builtin): no process per tool.
+for t in ${TOOLS.join(' ')}; do IFS=:; for d in $PATH; do [ -f "$d/$t" ] && [ -x "$d/$t" ] && { echo "tool.$t=$d/$t"; break; }; done; unset IFS; done
+echo "iptables_version=$(iptables -V 2>/dev/null)"
 ${s('link')}
 ip -j -d link show 2>/dev/null || echo '[]'
 ${s('addr')}
@@ -60,10 +64,10 @@ ip -j -6 route show table main 2>/dev/null || echo '[]'
 ${s('neigh')}
 ip -j neigh show nud permanent 2>/dev/null || echo '[]'
 ${s('fdb')}
-for d in $(ip -o link show type vxlan 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do printf '%s ' "$d"; bridge -j fdb show dev "$d" 2>/dev/null || printf '[]'; echo; done
+ip -o link show type vxlan 2>/dev/null | while IFS=' ' read -r _ d _; do d=\${d%:}; d=\${d%@*}; printf '%s ' "$d"; bridge -j fdb show dev "$d" 2>/dev/null || printf '[]'; echo; done
 ${s('sysctl')}
-${SYSCTL_KEYS.map((k) => `printf '%s=%s\\n' ${k} "$(cat /proc/sys/${k.replace(/\./g, '/')} 2>/dev/null || echo -)"`).join('\n')}
-for f in /proc/sys/net/ipv4/conf/*/rp_filter; do i=\${f#/proc/sys/net/ipv4/conf/}; printf 'net.ipv4.conf.%s.rp_filter=%s\\n' "\${i%/rp_filter}" "$(cat "$f")"; done
+# One grep for every value ("/proc/sys/net/ipv4/ip_forward:1"); a key that does not exist is absent.
+grep -H . ${SYSCTL_KEYS.map((k) => `/proc/sys/${k.replace(/\./g, '/')}`).join(' ')} /proc/sys/net/ipv4/conf/*/rp_filter 2>/dev/null
 ${s('iptables-filter')}
 iptables -S 2>&1 || echo '#error'
 ${s('iptables-nat')}
@@ -76,10 +80,10 @@ for f in ${sh(confDir)}/*; do [ -f "$f" ] || continue; echo ${sh(FILE)} "$f"; ca
 ${s('cni-bin')}
 # Ask VERSION only of the plugins that matter (the ones podnet uses and the ones the conflists name):
 # running every binary in the directory would cost more than the rest of the script.
-types="bridge host-local portmap loopback $(cat ${sh(confDir)}/* 2>/dev/null | tr ',{' '\\n\\n' | sed -n 's/^[[:space:]]*"type"[[:space:]]*:[[:space:]]*"\\([A-Za-z0-9_.-]*\\)".*/\\1/p' | sort -u | tr '\\n' ' ')"
-for d in ${binDirs.map(sh).join(' ')}; do [ -d "$d" ] || continue; echo "dir=$d"; for p in "$d"/*; do [ -x "$p" ] || continue; n=${'${p##*/}'}; v=; case " $types " in *" $n "*) v=$(CNI_COMMAND=VERSION "$p" </dev/null 2>/dev/null | tr -d '\\n');; esac; echo "plugin=$d $n $v"; done; done
+types='"bridge" "host-local" "portmap" "loopback" '"$(grep -oh '"type"[[:space:]]*:[[:space:]]*"[A-Za-z0-9_.-]*"' ${sh(confDir)}/* 2>/dev/null)"
+for d in ${binDirs.map(sh).join(' ')}; do [ -d "$d" ] || continue; echo "dir=$d"; for p in "$d"/*; do [ -x "$p" ] || continue; n=${'${p##*/}'}; v=; case "$types" in *'"'"$n"'"'*) v=$(CNI_COMMAND=VERSION "$p" </dev/null 2>/dev/null | tr -d '\\n');; esac; echo "plugin=$d $n $v"; done; done
 ${s('files')}
-for f in ${PODNET_FILES.join(' ')}; do [ -f "$f" ] && echo "$f $(sha256sum "$f" | cut -d' ' -f1)"; done
+sha256sum ${PODNET_FILES.join(' ')} 2>/dev/null
 ${s('bridge-ports')}
 bridge -j link show 2>/dev/null || echo '[]'
 ${s('end')}

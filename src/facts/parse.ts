@@ -2,7 +2,7 @@
  * Facts script output → typed NodeFacts. Parse, don't scrape: the sections are `ip -j` JSON,
  * `iptables -S` lines, key=value pairs and file contents. Pure; unit-tested on captured output.
  */
-import { FILE, SECTION } from './gather.js';
+import { FILE, SECTION, SYSCTL_KEYS } from './gather.js';
 
 export interface LinkFact {
   ifindex: number;
@@ -115,6 +115,26 @@ function kv(text: string | undefined): Record<string, string> {
     const i = line.indexOf('=');
     if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
   }
+  return out;
+}
+
+/**
+ * The sysctl section: `grep -H` lines ("/proc/sys/net/ipv4/ip_forward:1") or, from older scripts,
+ * "key=value". Keys use sysctl's dotted names; a key podnet asks for that the node does not have
+ * (a module not loaded) reads "-".
+ */
+export function parseSysctl(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of (text ?? '').split('\n')) {
+    if (line.startsWith('/proc/sys/')) {
+      const i = line.indexOf(':');
+      if (i > 0) out[line.slice('/proc/sys/'.length, i).split('/').join('.')] = line.slice(i + 1);
+    } else {
+      const i = line.indexOf('=');
+      if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+    }
+  }
+  if (text !== undefined) for (const k of SYSCTL_KEYS) out[k] ??= '-';
   return out;
 }
 
@@ -231,8 +251,11 @@ export function parseFacts(out: string): NodeFacts {
 
   const files: Record<string, string> = {};
   for (const line of (s.get('files') ?? '').split('\n')) {
-    const [p, h] = line.split(' ');
-    if (p && h) files[p] = h;
+    // sha256sum's "HASH  PATH" (older scripts: "PATH HASH")
+    const now = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    const old = /^(\S+) ([0-9a-f]{64})$/.exec(line);
+    if (now) files[now[2]!] = now[1]!;
+    else if (old) files[old[1]!] = old[2]!;
   }
   const backends: Record<string, number> = {};
   for (const [k, v] of Object.entries(kv(s.get('iptables-backends')))) backends[k] = Number(v);
@@ -246,14 +269,14 @@ export function parseFacts(out: string): NodeFacts {
     systemd: meta.systemd === 'yes',
     sshServerAddress: sshConn.length >= 4 ? sshConn[2] : undefined,
     tools,
-    iptablesVersion: meta.iptables_version,
+    iptablesVersion: meta.iptables_version || undefined,
     links,
     addrs,
     routes: jsonArray<RouteFact>(s.get('route'), 'ip route').map(route),
     routes6: jsonArray<RouteFact>(s.get('route6'), 'ip -6 route').map(route),
     neigh: jsonArray<NeighFact>(s.get('neigh'), 'ip neigh'),
     fdb: fdbLines(s.get('fdb')),
-    sysctl: kv(s.get('sysctl')),
+    sysctl: parseSysctl(s.get('sysctl')),
     iptablesFilter: lines(s.get('iptables-filter')),
     iptablesNat: lines(s.get('iptables-nat')),
     iptablesBackends: backends,

@@ -1,21 +1,23 @@
 /**
  * Boundary: SSH to nodes. Uses the system's OpenSSH client (so ~/.ssh/config, agents, ProxyJump and
- * known_hosts work as the user expects) with one multiplexed master connection per node for the whole
- * run. Scripts go on stdin to a fixed remote command; nothing from the inventory is spliced into a
- * command line that a shell parses (ssh's argv is passed by execa without a shell, and the remote
- * command is a constant).
+ * known_hosts work as the user expects) with one long-lived session per node for the whole run: one
+ * `ssh node sh -s` process whose shell runs every script podnet sends, each framed as a here-document
+ * with a random delimiter and followed by end markers on stdout and stderr. One TCP connection, one
+ * key exchange and one login per node, no ssh process per round trip (a control master still costs a
+ * client process, a session and a login shell per command). Scripts travel on stdin; nothing from the
+ * inventory is spliced into a command line that a shell parses (ssh's argv is passed without a shell,
+ * and the remote command is a constant).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { runLocal } from './local.js';
+import { randomBytes } from 'node:crypto';
+import { execa, type ResultPromise } from 'execa';
 import { TransportError, type ExecResult, type NodeTarget, type Transport } from './types.js';
 
-/** The remote command is a constant: the script arrives on stdin. */
+/** The remote command is a constant: the scripts arrive on stdin. */
 export function remoteCommand(sudo: boolean): string {
   return sudo ? 'sudo -n -- sh -s' : 'sh -s';
 }
 
-export function sshArgv(node: NodeTarget, controlDir: string | undefined): string[] {
+export function sshArgv(node: NodeTarget): string[] {
   const s = node.ssh;
   const argv: string[] = [];
   if (s.configFile) argv.push('-F', s.configFile);
@@ -29,7 +31,6 @@ export function sshArgv(node: NodeTarget, controlDir: string | undefined): strin
     '-o', 'LogLevel=ERROR',
   );
   if (s.acceptNewHostKeys) argv.push('-o', 'StrictHostKeyChecking=accept-new');
-  if (controlDir) argv.push('-o', 'ControlMaster=auto', '-o', `ControlPath=${controlDir}/%C`, '-o', 'ControlPersist=120');
   for (const o of s.options) argv.push('-o', o);
   // "--" ends ssh's options: an address can never be read as a flag (the inventory also forbids a leading "-").
   argv.push('--', node.address, remoteCommand(s.sudo));
@@ -71,50 +72,188 @@ function lastLine(s: string): string {
   return s.trim().split('\n').filter(Boolean).pop() ?? '';
 }
 
+/**
+ * What the session's shell is sent for one script: the script as a here-document (quoted delimiter:
+ * no expansion; the delimiter is random, so no script line can end it early) for a fresh `sh -s`, then
+ * the exit code after an end marker on stdout and an end marker on stderr. Each marker follows a
+ * newline so it starts a line whatever the script printed last; the parser drops that newline again.
+ */
+export function frameScript(script: string, nonce: string): string {
+  const body = script.endsWith('\n') ? script : `${script}\n`;
+  return `sh -s <<'@@podnet:${nonce}'\n${body}@@podnet:${nonce}\nprintf '\\n@@podnet:end ${nonce} %s\\n' "$?"; printf '\\n@@podnet:end ${nonce}\\n' >&2\n`;
+}
+
+/** Split a framed run's output off the session's streams; undefined until both end markers arrived. */
+export function parseFramed(out: string, err: string, nonce: string): { exitCode: number; stdout: string; stderr: string; restOut: string; restErr: string } | undefined {
+  const om = `\n@@podnet:end ${nonce} `;
+  const em = `\n@@podnet:end ${nonce}\n`;
+  const oi = out.indexOf(om);
+  const ei = err.indexOf(em);
+  if (oi < 0 || ei < 0) return undefined;
+  const eol = out.indexOf('\n', oi + om.length);
+  if (eol < 0) return undefined;
+  return {
+    exitCode: Number(out.slice(oi + om.length, eol)),
+    stdout: out.slice(0, oi),
+    stderr: err.slice(0, ei),
+    restOut: out.slice(eol + 1),
+    restErr: err.slice(ei + em.length),
+  };
+}
+
+/** A script's outcome; `framed` when the node's shell reported its end (else the session ended first). */
+interface SessionResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  framed: boolean;
+}
+
+interface Pending {
+  nonce: string;
+  resolve: (r: SessionResult) => void;
+  timer?: NodeJS.Timeout;
+}
+
+/** One `ssh node sh -s` process: runs scripts one after another. */
+class NodeSession {
+  private readonly proc: ResultPromise;
+  private out = '';
+  private err = '';
+  private pending: Pending | undefined;
+  private dead = false;
+  private readonly exited: Promise<void>;
+
+  constructor(readonly node: NodeTarget) {
+    this.proc = execa('ssh', sshArgv(node), {
+      buffer: false,
+      reject: false,
+      stdin: 'pipe',
+      // Its own process group: a Ctrl-C in the terminal reaches podnet, which still needs this
+      // connection to undo what it set up on the node, and then closes it.
+      detached: true,
+      cleanup: false,
+    });
+    this.proc.stdout!.setEncoding('utf8');
+    this.proc.stderr!.setEncoding('utf8');
+    this.proc.stdout!.on('data', (d: string) => {
+      this.out += d;
+      this.settle();
+    });
+    this.proc.stderr!.on('data', (d: string) => {
+      this.err += d;
+      this.settle();
+    });
+    // A write after the far end went away fails with EPIPE; the exit handler reports it.
+    this.proc.stdin!.on('error', () => undefined);
+    this.proc.catch(() => undefined);
+    this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
+    this.proc.once('exit', () => (this.dead = true));
+    // 'close' comes after the last output: what ssh said before it ended is complete by then.
+    this.proc.once('close', (code: number | null) => this.onExit(code ?? 255));
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  get idle(): boolean {
+    return this.alive && !this.pending;
+  }
+
+  run(script: string, timeoutMs: number): Promise<SessionResult> {
+    return new Promise((resolve) => {
+      const nonce = randomBytes(12).toString('hex');
+      this.pending = { nonce, resolve };
+      this.pending.timer = setTimeout(() => {
+        // The script may be stuck anywhere on the node: drop the whole session (a new one serves the
+        // next script) and report a timeout.
+        this.finish({ exitCode: 124, stdout: this.out, stderr: this.err, timedOut: true, framed: false });
+        this.kill();
+      }, timeoutMs);
+      this.proc.stdin!.write(frameScript(script, nonce));
+    });
+  }
+
+  private settle(): void {
+    if (!this.pending) return;
+    const r = parseFramed(this.out, this.err, this.pending.nonce);
+    if (!r) return;
+    this.out = r.restOut;
+    this.err = r.restErr;
+    this.finish({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, timedOut: false, framed: true });
+  }
+
+  private finish(r: SessionResult): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    clearTimeout(p.timer);
+    p.resolve(r);
+  }
+
+  private onExit(code: number): void {
+    this.dead = true;
+    // ssh ended with a script in flight: what it printed (a refused login, a lost connection, sudo
+    // asking for a password) is the answer to that script.
+    this.finish({ exitCode: code, stdout: this.out, stderr: this.err, timedOut: false, framed: false });
+  }
+
+  private kill(): void {
+    this.dead = true;
+    try {
+      // the whole process group (ssh and anything it started, such as a ProxyCommand)
+      process.kill(-this.proc.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+
+  /** End of input: the node's shell exits, then ssh. Killed if it does not within `ms`. */
+  async close(ms: number): Promise<void> {
+    this.proc.stdin!.end();
+    const t = setTimeout(() => this.kill(), ms);
+    await this.exited;
+    clearTimeout(t);
+  }
+}
+
 export class SshTransport implements Transport {
   private readonly trips = new Map<string, number>();
-  private readonly used = new Map<string, NodeTarget>();
-  private controlDir: string | undefined;
-
-  constructor(private readonly multiplex = true) {}
+  private readonly sessions = new Map<string, NodeSession[]>();
 
   get roundTrips(): ReadonlyMap<string, number> {
     return this.trips;
   }
 
-  private dir(): string | undefined {
-    if (!this.multiplex) return undefined;
-    // Short path: a unix socket path must fit in 108 bytes.
-    this.controlDir ??= mkdtempSync(`${tmpdir()}/podnet-ssh-`);
-    return this.controlDir;
+  /** An idle session to the node; a new one when there is none (or all are busy: runs never queue). */
+  private session(node: NodeTarget): NodeSession {
+    const list = (this.sessions.get(node.name) ?? []).filter((s) => s.alive);
+    let s = list.find((x) => x.idle);
+    if (!s) {
+      s = new NodeSession(node);
+      list.push(s);
+    }
+    this.sessions.set(node.name, list);
+    return s;
   }
 
   async run(node: NodeTarget, script: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
     const t0 = performance.now();
-    this.used.set(node.name, node);
     this.trips.set(node.name, (this.trips.get(node.name) ?? 0) + 1);
-    const r = await runLocal('ssh', sshArgv(node, this.dir()), {
-      input: script,
-      timeoutMs: opts.timeoutMs ?? node.ssh.commandTimeout * 1000,
-    });
-    const failure = classifySshFailure(node, r);
-    if (failure) throw failure;
+    const { framed, ...r } = await this.session(node).run(script, opts.timeoutMs ?? node.ssh.commandTimeout * 1000);
+    // The script's own exit code (even 255) and stderr are its business; only a session that ended
+    // or stalled before the script reported back is a transport failure.
+    if (!framed) {
+      throw classifySshFailure(node, r) ?? new TransportError(node.name, 'disconnected', `${node.name}: the SSH session ended (exit ${r.exitCode})${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`);
+    }
     return { ...r, durationMs: performance.now() - t0 };
   }
 
   async close(): Promise<void> {
-    const dir = this.controlDir;
-    if (!dir) return;
-    await Promise.all(
-      [...this.used.values()].map((n) => {
-        const argv = sshArgv(n, dir);
-        // Replace the trailing "-- address command" with "-O exit -- address".
-        const base = argv.slice(0, argv.indexOf('--'));
-        return runLocal('ssh', [...base, '-O', 'exit', '--', n.address], { timeoutMs: 5000 }).catch(() => undefined);
-      }),
-    );
-    rmSync(dir, { recursive: true, force: true });
-    this.controlDir = undefined;
+    const all = [...this.sessions.values()].flat();
+    this.sessions.clear();
+    await Promise.all(all.map((s) => s.close(5000)));
   }
 }
-

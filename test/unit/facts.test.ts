@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { FILE, SECTION, renderFactsScript } from '../../src/facts/gather.js';
-import { FactsParseError, parseFacts, splitSections, type NodeFacts } from '../../src/facts/parse.js';
+import { FactsParseError, parseFacts, parseSysctl, splitSections, type NodeFacts } from '../../src/facts/parse.js';
 
 const FIXTURE = readFileSync(new URL('../fixtures/facts-lab-node.txt', import.meta.url), 'utf8');
 
@@ -43,7 +43,7 @@ describe('parseFacts: captured lab node', () => {
     assert.equal(facts.sshServerAddress, undefined);
     assert.equal(facts.tools.ip, '/usr/sbin/ip');
     assert.equal(facts.tools['iptables-restore'], '/usr/sbin/iptables-restore');
-    assert.equal(facts.tools.ping, undefined);
+    assert.equal(facts.tools.ping, '/usr/bin/ping');
   });
 
   test('links and addresses', () => {
@@ -55,7 +55,7 @@ describe('parseFacts: captured lab node', () => {
       ],
     );
     const eth0 = facts.links.find((l) => l.ifname === 'eth0')!;
-    assert.equal(eth0.address, '6e:f2:46:18:71:c8');
+    assert.equal(eth0.address, '7a:23:e3:f9:ed:6b');
     assert.equal(eth0.operstate, 'UP');
     assert.deepEqual(eth0.flags, ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP']);
     assert.equal(eth0.vxlan, undefined);
@@ -63,7 +63,7 @@ describe('parseFacts: captured lab node', () => {
       { ifname: 'lo', family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' },
       { ifname: 'lo', family: 'inet6', local: '::1', prefixlen: 128, scope: 'host' },
       { ifname: 'eth0', family: 'inet', local: '192.0.2.11', prefixlen: 24, scope: 'global' },
-      { ifname: 'eth0', family: 'inet6', local: 'fe80::6cf2:46ff:fe18:71c8', prefixlen: 64, scope: 'link' },
+      { ifname: 'eth0', family: 'inet6', local: 'fe80::7823:e3ff:fef9:ed6b', prefixlen: 64, scope: 'link' },
     ]);
   });
 
@@ -428,5 +428,26 @@ describe('renderFactsScript', () => {
     const f = parseFacts(`${markers.join('\n')}\n`);
     assert.equal(f.hostname, '');
     assert.deepEqual(f.links, []);
+  });
+});
+
+describe('sysctl and files sections', () => {
+  test('grep -H lines become dotted keys; interface names keep their dots; missing keys read "-"', () => {
+    const s = parseSysctl('/proc/sys/net/ipv4/ip_forward:1\n/proc/sys/net/ipv4/conf/eth0.100/rp_filter:2\n/proc/sys/net/netfilter/nf_conntrack_max:262144\n');
+    assert.equal(s['net.ipv4.ip_forward'], '1');
+    assert.equal(s['net.ipv4.conf.eth0.100.rp_filter'], '2');
+    assert.equal(s['net.netfilter.nf_conntrack_max'], '262144');
+    assert.equal(s['net.bridge.bridge-nf-call-iptables'], '-', 'br_netfilter not loaded');
+  });
+  test('the older key=value form still parses', () => {
+    assert.equal(parseSysctl('net.ipv4.ip_forward=0\n')['net.ipv4.ip_forward'], '0');
+  });
+  test('no section: no keys', () => {
+    assert.deepEqual(parseSysctl(undefined), {});
+  });
+  test("files: sha256sum's output and the older PATH HASH form", () => {
+    const h = 'a'.repeat(64);
+    const f = parse({ files: `${h}  /etc/podnet/restore.sh\n/etc/sysctl.d/90-podnet.conf ${'b'.repeat(64)}\n` });
+    assert.deepEqual(f.files, { '/etc/podnet/restore.sh': h, '/etc/sysctl.d/90-podnet.conf': 'b'.repeat(64) });
   });
 });
