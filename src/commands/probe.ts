@@ -29,7 +29,7 @@ async function renderMatrices(report: ProbeReport, nodes: string[]): Promise<str
 export default class Probe extends BaseCommand {
   static override summary = 'Prove pod↔pod, node→pod, hostNetwork→pod and hostPort connectivity with real traffic';
   static override description =
-    "Creates a probe pod on every node through the node's live CNI config (netns + CNI ADD of the whole chain, with a hostPort), runs an echo service in it that reports the source address it saw, and checks in parallel: pod→pod TCP/UDP/ICMP for every ordered pair (and within each node), hostNetwork→pod, nodeIP:hostPort from pods and nodes (TCP and UDP), two processes in one pod over localhost, and the path MTU with don't-fragment. A pod→pod receiver that sees anything but the sender's pod IP is a failure (NAT). Failures are joined with the doctor findings that explain them. Everything created is removed afterwards, also on failure or Ctrl-C. Exit 1 on any failure.";
+    "Creates a probe pod on every node through the node's live CNI config (netns + CNI ADD of the whole chain, with a hostPort), runs an echo service in it that reports the source address it saw, and checks in parallel: pod→pod TCP/UDP/ICMP for every ordered pair (and within each node), hostNetwork→pod, nodeIP:hostPort from pods and nodes (TCP and UDP), two processes in one pod over localhost, and the path MTU with don't-fragment. A pod→pod receiver that sees anything but the sender's pod IP is a failure (NAT). Failures are joined with the doctor findings that explain them. Everything created is removed afterwards, also on failure or Ctrl-C. Needs python3 on the nodes (for the echo service and the probes) besides iproute2 and the CNI plugins. Exit 1 on any failure, or when checks could not run.";
   static override examples = ['<%= config.bin %> probe -i inventory.yaml', '<%= config.bin %> probe -i inventory.yaml --sample 3 --json', '<%= config.bin %> probe -i inventory.yaml --strict'];
   static override flags = {
     ...inventoryFlags,
@@ -63,6 +63,8 @@ export default class Probe extends BaseCommand {
       return out;
     });
     if (report.summary.fail) throw new ChecksFailed(`${report.summary.fail} probe(s) failed`);
+    // Unproven is not proven: cells that could not run (a node without python3) fail the run too.
+    if (report.summary.skip) throw new ChecksFailed(`${report.summary.skip} probe(s) could not run: ${report.nodes.filter((n) => n.error).map((n) => n.node).join(', ')} (see above)`);
     if (report.cleanupErrors.length) throw new NodeFailure(`probe pods could not be removed on ${report.cleanupErrors.map((c) => c.node).join(', ')}`);
   }
 }

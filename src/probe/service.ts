@@ -53,6 +53,8 @@ interface ProbeNode {
   podIP?: string;
   podMtu: number;
   error?: string;
+  /** the error is a tool missing on the node (its cells are skipped, not failed) */
+  missingTool?: boolean;
   setUp: boolean;
 }
 
@@ -174,9 +176,13 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
       const src = byName.get(cell.src);
       const dst = byName.get(cell.dst);
       const spec = PROBE_CHECKS[cell.check];
-      const why = !src ? `${cell.src}: facts could not be read` : src.error ? `${cell.src}: ${src.error}` : !dst ? `${cell.dst}: facts could not be read` : spec.to !== 'hostport' && spec.to !== 'localhost' && dst.error ? `${cell.dst}: ${dst.error}` : spec.to === 'hostport' && dst.error ? `${cell.dst}: ${dst.error}` : undefined;
-      if (why) {
-        results.push({ ...cell, status: src?.error?.includes('missing') ? 'skip' : 'fail', reason: why });
+      // A cell needs its source node's probe pod, and (unless it stays inside that pod) its target's.
+      const blocker = !src || src.error ? cell.src : spec.to !== 'localhost' && (!dst || dst.error) ? cell.dst : undefined;
+      if (blocker) {
+        const b = byName.get(blocker);
+        // A node without the tools for a probe pod leaves its cells unproven (skip); a node whose
+        // facts could not be read or whose pod could not be created is a failure.
+        results.push({ ...cell, status: b?.missingTool ? 'skip' : 'fail', reason: `${blocker}: ${b ? b.error : 'facts could not be read'}` });
         continue;
       }
       const host = spec.to === 'pod' ? dst!.podIP! : spec.to === 'hostport' ? dst!.view.nodeIP! : '127.0.0.1';
@@ -248,7 +254,7 @@ function prepare(inv: Inventory, view: NodeView, f: NodeFacts, runId: string, ho
   };
   const podMtu = view.live?.bridge?.mtu ?? view.uplink?.mtu ?? 1500;
   const base: ProbeNode = { inv: inv.nodes.find((n) => n.name === view.name)!, view, pod, podMtu, setUp: false };
-  if (!f.tools.python3) return { ...base, error: 'python3 is missing on the node (needed for the echo service; Debian: python3)' };
+  if (!f.tools.python3) return { ...base, missingTool: true, error: 'python3 is missing on the node: the probe pod and its echo service need it (Debian/Ubuntu: apt-get install python3-minimal; RHEL: dnf install python3)' };
   if (!view.live || view.live.parseError) return { ...base, error: `no usable CNI config in ${f.cniConfDir}` };
   if (!view.nodeIP) return { ...base, error: 'the node IP is unknown (set nodes[].ip)' };
   const types = view.live.plugins.map((p) => String(p.type));

@@ -6,6 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { startLab, type TestLab } from '../helpers/lab.js';
 import { labExecArgv, labExecEnv } from '../../src/lab/service.js';
 
@@ -204,6 +205,24 @@ describe('diagnose: flat lab of 3 nodes', () => {
     });
   }
 
+  it('a node without python3: its cells are skipped with the reason, the others still pass, exit 1', async () => {
+    await lab.shOnNode('node-2', 'mv /usr/bin/python3 /usr/bin/python3.hidden');
+    try {
+      const p = await probe(lab);
+      assert.equal(p.exitCode, 1, 'unproven cells fail the run');
+      const skipped = p.results.filter((r) => r.status === 'skip');
+      assert.deepEqual(p.results.filter((r) => r.status === 'fail'), []);
+      assert.ok(skipped.length > 0 && skipped.every((c) => involves('node-2')(c) && /node-2: python3 is missing/.test(c.reason ?? '')), JSON.stringify(skipped.slice(0, 3)));
+      const passed = p.results.filter((r) => r.status === 'pass');
+      assert.equal(passed.length + skipped.length, 84);
+      assert.ok(passed.every((c) => !involves('node-2')(c)));
+      assert.ok(passed.some((c) => key(c) === 'pod-tcp node-1→node-3'));
+    } finally {
+      await lab.shOnNode('node-2', 'mv /usr/bin/python3.hidden /usr/bin/python3');
+    }
+    await assertNoProbeLeftovers(lab);
+  });
+
   it('cleans up everything after Ctrl-C in the middle of a probe', async () => {
     const [file, ...args] = labExecArgv(lab.plan, { kind: 'operator' }, ['podnet', 'probe', '-i', lab.inventory]);
     // dropped packets make the probes to node-3 wait for their timeouts, so the interrupt lands mid-run
@@ -301,5 +320,31 @@ ip route add 10.244.${1 - i}.0/24 via ${peer.ip}`,
     assert.deepEqual(d.findings.filter((f) => f.severity === 'error'), []);
     const p = await probe(lab);
     assert.deepEqual(p.results.filter((r) => r.status === 'fail').map((r) => `${key(r)} ${r.reason}`), []);
+  });
+});
+
+describe('diagnose: 32 nodes', () => {
+  let lab: TestLab;
+  const thresh3 = () => readFileSync('/proc/sys/net/ipv4/neigh/default/gc_thresh3', 'utf8').trim();
+  let before3: string;
+  before(async () => {
+    before3 = thresh3();
+    lab = await startLab('tbig', ['--nodes', '32']);
+    const up = await lab.podnet(['up', '-i', lab.inventory]);
+    assert.equal(up.exitCode, 0, up.stderr);
+  });
+  after(async () => {
+    await lab?.down();
+    // the shared neighbour table's limit goes back to what the host had
+    assert.equal(thresh3(), before3);
+  });
+
+  it('the full mesh passes every one of its 9,248 cells (the lab raised the shared neighbour table)', async () => {
+    assert.ok(Number(thresh3()) >= Number(before3) + 32 * 32, `gc_thresh3 is ${thresh3()}`);
+    const p = await probe(lab);
+    assert.equal(p.results.length, 32 * 32 * 9 + 32);
+    assert.deepEqual(p.results.filter((r) => r.status !== 'pass').slice(0, 10).map((r) => `${key(r)}: ${r.reason}`), []);
+    assert.equal(p.exitCode, 0);
+    await assertNoProbeLeftovers(lab);
   });
 });

@@ -5,7 +5,7 @@ import { UserError } from '../../util/errors.js';
 
 export default class LabUp extends BaseCommand {
   static override summary = 'Start a local lab of simulated nodes';
-  static override description = `Each node is a network namespace with a private mount namespace (its own /etc, /var, /run, /opt, /usr views), running Debian's OpenSSH server on its underlay address with key-only login. Nodes share one L2 segment (flat) or sit on two segments joined by a router (routed). The lab has no link to the host's network namespace. Needs root. Writes an inventory, ssh_config and known_hosts under /run/podnet/labs/NAME.`;
+  static override description = `Each node is a network namespace with a private mount namespace (its own /etc, /var, /opt, /usr, /home views, an empty /run and /tmp, a fresh /root), running Debian's OpenSSH server on its underlay address with key-only login. Nodes share one L2 segment (flat) or sit on two segments joined by a router (routed). The lab has no link to the host's network namespace. Labs bigger than ~16 nodes raise the kernel's shared neighbour-table limits (net.ipv4.neigh.default.gc_thresh2/3) while they exist; lab down restores them. Needs root. Writes an inventory, ssh_config and known_hosts under /run/podnet/labs/NAME.`;
 
   static override examples = [
     '<%= config.bin %> lab up',
