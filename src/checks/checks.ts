@@ -296,7 +296,26 @@ const oldKernel: Check = (n) => {
   return older ? [f('old-kernel-vxlan-csum', n.name, 'warning', `kernel ${n.facts.kernel} has the VXLAN checksum offload bug: ~63 s stalls to Services`, `kernel ${n.facts.kernel}, VXLAN in use`, 'ethtool -K <vxlan dev> tx-checksum-ip-generic off, or upgrade to ≥ 5.7')] : [];
 };
 
-export const CHECKS: Check[] = [ipForward, forwardDrop, brNetfilter, rpFilter, mtu, cidrOverlap, dupPodCidr, peerRoutes, ownCidrRoute, wrongIface, vxlanBlocked, cniConfig, podNat, conntrack, iptablesSplit, vtepMac, oldKernel];
+/** NetworkManager or systemd-networkd touching CNI links and routes (they take addresses, routes vanish). */
+const netManagers: Check = (n) => {
+  const out: Finding[] = [];
+  const { networkManager: nm, networkd } = n.facts.netmgr;
+  if (nm) {
+    const bridge = n.live?.bridge?.name;
+    const ours = (dev: string) =>
+      dev === bridge || n.facts.links.some((l) => l.ifname === dev && l.kind === 'vxlan') || n.facts.bridgePorts.some((p) => p.ifname === dev && p.master !== undefined && p.master === bridge);
+    const managed = Object.entries(nm).filter(([dev, state]) => ours(dev) && !state.startsWith('unmanaged'));
+    if (managed.length) {
+      out.push(f('nm-managed', n.name, 'warning', `NetworkManager has the pod network's links in hand (${managed.map(([d]) => d).slice(0, 3).join(', ')}${managed.length > 3 ? ', …' : ''}): it can take the bridge's address or its routes away`, `nmcli device: ${managed.map(([d, st]) => `${d} ${st}`).slice(0, 5).join(', ')}`, `mark them unmanaged: printf '[keyfile]\\nunmanaged-devices=interface-name:${bridge ?? 'cni0'};interface-name:veth*;interface-name:podnet.*\\n' > /etc/NetworkManager/conf.d/99-podnet.conf && nmcli general reload`));
+    }
+  }
+  if (networkd && !['no', 'false', '0', 'off'].includes(networkd.manageForeignRoutes ?? 'yes')) {
+    out.push(f('nm-managed', n.name, 'warning', 'systemd-networkd removes routes it did not configure when it starts or reconfigures a link: the routes to peers\' pod CIDRs can vanish', `systemd-networkd is active; ManageForeignRoutes=${networkd.manageForeignRoutes ?? 'yes (default)'}`, "mkdir -p /etc/systemd/networkd.conf.d && printf '[Network]\\nManageForeignRoutes=no\\n' > /etc/systemd/networkd.conf.d/podnet.conf && systemctl restart systemd-networkd, then podnet up"));
+  }
+  return out;
+};
+
+export const CHECKS: Check[] = [ipForward, forwardDrop, brNetfilter, rpFilter, mtu, cidrOverlap, dupPodCidr, peerRoutes, ownCidrRoute, wrongIface, vxlanBlocked, cniConfig, podNat, conntrack, iptablesSplit, vtepMac, oldKernel, netManagers];
 
 export function runChecks(ctx: CheckContext): Finding[] {
   return ctx.nodes.flatMap((n) => CHECKS.flatMap((c) => c(n, ctx)));

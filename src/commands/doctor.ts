@@ -16,7 +16,7 @@ export async function renderFindings(report: Pick<DoctorReport, 'findings'>): Pr
 export default class Doctor extends BaseCommand {
   static override summary = 'Check every node for the ways pod networks break, and say how to fix them';
   static override description =
-    'Reads each node over SSH (in parallel, one round trip, read-only) and checks forwarding, FORWARD policy, br_netfilter, rp_filter, MTUs, CIDR overlaps and duplicates, routes to every peer pod CIDR and their next hops, the live CNI config (first in name order: plugins, cniVersion, portmap, ipMasq, bridge address), NAT rules, the VXLAN port, conntrack, iptables backends and VTEP entries. Works on any bridge-based pod network, not only podnet\'s. Exit 1 on any error finding.';
+    'Reads each node over SSH (in parallel, one round trip, read-only) and checks forwarding, FORWARD policy, br_netfilter, rp_filter, MTUs, CIDR overlaps and duplicates, routes to every peer pod CIDR and their next hops, the live CNI config (first in name order: plugins, cniVersion, portmap, ipMasq, bridge address), NAT rules, the VXLAN port, conntrack, iptables backends, VTEP entries, the VXLAN checksum bug of old kernels, and NetworkManager or systemd-networkd holding CNI links or cleaning foreign routes. Works on any bridge-based pod network, not only podnet\'s. Exit 1 on any error finding.';
   static override examples = ['<%= config.bin %> doctor -i inventory.yaml', '<%= config.bin %> doctor -i inventory.yaml --json'];
   static override flags = { ...inventoryFlags };
 

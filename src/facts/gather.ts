@@ -86,6 +86,10 @@ ${s('files')}
 sha256sum ${PODNET_FILES.join(' ')} 2>/dev/null
 ${s('bridge-ports')}
 bridge -j link show 2>/dev/null || echo '[]'
+${s('netmgr')}
+# Network managers that may claim CNI links or clean up foreign routes (only asked where they run).
+nm=$(nmcli -t -f DEVICE,STATE device 2>/dev/null) && { echo nm=running; printf '%s\\n' "$nm" | while IFS= read -r l; do echo "nm.device=$l"; done; }
+[ -d /run/systemd/system ] && systemctl is-active --quiet systemd-networkd 2>/dev/null && { echo networkd=running; grep -hs '^[[:space:]]*ManageForeignRoutes' /etc/systemd/networkd.conf /etc/systemd/networkd.conf.d/*.conf /run/systemd/networkd.conf.d/*.conf /usr/lib/systemd/networkd.conf.d/*.conf | while IFS= read -r l; do echo "networkd.conf=$l"; done; }
 ${s('end')}
 `;
 }

@@ -88,6 +88,33 @@ export interface NodeFacts {
   files: Record<string, string>;
   /** bridge ports: ifname → master bridge */
   bridgePorts: { ifname: string; master?: string }[];
+  /** network managers running on the node */
+  netmgr: NetMgrFact;
+}
+
+export interface NetMgrFact {
+  /** NetworkManager runs: device → state as `nmcli -t -f DEVICE,STATE device` prints it */
+  networkManager?: Record<string, string>;
+  /** systemd-networkd runs: the last ManageForeignRoutes= value set in its configuration, if any */
+  networkd?: { manageForeignRoutes?: string };
+}
+
+/** The netmgr section: "nm=running", "nm.device=cni0:unmanaged", "networkd=running", "networkd.conf=ManageForeignRoutes=no". */
+export function parseNetMgr(text: string | undefined): NetMgrFact {
+  const out: NetMgrFact = {};
+  for (const line of (text ?? '').split('\n')) {
+    if (line === 'nm=running') out.networkManager ??= {};
+    else if (line.startsWith('nm.device=')) {
+      const v = line.slice('nm.device='.length);
+      const i = v.lastIndexOf(':');
+      if (i > 0) (out.networkManager ??= {})[v.slice(0, i).replace(/\\:/g, ':')] = v.slice(i + 1);
+    } else if (line === 'networkd=running') out.networkd ??= {};
+    else if (line.startsWith('networkd.conf=')) {
+      const m = /ManageForeignRoutes\s*=\s*(\S+)/.exec(line);
+      if (m) (out.networkd ??= {}).manageForeignRoutes = m[1]!.toLowerCase();
+    }
+  }
+  return out;
 }
 
 export class FactsParseError extends Error {}
@@ -286,5 +313,6 @@ export function parseFacts(out: string): NodeFacts {
     plugins,
     files,
     bridgePorts: jsonArray<{ ifname: string; master?: string }>(s.get('bridge-ports'), 'bridge link').map((p) => ({ ifname: p.ifname, master: p.master })),
+    netmgr: parseNetMgr(s.get('netmgr')),
   };
 }

@@ -30,6 +30,7 @@ export const EMPTY_FACTS: NodeFacts = {
   plugins: [],
   files: {},
   bridgePorts: [],
+  netmgr: {},
 };
 
 function file(path: string, content: string, mode = '0644'): FilePlan {

@@ -205,6 +205,19 @@ describe('diagnose: flat lab of 3 nodes', () => {
     });
   }
 
+  it('doctor sees NetworkManager holding the bridge (through the real facts script and a stand-in nmcli)', async () => {
+    await lab.shOnNode('node-2', "cat > /usr/local/bin/nmcli <<'EOF'\n#!/bin/sh\necho eth0:connected\necho 'cni0:connected (externally)'\necho lo:unmanaged\nEOF\nchmod +x /usr/local/bin/nmcli");
+    try {
+      const d = await doctor(lab);
+      const nm = d.findings.filter((f) => f.id === 'nm-managed');
+      assert.deepEqual(nm.map((f) => `${f.node} ${f.severity}`), ['node-2 warning']);
+      assert.equal(d.exitCode, 0, 'a warning does not fail doctor');
+    } finally {
+      await lab.shOnNode('node-2', 'rm -f /usr/local/bin/nmcli');
+    }
+    assert.deepEqual((await doctor(lab)).findings.filter((f) => f.id === 'nm-managed'), []);
+  });
+
   it('a node without python3: its cells are skipped with the reason, the others still pass, exit 1', async () => {
     await lab.shOnNode('node-2', 'mv /usr/bin/python3 /usr/bin/python3.hidden');
     try {

@@ -135,7 +135,7 @@ describe('healthy setups', () => {
   });
 
   test('there is one check per failure family (no check dropped from the list)', () => {
-    assert.equal(CHECKS.length, 17);
+    assert.equal(CHECKS.length, 18);
   });
 });
 
@@ -638,6 +638,56 @@ const scenarios: Scenario[] = [
     },
     expected: [],
   },
+  // nm-managed
+  {
+    name: 'nm-managed: NetworkManager holds the bridge and a pod veth',
+    mutate: (f1) => {
+      f1.links.push({ ifindex: 9, ifname: 'veth1a2b', mtu: 1500, flags: ['UP'], kind: 'veth' });
+      f1.bridgePorts = [{ ifname: 'veth1a2b', master: 'cni0' }];
+      f1.netmgr = { networkManager: { eth0: 'connected', cni0: 'connected (externally)', veth1a2b: 'connected (externally)', lo: 'unmanaged' } };
+    },
+    expected: ['n1:nm-managed'],
+    check: (x) => {
+      const f = only(x, 'nm-managed');
+      assert.match(f.message, /NetworkManager .*\(cni0, veth1a2b\)/);
+      assert.match(f.fix, /unmanaged-devices=interface-name:cni0;interface-name:veth\*/);
+      assert.doesNotMatch(f.evidence, /eth0 connected,|lo /, 'links outside the pod network are NetworkManager\'s business');
+    },
+  },
+  {
+    name: 'nm-managed: NOT when the pod links are unmanaged (or NetworkManager only has the uplink)',
+    vxlan: true,
+    mutate: (f1, f2) => {
+      f1.netmgr = { networkManager: { eth0: 'connected', cni0: 'unmanaged', 'podnet.1': 'unmanaged' } };
+      f2.netmgr = { networkManager: { eth0: 'connected' } };
+    },
+    expected: [],
+  },
+  {
+    name: 'nm-managed: NetworkManager holds the VXLAN device',
+    vxlan: true,
+    mutate: (f1) => {
+      f1.netmgr = { networkManager: { 'podnet.1': 'connected (externally)', cni0: 'unmanaged' } };
+    },
+    expected: ['n1:nm-managed'],
+  },
+  {
+    name: 'nm-managed: systemd-networkd with ManageForeignRoutes left at its default (yes)',
+    mutate: (f1, f2) => {
+      f1.netmgr = { networkd: {} };
+      f2.netmgr = { networkd: { manageForeignRoutes: 'yes' } };
+    },
+    expected: ['n1:nm-managed', 'n2:nm-managed'],
+    check: (x) => assert.match(x[0]!.fix, /ManageForeignRoutes=no/),
+  },
+  {
+    name: 'nm-managed: NOT with ManageForeignRoutes=no',
+    mutate: (f1, f2) => {
+      f1.netmgr = { networkd: { manageForeignRoutes: 'no' } };
+      f2.netmgr = { networkd: { manageForeignRoutes: 'false' } };
+    },
+    expected: [],
+  },
 ];
 
 describe('runChecks: one scenario per finding', () => {
@@ -651,7 +701,7 @@ describe('runChecks: one scenario per finding', () => {
 
   test('every finding id documented here is covered by a scenario', () => {
     const covered = new Set(scenarios.flatMap((s) => s.expected.map((e) => e.split(':')[1])));
-    for (const id of ['forward-drop', 'ip-forward-off', 'br-netfilter', 'rp-filter', 'mtu', 'cidr-overlap', 'dup-podcidr', 'missing-route', 'hostgw-l3', 'own-cidr-route', 'wrong-iface', 'vxlan-blocked', 'no-cni-config', 'no-hostport', 'plugin-missing', 'cni-version', 'pod-nat', 'conntrack-full', 'iptables-split', 'vtep-mac', 'old-kernel-vxlan-csum']) {
+    for (const id of ['forward-drop', 'ip-forward-off', 'br-netfilter', 'rp-filter', 'mtu', 'cidr-overlap', 'dup-podcidr', 'missing-route', 'hostgw-l3', 'own-cidr-route', 'wrong-iface', 'vxlan-blocked', 'no-cni-config', 'no-hostport', 'plugin-missing', 'cni-version', 'pod-nat', 'conntrack-full', 'iptables-split', 'vtep-mac', 'old-kernel-vxlan-csum', 'nm-managed']) {
       assert.ok(covered.has(id), id);
     }
   });

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { FILE, SECTION, renderFactsScript } from '../../src/facts/gather.js';
-import { FactsParseError, parseFacts, parseSysctl, splitSections, type NodeFacts } from '../../src/facts/parse.js';
+import { FactsParseError, parseFacts, parseNetMgr, parseSysctl, splitSections, type NodeFacts } from '../../src/facts/parse.js';
 
 const FIXTURE = readFileSync(new URL('../fixtures/facts-lab-node.txt', import.meta.url), 'utf8');
 
@@ -449,5 +449,19 @@ describe('sysctl and files sections', () => {
     const h = 'a'.repeat(64);
     const f = parse({ files: `${h}  /etc/podnet/restore.sh\n/etc/sysctl.d/90-podnet.conf ${'b'.repeat(64)}\n` });
     assert.deepEqual(f.files, { '/etc/podnet/restore.sh': h, '/etc/sysctl.d/90-podnet.conf': 'b'.repeat(64) });
+  });
+});
+
+describe('netmgr section', () => {
+  test('nothing running: empty', () => {
+    assert.deepEqual(parseNetMgr(''), {});
+    assert.deepEqual(parseNetMgr(undefined), {});
+  });
+  test('NetworkManager devices (terse output, escaped colons) and networkd settings (the last one wins)', () => {
+    const nm = parseNetMgr('nm=running\nnm.device=eth0:connected\nnm.device=cni0:connected (externally)\nnm.device=odd\\:name:unmanaged\nnetworkd=running\nnetworkd.conf=ManageForeignRoutes=yes\nnetworkd.conf=  ManageForeignRoutes = No\n');
+    assert.deepEqual(nm, { networkManager: { eth0: 'connected', cni0: 'connected (externally)', 'odd:name': 'unmanaged' }, networkd: { manageForeignRoutes: 'no' } });
+  });
+  test('networkd without a setting', () => {
+    assert.deepEqual(parseNetMgr('networkd=running\n'), { networkd: {} });
   });
 });
