@@ -54,6 +54,22 @@ def serve(port, ttl, pidfile):
                 except OSError:
                     break
 
+def watch(pid, ttl, script, pidfile):
+    child = os.fork()
+    if child:
+        with open(pidfile, "w") as f: f.write("%d\n" % child)
+        os._exit(0)
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2): os.dup2(null, fd)
+    end = time.monotonic() + ttl
+    while time.monotonic() < end:
+        try: os.kill(pid, 0)
+        except ProcessLookupError: break
+        except PermissionError: pass
+        time.sleep(1)
+    os.execv("/bin/sh", ["sh", script])
+
 class Netns:
     """Switch this (single-threaded) process between the node's network namespace and the pod's."""
     def __init__(self, pod_path):
@@ -205,6 +221,8 @@ def client(proto, host, port, timeout):
 mode = sys.argv[1]
 if mode == "serve":
     serve(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 600, sys.argv[4] if len(sys.argv) > 4 else None)
+elif mode == "watch":
+    watch(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
 elif mode == "batch":
     batch(sys.argv[2], float(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None)
 else:

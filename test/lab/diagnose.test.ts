@@ -261,6 +261,41 @@ describe('diagnose: flat lab of 3 nodes', () => {
     await lab.podnet(['up', '-i', lab.inventory]);
     await assertNoProbeLeftovers(lab);
   });
+
+  it('podnet killed outright (SIGKILL) mid-probe: the nodes remove the probe pods by themselves', async () => {
+    const [file, ...args] = labExecArgv(lab.plan, { kind: 'operator' }, ['podnet', 'probe', '-i', lab.inventory]);
+    const drop = 'FORWARD 1 -m comment --comment podnet-test-drop -j DROP';
+    await lab.shOnNode('node-3', `iptables -I ${drop}`);
+    try {
+      const child = execa(file!, args, { env: labExecEnv(), reject: false });
+      let seen = '';
+      await new Promise<void>((resolve) => {
+        child.stderr!.on('data', (d: Buffer) => {
+          seen += d.toString();
+          if (/probing \(/.test(seen)) resolve();
+        });
+        setTimeout(resolve, 15_000);
+      });
+      assert.match(seen, /probing \(/);
+      // the pods exist now
+      const before = await lab.shOnNode('node-1', 'ip netns list | grep -c "^pnp-"');
+      assert.equal(before.stdout.trim(), '1');
+      child.kill('SIGKILL');
+      await child;
+      // no teardown from podnet: each node's switch fires once its SSH session has ended
+      let left = '';
+      for (let i = 0; i < 40; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        left = '';
+        for (const n of lab.plan.nodes) left += (await lab.shOnNode(n.name, 'ip netns list | grep "^pnp-"; ls -d /run/podnet-probe-* 2>/dev/null')).stdout;
+        if (left.trim() === '') break;
+      }
+      assert.equal(left.trim(), '', 'probe pods were left behind');
+    } finally {
+      await lab.shOnNode('node-3', `iptables -D ${drop.replace(/^FORWARD 1/, 'FORWARD')}`);
+    }
+    await assertNoProbeLeftovers(lab);
+  });
 });
 
 describe('diagnose: routed lab', () => {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { ECHO_PY } from '../../src/probe/echo.js';
@@ -112,5 +112,37 @@ kill $(cat ${D}/host.pid) $(cat ${D}/pod.pid) $keeper 2>/dev/null || true
 
   test('single-probe client mode', () => {
     assert.deepEqual(client, ['ok 127.0.0.1', 'fail ECONNREFUSED (Connection refused)']);
+  });
+});
+
+describe('echo.py watch (the dead man\'s switch)', () => {
+  test('runs the script once the watched process is gone, and records its own PID', async () => {
+    const dir = mkdtempSync(`${tmpdir()}/podnet-watch-`);
+    try {
+      writeFileSync(`${dir}/echo.py`, ECHO_PY);
+      writeFileSync(`${dir}/teardown.sh`, `echo "$$" > ${dir}/ran\n`);
+      const out = execFileSync('sh', ['-c', `sleep 0.5 & python3 -I -S ${dir}/echo.py watch $! 30 ${dir}/teardown.sh ${dir}/watchdog.pid; cat ${dir}/watchdog.pid`], { encoding: 'utf8' });
+      const pid = out.trim();
+      assert.match(pid, /^\d+$/);
+      const t0 = Date.now();
+      while (!existsSync(`${dir}/ran`) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
+      // exec'd in place of the watcher: the script runs with the PID the teardown must not kill
+      assert.equal(readFileSync(`${dir}/ran`, 'utf8').trim(), pid);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('killed by the normal teardown, it runs nothing', async () => {
+    const dir = mkdtempSync(`${tmpdir()}/podnet-watch-`);
+    try {
+      writeFileSync(`${dir}/echo.py`, ECHO_PY);
+      writeFileSync(`${dir}/teardown.sh`, `touch ${dir}/ran\n`);
+      execFileSync('sh', ['-c', `sleep 1 & python3 -I -S ${dir}/echo.py watch $! 30 ${dir}/teardown.sh ${dir}/watchdog.pid; kill $(cat ${dir}/watchdog.pid)`]);
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal(existsSync(`${dir}/ran`), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
