@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { podnet } from './cli.js';
 import { readLabPlan, labRun, type ExecTarget } from '../../src/lab/service.js';
 import type { LabPlan } from '../../src/lab/topology.js';
+import { nsInode, pidsInNamespaces, processName } from '../../src/lab/host.js';
 
 export interface TestLab {
   plan: LabPlan;
@@ -42,4 +43,16 @@ export async function startLab(name: string, args: string[] = []): Promise<TestL
     },
   };
   return lab;
+}
+
+/** Make a node unreachable over SSH: kill its sshd (start it again with startSshd). */
+export function killSshd(lab: TestLab, node: string): void {
+  const netns = lab.plan.nodes.find((n) => n.name === node)!.netns;
+  const ino = nsInode(`/run/netns/${netns}`)!;
+  for (const pid of pidsInNamespaces(new Set([ino]), new Set())) if (processName(pid) === 'sshd') process.kill(pid, 'SIGKILL');
+}
+
+export async function startSshd(lab: TestLab, node: string): Promise<void> {
+  const s = await lab.onNode(node, ['/usr/sbin/sshd', '-f', '/etc/ssh/podnet-lab/sshd_config']);
+  assert.equal(s.exitCode, 0, s.stderr);
 }

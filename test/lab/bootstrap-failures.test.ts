@@ -6,8 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { startLab, type TestLab } from '../helpers/lab.js';
-import { nsInode, pidsInNamespaces, processName } from '../../src/lab/host.js';
+import { killSshd, startLab, type TestLab } from '../helpers/lab.js';
 
 interface UpNode {
   node: string;
@@ -35,12 +34,6 @@ async function assertUntouched(lab: TestLab): Promise<void> {
     const r = await lab.shOnNode(n.name, 'ip link show cni0 2>/dev/null; ip route show proto 157; ls /etc/cni/net.d /etc/podnet 2>/dev/null; iptables -S | grep PODNET');
     assert.equal(r.stdout.replace('/etc/cni/net.d:', '').trim(), '', `${n.name} was changed:\n${r.stdout}`);
   }
-}
-
-function killSshd(lab: TestLab, node: string): void {
-  const netns = lab.plan.nodes.find((n) => n.name === node)!.netns;
-  const ino = nsInode(`/run/netns/${netns}`)!;
-  for (const pid of pidsInNamespaces(new Set([ino]), new Set())) if (processName(pid) === 'sshd') process.kill(pid, 'SIGKILL');
 }
 
 describe('bootstrap: bad input is refused before any node is touched', () => {

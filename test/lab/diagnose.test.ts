@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
-import { startLab, type TestLab } from '../helpers/lab.js';
+import { killSshd, startLab, startSshd, type TestLab } from '../helpers/lab.js';
 import { labExecArgv, labExecEnv } from '../../src/lab/service.js';
 
 interface Cell {
@@ -216,6 +216,25 @@ describe('diagnose: flat lab of 3 nodes', () => {
       await lab.shOnNode('node-2', 'rm -f /usr/local/bin/nmcli');
     }
     assert.deepEqual((await doctor(lab)).findings.filter((f) => f.id === 'nm-managed'), []);
+  });
+
+  it('an unreachable node: doctor reports it and still checks the others; probe fails only its cells', async () => {
+    killSshd(lab, 'node-3');
+    try {
+      const d = await doctor(lab);
+      assert.equal(d.exitCode, 1);
+      assert.deepEqual(d.findings.filter((f) => f.severity === 'error').map((f) => `${f.node} ${f.id}`), ['node-3 unreachable']);
+      const p = await probe(lab);
+      assert.equal(p.exitCode, 1);
+      const failing = p.results.filter((r) => r.status === 'fail');
+      assert.ok(failing.length > 0 && failing.every((c) => involves('node-3')(c) && /node-3: facts could not be read/.test(c.reason ?? '')), JSON.stringify(failing.slice(0, 3)));
+      assert.equal(p.results.filter((r) => r.status === 'pass').length + failing.length, 84);
+      assert.ok(p.results.some((r) => key(r) === 'pod-tcp node-1→node-2' && r.status === 'pass'));
+      assert.ok(p.failures.some((f) => f.explanations.some((e) => e.id === 'unreachable' && e.node === 'node-3')), 'failures joined with the unreachable finding');
+    } finally {
+      await startSshd(lab, 'node-3');
+    }
+    await assertNoProbeLeftovers(lab);
   });
 
   it('a node without python3: its cells are skipped with the reason, the others still pass, exit 1', async () => {
