@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Inventory, InventoryNode } from '../inventory/load.js';
 import type { NodeFacts } from '../facts/parse.js';
 import { gatherFacts, type RunContext } from '../services/bootstrap.js';
-import { doctorFromFacts, nodeViews } from '../services/doctor.js';
+import { doctorFromFacts, nodeViews, type DoctorReport } from '../services/doctor.js';
 import type { Finding, NodeView } from '../checks/checks.js';
 import { podIpFromResult, renderCniAdd, renderCniDel, resultFromOutput, type Conflist, type PodSpec } from '../cni/runtime.js';
 import { ECHO_PY } from './echo.js';
@@ -126,13 +126,11 @@ export interface ProbeOptions {
 export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptions): Promise<ProbeReport> {
   const runId = randomBytes(3).toString('hex');
   const hostPort = 31000 + (parseInt(runId, 16) % 1000);
-  const { facts, failures } = await gatherFacts(inv, ctx);
-  const doctor = doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint })));
-  const views = nodeViews(inv, facts);
-  const nodes: ProbeNode[] = views.map((view) => prepare(inv, view, facts.get(view.name)!, runId, hostPort));
-  const byName = new Map(nodes.map((n) => [n.view.name, n]));
+  const nodes: ProbeNode[] = [];
+  const byName = new Map<string, ProbeNode>();
   let tornDown = false;
-  let setupPhase: Promise<unknown> = Promise.resolve();
+  /** pod set-ups started so far (each node's starts as soon as its own facts are in) */
+  const setups: Promise<void>[] = [];
   let teardownDone: Promise<void> | undefined;
   const cleanupErrors: { node: string; error: string }[] = [];
   // One teardown, shared: the interrupt handler and the normal path both wait for the same run, so
@@ -142,10 +140,9 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
     tornDown = true;
     // An interrupt can land while pods are being created: let those scripts finish (no new ones start
     // once tornDown is set), then undo them all.
-    for (;;) {
-      const phase = setupPhase;
-      await phase.catch(() => undefined);
-      if (phase === setupPhase) break;
+    for (let started = -1; started !== setups.length; ) {
+      started = setups.length;
+      await Promise.allSettled(setups);
     }
     await mapLimit(nodes.filter((n) => n.setUp), ctx.concurrency, async (n) => {
       ctx.progress.update(n.view.name, 'cleaning up');
@@ -159,21 +156,35 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
   };
   opts.onCleanup?.(teardown);
 
+  const setUpPod = async (n: ProbeNode): Promise<void> => {
+    if (n.error || tornDown) return;
+    ctx.progress.update(n.view.name, 'creating probe pod');
+    n.setUp = true;
+    try {
+      const r = await ctx.transport.run(n.inv, setupScript(n, runId));
+      n.podIP = podIpFromResult(resultFromOutput(r.stdout) ?? '');
+      if (r.exitCode !== 0 || !n.podIP) n.error = `probe pod could not be created: ${r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`}`;
+    } catch (err) {
+      n.error = `probe pod could not be created: ${errorMessage(err)}`;
+    }
+  };
+
   const results: ProbeResult[] = [];
+  let doctor: DoctorReport;
   try {
-    setupPhase = mapLimit(nodes, ctx.concurrency, async (n) => {
-      if (n.error || tornDown) return;
-      ctx.progress.update(n.view.name, 'creating probe pod');
-      n.setUp = true;
-      try {
-        const r = await ctx.transport.run(n.inv, setupScript(n, runId));
-        n.podIP = podIpFromResult(resultFromOutput(r.stdout) ?? '');
-        if (r.exitCode !== 0 || !n.podIP) n.error = `probe pod could not be created: ${r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`}`;
-      } catch (err) {
-        n.error = `probe pod could not be created: ${errorMessage(err)}`
-      }
+    // Each node's probe pod is made right after its own facts are read (a node's view depends on its
+    // facts only): a slow node does not hold the others back.
+    const { facts, failures } = await gatherFacts(inv, ctx, inv.nodes, async (inode, f) => {
+      const view = nodeViews(inv, new Map([[inode.name, f]]))[0]!;
+      const n = prepare(inv, view, f, runId, hostPort);
+      nodes.push(n);
+      byName.set(inode.name, n);
+      const setup = setUpPod(n);
+      setups.push(setup);
+      await setup;
     });
-    await setupPhase;
+    doctor = doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint })));
+    await Promise.all(setups);
 
     const cells = probeCells(inv.nodes.map((n) => n.name), opts.sample);
     const wires = new Map<string, { cell: ProbeCell; wire: Wire; from: 'pod' | 'host' }[]>();

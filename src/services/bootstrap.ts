@@ -40,7 +40,11 @@ function failureOf(node: string, step: string, err: unknown): NodeFailure {
   return { node, step, error: errorMessage(err) };
 }
 
-export async function gatherFacts(inv: Inventory, ctx: RunContext, nodes: InventoryNode[] = inv.nodes): Promise<FactsResult> {
+/**
+ * Facts of every node, one round trip each, in parallel. `onFacts` runs for a node as soon as its facts
+ * are parsed, within the same concurrency slot (probe makes the node's probe pod there).
+ */
+export async function gatherFacts(inv: Inventory, ctx: RunContext, nodes: InventoryNode[] = inv.nodes, onFacts?: (node: InventoryNode, facts: NodeFacts) => Promise<void>): Promise<FactsResult> {
   const script = renderFactsScript({ cniBinDir: inv.cluster.cniBinDir });
   const facts = new Map<string, NodeFacts>();
   const failures: NodeFailure[] = [];
@@ -51,7 +55,9 @@ export async function gatherFacts(inv: Inventory, ctx: RunContext, nodes: Invent
       if (r.exitCode !== 0 && !r.stdout.includes('@@podnet:section end')) {
         throw new Error(`facts script failed (exit ${r.exitCode}): ${lastLine(r.stderr)}`);
       }
-      facts.set(n.name, parseFacts(r.stdout));
+      const f = parseFacts(r.stdout);
+      facts.set(n.name, f);
+      await onFacts?.(n, f);
     } catch (err) {
       const f = failureOf(n.name, 'facts', err);
       failures.push(f);
