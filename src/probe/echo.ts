@@ -6,7 +6,7 @@
  *   datagram with the source address it saw, so the sender can check for NAT. Binds first, then
  *   detaches and prints "ready PID": the caller learns at once whether it started, without polling.
  *   One process, one thread, one selector; it exits by itself after TTL seconds whatever happens to podnet.
- * - `batch FILE TIMEOUT [NETNS]`: runs a node's whole list of probes from one process with one selector
+ * - `batch FILE TIMEOUT [NETNS [WINDOW]]`: runs a node's whole list of probes from one process with one selector
  *   (no thread or process per probe): TCP and UDP through non-blocking sockets, ICMP echo and the
  *   don't-fragment path-MTU check through a raw ICMP socket. Probes marked "pod" open their sockets in
  *   the probe pod's network namespace (setns), the others in the node's own. ICMP errors (fragmentation
@@ -201,13 +201,13 @@ def run(probes, timeout, ns, window=64):
     sel.close()
     return out
 
-def batch(path, timeout, pod_ns):
+def batch(path, timeout, pod_ns, window):
     with open(path) as f: probes = json.load(f)
     ns = Netns(pod_ns)
-    out = run(probes, timeout, ns)
+    out = run(probes, timeout, ns, window)
     again = [p for p in probes if not out[p["id"]]["ok"]]
     if again:
-        second = run(again, timeout, ns)
+        second = run(again, timeout, ns, window)
         for p in again:
             if second[p["id"]]["ok"]:
                 out[p["id"]] = dict(second[p["id"]], retried=True)
@@ -224,7 +224,7 @@ if mode == "serve":
 elif mode == "watch":
     watch(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
 elif mode == "batch":
-    batch(sys.argv[2], float(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None)
+    batch(sys.argv[2], float(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None, int(sys.argv[5]) if len(sys.argv) > 5 else 64)
 else:
     client(mode, sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
 `;

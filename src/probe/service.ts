@@ -23,6 +23,8 @@ export const ECHO_PORT = 8080;
 /** the echo service exits by itself after this long, whatever happens to podnet */
 const ECHO_TTL_S = 600;
 const PROBE_TIMEOUT_S = 2;
+/** probes in flight at once per node (echo.py's window) */
+const PROBE_WINDOW = 64;
 
 export interface ProbeResult extends ProbeCell {
   status: 'pass' | 'fail' | 'warn' | 'skip';
@@ -112,7 +114,7 @@ function probeScript(runId: string, podNetns: string, probes: Wire[]): string {
 cat > $D/probes.json <<'PODNET_J'
 ${JSON.stringify(probes)}
 PODNET_J
-${PY} $D/echo.py batch $D/probes.json ${PROBE_TIMEOUT_S} ${sh(podNetns)}
+${PY} $D/echo.py batch $D/probes.json ${PROBE_TIMEOUT_S} ${sh(podNetns)} ${PROBE_WINDOW}
 `;
 }
 
@@ -187,7 +189,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
     await Promise.all(setups);
 
     const cells = probeCells(inv.nodes.map((n) => n.name), opts.sample);
-    const wires = new Map<string, { cell: ProbeCell; wire: Wire; from: 'pod' | 'host' }[]>();
+    const wires = new Map<string, { cell: ProbeCell; wire: Wire }[]>();
     let id = 0;
     for (const cell of cells) {
       const src = byName.get(cell.src);
@@ -206,7 +208,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
       const port = spec.to === 'hostport' ? hostPort : ECHO_PORT;
       const wire: Wire = { id: id++, ns: spec.from, proto: spec.proto, host, port, size: spec.proto === 'mtu' ? Math.min(src!.podMtu, dst!.podMtu) - 28 : undefined };
       const list = wires.get(cell.src) ?? [];
-      list.push({ cell, wire, from: spec.from });
+      list.push({ cell, wire });
       wires.set(cell.src, list);
     }
 
@@ -216,7 +218,9 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
       ctx.progress.update(nodeName, `probing (${list.length} checks)`);
       const seen = new Map<number, { ok: boolean; observed?: string; reason?: string }>();
       try {
-        const r = await ctx.transport.run(n.inv, probeScript(runId, n.pod.netns, list.map((x) => x.wire)), { timeoutMs: 60_000 });
+        // Worst case every probe times out twice (first try and retry), PROBE_WINDOW at a time.
+        const worstMs = 2 * Math.ceil(list.length / PROBE_WINDOW) * PROBE_TIMEOUT_S * 1000;
+        const r = await ctx.transport.run(n.inv, probeScript(runId, n.pod.netns, list.map((x) => x.wire)), { timeoutMs: worstMs + 30_000 });
         for (const line of r.stdout.split('\n')) {
           if (!line.startsWith('{')) continue;
           const x = JSON.parse(line) as { id: number; ok: boolean; observed?: string; reason?: string };
