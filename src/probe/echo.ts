@@ -2,10 +2,13 @@
  * The program that runs on nodes during a probe: a small Python 3 program (a common interpreter on
  * nodes; nothing else is needed, not even ping) sent on stdin, never installed.
  *
- * - `serve PORT TTL PIDFILE`: the echo service in a probe pod. Answers every TCP connection and UDP
- *   datagram with the source address it saw, so the sender can check for NAT. Binds first, then
- *   detaches and prints "ready PID": the caller learns at once whether it started, without polling.
- *   One process, one thread, one selector; it exits by itself after TTL seconds whatever happens to podnet.
+ * - `serve PORT TTL PIDFILE [WATCH SCRIPT [NETNS]]`: the echo service of a probe pod. Answers every
+ *   TCP connection and UDP datagram with the source address it saw, so the sender can check for NAT.
+ *   Its sockets are opened in NETNS (the pod), the process stays in the node's namespace. Binds first,
+ *   then detaches and prints "ready PID": the caller learns at once whether it started, without polling.
+ *   One process, one thread, one selector. It is also the node's dead man's switch: once process WATCH
+ *   (the SSH session's shell) is gone, or TTL seconds have passed, it runs SCRIPT (the probe's teardown)
+ *   in its own place — if podnet is killed outright, the node removes the probe pod by itself.
  * - `batch FILE TIMEOUT [NETNS [WINDOW]]`: runs a node's whole list of probes from one process with one selector
  *   (no thread or process per probe): TCP and UDP through non-blocking sockets, ICMP echo and the
  *   don't-fragment path-MTU check through a raw ICMP socket. Probes marked "pod" open their sockets in
@@ -16,9 +19,13 @@
  * - `tcp|udp HOST PORT TIMEOUT`: one probe from the command line (used by the tests' pods).
  */
 export const ECHO_PY = String.raw`
-import errno, json, os, selectors, signal, socket, struct, sys, time
+import errno, json, os, selectors, socket, struct, sys, time
 
-def serve(port, ttl, pidfile):
+def serve(port, ttl, pidfile, watched=None, script=None, pod_ns=None):
+    # The sockets live in the pod (setns); the process stays in the node's namespace, so that as the
+    # node's dead man's switch it can run the teardown there.
+    ns = Netns(pod_ns)
+    if pod_ns: ns.enter("pod")
     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     t.bind(("0.0.0.0", port)); t.listen(4096); t.setblocking(False)
@@ -26,6 +33,7 @@ def serve(port, ttl, pidfile):
     # Every node's probes arrive at once: a deep receive buffer keeps the burst from being dropped.
     u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     u.bind(("0.0.0.0", port)); u.setblocking(False)
+    ns.enter("host")
     pid = os.fork()
     if pid:
         if pidfile:
@@ -35,11 +43,13 @@ def serve(port, ttl, pidfile):
     os.setsid()
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2): os.dup2(null, fd)
-    signal.alarm(ttl)
     sel = selectors.DefaultSelector()
     sel.register(t, selectors.EVENT_READ); sel.register(u, selectors.EVENT_READ)
+    end = time.monotonic() + ttl
     while True:
-        for key, _ in sel.select():
+        left = end - time.monotonic()
+        if left <= 0: break
+        for key, _ in sel.select(min(1.0, left)):
             while True:
                 try:
                     if key.fileobj is t:
@@ -53,22 +63,13 @@ def serve(port, ttl, pidfile):
                         except OSError: pass
                 except OSError:
                     break
-
-def watch(pid, ttl, script, pidfile):
-    child = os.fork()
-    if child:
-        with open(pidfile, "w") as f: f.write("%d\n" % child)
-        os._exit(0)
-    os.setsid()
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2): os.dup2(null, fd)
-    end = time.monotonic() + ttl
-    while time.monotonic() < end:
-        try: os.kill(pid, 0)
-        except ProcessLookupError: break
-        except PermissionError: pass
-        time.sleep(1)
-    os.execv("/bin/sh", ["sh", script])
+        if watched:
+            try: os.kill(watched, 0)
+            except ProcessLookupError: break
+            except PermissionError: pass
+    t.close(); u.close()
+    if script: os.execv("/bin/sh", ["sh", script])
+    os._exit(0)
 
 class Netns:
     """Switch this (single-threaded) process between the node's network namespace and the pod's."""
@@ -220,9 +221,8 @@ def client(proto, host, port, timeout):
 
 mode = sys.argv[1]
 if mode == "serve":
-    serve(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 600, sys.argv[4] if len(sys.argv) > 4 else None)
-elif mode == "watch":
-    watch(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
+    a = sys.argv[2:] + [None] * 6
+    serve(int(a[0]), int(a[1] or 600), a[2], int(a[3]) if a[3] else None, a[4], a[5])
 elif mode == "batch":
     batch(sys.argv[2], float(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None, int(sys.argv[5]) if len(sys.argv) > 5 else 64)
 else:

@@ -75,19 +75,18 @@ ${ECHO_PY}
 PODNET_PY
 cat > ${dir}/teardown.sh <<'PODNET_TEARDOWN'
 ${teardownScript(p, runId)}PODNET_TEARDOWN
-# the dead man's switch: if this SSH session ends before podnet's own teardown (podnet killed), the node
-# runs the teardown by itself; $PPID is the session's shell
-${PY} ${dir}/echo.py watch $PPID ${ECHO_TTL_S} ${dir}/teardown.sh ${dir}/watchdog.pid || exit 1
 ${renderCniAdd(p.conflist!, p.binDir!, p.pod).replace(/\n$/, '')} || exit 1
-# binds, detaches and prints "ready PID" (the PID also goes to echo.pid for the teardown)
-ready=$(ip netns exec ${sh(p.pod.id)} ${PY} ${dir}/echo.py serve ${ECHO_PORT} ${ECHO_TTL_S} ${dir}/echo.pid 2>&1) || { echo "the echo service did not start: $ready" >&2; exit 1; }
+# Binds in the pod, detaches and prints "ready PID" (the PID also goes to echo.pid for the teardown).
+# It is the dead man's switch too: should this SSH session ($PPID is its shell) end before podnet's own
+# teardown (podnet killed), it runs teardown.sh by itself.
+ready=$(${PY} ${dir}/echo.py serve ${ECHO_PORT} ${ECHO_TTL_S} ${dir}/echo.pid $PPID ${dir}/teardown.sh ${sh(p.pod.netns)} 2>&1) || { echo "the echo service did not start: $ready" >&2; exit 1; }
 `;
 }
 
 function teardownScript(p: ProbeNode, runId: string): string {
   const dir = dirOf(runId);
-  // Run by podnet, or by the switch itself (exec'd in its place: it must not kill its own PID).
-  return `for f in ${dir}/watchdog.pid ${dir}/echo.pid; do [ -f "$f" ] && pid=$(cat "$f") && [ "$pid" != "$$" ] && kill "$pid" 2>/dev/null; done
+  // Run by podnet, or by the echo service as the switch (exec'd in its place: it must not kill its own PID).
+  return `[ -f ${dir}/echo.pid ] && pid=$(cat ${dir}/echo.pid) && [ "$pid" != "$$" ] && kill "$pid" 2>/dev/null
 (
 ${p.conflist && p.binDir ? renderCniDel(p.conflist, p.binDir, p.pod) : `ip netns del ${sh(p.pod.id)} 2>/dev/null`}
 )

@@ -46,6 +46,9 @@ describe('echo.py (in private network namespaces)', { skip: root ? false : 'need
       { id: 13, ns: 'pod', proto: 'icmp', host: '127.0.0.1' },
       { id: 14, ns: 'host', proto: 'tcp', host: '127.0.0.1', port: 9001 },
       { id: 15, ns: 'pod', proto: 'tcp', host: '127.0.0.1', port: 9000 },
+      // served from the node's namespace with its sockets in the pod's
+      { id: 16, ns: 'pod', proto: 'tcp', host: '127.0.0.1', port: 9002 },
+      { id: 17, ns: 'host', proto: 'tcp', host: '127.0.0.1', port: 9002 },
     ];
     writeFileSync(`${dir}/probes.json`, JSON.stringify(probes));
     const D = dir;
@@ -58,11 +61,12 @@ python3 -I -S ${D}/echo.py serve 9000 30 ${D}/host.pid > ${D}/host.ready
 unshare -n sh -c 'ip link set lo up; python3 -I -S ${D}/echo.py serve 9001 30 ${D}/pod.pid > ${D}/pod.ready; exec sleep 30' &
 keeper=$!
 while [ ! -s ${D}/pod.ready ]; do sleep 0.05; done
+python3 -I -S ${D}/echo.py serve 9002 30 ${D}/pod2.pid '' '' /proc/$keeper/ns/net > /dev/null
 python3 -I -S ${D}/echo.py batch ${D}/probes.json 1 /proc/$keeper/ns/net
 echo @@client
 python3 -I -S ${D}/echo.py tcp 127.0.0.1 9000 1
 python3 -I -S ${D}/echo.py udp 127.0.0.1 9999 1
-kill $(cat ${D}/host.pid) $(cat ${D}/pod.pid) $keeper 2>/dev/null || true
+kill $(cat ${D}/host.pid) $(cat ${D}/pod.pid) $(cat ${D}/pod2.pid) $keeper 2>/dev/null || true
 `;
     const out = execFileSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000 });
     const [batch, single] = out.split('@@client\n');
@@ -73,7 +77,7 @@ kill $(cat ${D}/host.pid) $(cat ${D}/pod.pid) $keeper 2>/dev/null || true
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   test('one JSON line per probe, in order', () => {
-    assert.deepEqual([...results.keys()], Array.from({ length: 15 }, (_, i) => i + 1));
+    assert.deepEqual([...results.keys()], Array.from({ length: 17 }, (_, i) => i + 1));
   });
 
   test('TCP and UDP report the source address the echo service saw', () => {
@@ -108,6 +112,8 @@ kill $(cat ${D}/host.pid) $(cat ${D}/pod.pid) $keeper 2>/dev/null || true
     assert.deepEqual(results.get(13), { id: 13, ok: true });
     assert.match(results.get(14)!.reason!, /^ECONNREFUSED/, 'port 9001 only listens in the pod');
     assert.match(results.get(15)!.reason!, /^ECONNREFUSED/, 'port 9000 only listens on the node');
+    assert.deepEqual(results.get(16), { id: 16, ok: true, observed: '127.0.0.1' }, 'an echo service started on the node listens in the pod');
+    assert.match(results.get(17)!.reason!, /^ECONNREFUSED/);
   });
 
   test('single-probe client mode', () => {
@@ -115,18 +121,18 @@ kill $(cat ${D}/host.pid) $(cat ${D}/pod.pid) $keeper 2>/dev/null || true
   });
 });
 
-describe('echo.py watch (the dead man\'s switch)', () => {
-  test('runs the script once the watched process is gone, and records its own PID', async () => {
+describe("echo.py serve as the dead man's switch", () => {
+  test('runs the teardown in its own place once the watched process is gone', async () => {
     const dir = mkdtempSync(`${tmpdir()}/podnet-watch-`);
     try {
       writeFileSync(`${dir}/echo.py`, ECHO_PY);
       writeFileSync(`${dir}/teardown.sh`, `echo "$$" > ${dir}/ran\n`);
-      const out = execFileSync('sh', ['-c', `sleep 0.5 & python3 -I -S ${dir}/echo.py watch $! 30 ${dir}/teardown.sh ${dir}/watchdog.pid; cat ${dir}/watchdog.pid`], { encoding: 'utf8' });
-      const pid = out.trim();
-      assert.match(pid, /^\d+$/);
+      // in a namespace of its own: the echo service binds 0.0.0.0
+      execFileSync('unshare', ['-n', 'sh', '-c', `ip link set lo up; sleep 0.5 & python3 -I -S ${dir}/echo.py serve 9100 30 ${dir}/echo.pid $! ${dir}/teardown.sh`]);
+      const pid = readFileSync(`${dir}/echo.pid`, 'utf8').trim();
       const t0 = Date.now();
       while (!existsSync(`${dir}/ran`) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
-      // exec'd in place of the watcher: the script runs with the PID the teardown must not kill
+      // exec'd in place of the echo service: the teardown runs with the PID it must not kill
       assert.equal(readFileSync(`${dir}/ran`, 'utf8').trim(), pid);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -138,7 +144,7 @@ describe('echo.py watch (the dead man\'s switch)', () => {
     try {
       writeFileSync(`${dir}/echo.py`, ECHO_PY);
       writeFileSync(`${dir}/teardown.sh`, `touch ${dir}/ran\n`);
-      execFileSync('sh', ['-c', `sleep 1 & python3 -I -S ${dir}/echo.py watch $! 30 ${dir}/teardown.sh ${dir}/watchdog.pid; kill $(cat ${dir}/watchdog.pid)`]);
+      execFileSync('unshare', ['-n', 'sh', '-c', `ip link set lo up; sleep 1 & python3 -I -S ${dir}/echo.py serve 9100 30 ${dir}/echo.pid $! ${dir}/teardown.sh; kill $(cat ${dir}/echo.pid)`]);
       await new Promise((r) => setTimeout(r, 2000));
       assert.equal(existsSync(`${dir}/ran`), false);
     } finally {
