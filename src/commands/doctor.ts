@@ -1,3 +1,4 @@
+import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { inventoryFlags, withSession } from '../cli/session.js';
 import { paint, renderTable } from '../cli/output.js';
@@ -17,13 +18,19 @@ export default class Doctor extends BaseCommand {
   static override summary = 'Check every node for the ways pod networks break, and say how to fix them';
   static override description =
     'Reads each node over SSH (in parallel, one round trip, read-only) and checks forwarding, FORWARD policy, br_netfilter, rp_filter, MTUs, CIDR overlaps and duplicates, routes to every peer pod CIDR and their next hops, the live CNI config (first in name order: plugins, cniVersion, portmap, ipMasq, bridge address), NAT rules, the VXLAN port, conntrack, iptables backends, VTEP entries, the VXLAN checksum bug of old kernels, and NetworkManager or systemd-networkd holding CNI links or cleaning foreign routes. Works on any bridge-based pod network, not only podnet\'s. Exit 1 on any error finding.';
-  static override examples = ['<%= config.bin %> doctor -i inventory.yaml', '<%= config.bin %> doctor -i inventory.yaml --json'];
-  static override flags = { ...inventoryFlags };
+  static override examples = ['<%= config.bin %> doctor -i inventory.yaml', '<%= config.bin %> doctor -i inventory.yaml --json', '<%= config.bin %> doctor -i inventory.yaml --kubeconfig ~/.kube/config'];
+  static override flags = {
+    ...inventoryFlags,
+    kubeconfig: Flags.string({ description: 'also compare with the Kubernetes API: each Node\'s spec.podCIDR against the pod CIDR its node really uses, Nodes missing from the inventory and machines missing from the cluster (optional: doctor never needs the API)' }),
+    context: Flags.string({ description: 'kubeconfig context to use (default: its current context)', dependsOn: ['kubeconfig'] }),
+  };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Doctor);
     const { runDoctor } = await import('../services/doctor.js');
-    const { result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runDoctor(s.inv, s.ctx));
+    // Load the kubeconfig before any node is touched: a bad one is bad input (exit 2).
+    const listKubeNodes = flags.kubeconfig ? await (await import('../kube/nodes.js')).kubeNodeLister({ kubeconfig: flags.kubeconfig, context: flags.context }) : undefined;
+    const { result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runDoctor(s.inv, s.ctx, listKubeNodes));
     await this.emit('DoctorReport', { ...report }, async () => `${await renderFindings(report)}${report.summary.errors} error(s), ${report.summary.warnings} warning(s) on ${report.nodes.length} node(s)\n`);
     if (report.summary.errors) throw new ChecksFailed(`doctor found ${report.summary.errors} error(s)`);
   }

@@ -8,6 +8,9 @@ import { gatherFacts, type RunContext } from './bootstrap.js';
 import { liveConfig, observedPodCidr } from '../checks/live-config.js';
 import { runChecks, type CheckContext, type Finding, type NodeView } from '../checks/checks.js';
 import { nodeIPOf } from '../plan/desired.js';
+import { kubeApiFailure, kubeChecks } from '../checks/kube.js';
+import type { KubeNode } from '../kube/nodes.js';
+import { errorMessage } from '../util/errors.js';
 
 export function nodeViews(inv: Inventory, facts: Map<string, NodeFacts>): NodeView[] {
   return inv.nodes.flatMap((n) => {
@@ -31,15 +34,16 @@ export interface DoctorReport {
   summary: { errors: number; warnings: number; info: number };
 }
 
-export function doctorFromFacts(inv: Inventory, facts: Map<string, NodeFacts>, unreachable: { node: string; error: string; hint?: string }[]): DoctorReport {
+export function doctorFromFacts(inv: Inventory, facts: Map<string, NodeFacts>, unreachable: { node: string; error: string; hint?: string }[], kube?: KubeView): DoctorReport {
   const views = nodeViews(inv, facts);
   const findings = [
     ...unreachable.map((u): Finding => ({ id: 'unreachable', node: u.node, severity: 'error', message: u.error, evidence: 'facts could not be read', fix: u.hint ?? 'check that the node is up and reachable over SSH' })),
     ...runChecks(checkContext(inv, views)),
+    ...(kube === undefined ? [] : 'error' in kube ? [kubeApiFailure(kube.error)] : kubeChecks(inv.nodes.map((n) => n.name), views, kube.nodes, inv.cluster.podCIDR)),
   ];
   const order = new Map(inv.nodes.map((n, i) => [n.name, i]));
   const sev = { error: 0, warning: 1, info: 2 };
-  findings.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0) || sev[a.severity] - sev[b.severity] || a.id.localeCompare(b.id));
+  findings.sort((a, b) => (order.get(a.node) ?? order.size) - (order.get(b.node) ?? order.size) || sev[a.severity] - sev[b.severity] || a.id.localeCompare(b.id));
   return {
     clusterCIDR: inv.cluster.podCIDR,
     nodes: inv.nodes.map((n) => {
@@ -55,8 +59,18 @@ export function doctorFromFacts(inv: Inventory, facts: Map<string, NodeFacts>, u
   };
 }
 
-export async function runDoctor(inv: Inventory, ctx: RunContext): Promise<DoctorReport> {
+/** The Kubernetes API's nodes, or why they could not be read. */
+export type KubeView = { nodes: KubeNode[] } | { error: string };
+
+/** With `listKubeNodes`, the API is read while the nodes are (its failure is a finding, not an abort). */
+export async function runDoctor(inv: Inventory, ctx: RunContext, listKubeNodes?: () => Promise<KubeNode[]>): Promise<DoctorReport> {
+  const kube: Promise<KubeView | undefined> = listKubeNodes
+    ? listKubeNodes().then(
+        (nodes) => ({ nodes }),
+        (err: unknown) => ({ error: errorMessage(err) }),
+      )
+    : Promise.resolve(undefined);
   const { facts, failures } = await gatherFacts(inv, ctx);
   for (const n of inv.nodes) if (facts.has(n.name)) ctx.progress.done(n.name, true, 'facts read');
-  return doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint })));
+  return doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint })), await kube);
 }

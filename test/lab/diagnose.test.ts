@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { killSshd, startLab, startSshd, type TestLab } from '../helpers/lab.js';
 import { labExecArgv, labExecEnv } from '../../src/lab/service.js';
 
@@ -235,6 +235,57 @@ describe('diagnose: flat lab of 3 nodes', () => {
       await startSshd(lab, 'node-3');
     }
     await assertNoProbeLeftovers(lab);
+  });
+
+  it('doctor --kubeconfig compares the Kubernetes API with the nodes (a stand-in API server in the operator namespace)', async () => {
+    const nodes = {
+      kind: 'NodeList',
+      apiVersion: 'v1',
+      items: [
+        { metadata: { name: 'node-1' }, spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'] }, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.11' }] } },
+        // allocated another range than the node's CNI config uses
+        { metadata: { name: 'node-2' }, spec: { podCIDR: '10.244.7.0/24', podCIDRs: ['10.244.7.0/24'] }, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.12' }] } },
+        { metadata: { name: 'worker-9' }, spec: {}, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.99' }] } },
+      ],
+    };
+    const server = `import http.server, json, sys
+body = json.dumps(${JSON.stringify(nodes)}).encode()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        ok = self.path.split('?')[0] == '/api/v1/nodes'
+        self.send_response(200 if ok else 404); self.send_header('Content-Type', 'application/json'); self.end_headers()
+        self.wfile.write(body if ok else b'{}')
+    def log_message(self, *a): pass
+http.server.HTTPServer(('127.0.0.1', 16443), H).serve_forever()`;
+    const kubeconfig = `${lab.plan.dir}/kubeconfig`;
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: lab, cluster: {server: "http://127.0.0.1:16443", insecure-skip-tls-verify: true}}]\nusers: [{name: lab, user: {token: lab}}]\ncontexts: [{name: lab, context: {cluster: lab, user: lab}}]\ncurrent-context: lab\n');
+    const [file, ...args] = labExecArgv(lab.plan, { kind: 'operator' }, ['python3', '-c', server]);
+    const api = execa(file!, args, { env: labExecEnv(), reject: false });
+    try {
+      let d: { exitCode: number; findings: (Finding & { message: string })[] } = { exitCode: -1, findings: [] };
+      for (let i = 0; i < 20; i++) {
+        const r = await lab.podnet(['doctor', '-i', lab.inventory, '--json', '--kubeconfig', kubeconfig]);
+        d = { exitCode: r.exitCode, findings: (JSON.parse(r.stdout) as { findings: (Finding & { message: string })[] }).findings };
+        if (!d.findings.some((f) => f.id === 'kube-api')) break;
+        await new Promise((res) => setTimeout(res, 250)); // the stand-in server is still starting
+      }
+      const kube = d.findings.filter((f) => f.id.startsWith('kube-')).map((f) => `${f.node} ${f.id} ${f.severity}`);
+      assert.deepEqual(kube.sort(), ['node-2 kube-podcidr error', 'node-3 kube-node-missing warning', 'worker-9 kube-node-unknown warning']);
+      assert.match(d.findings.find((f) => f.id === 'kube-podcidr')!.message, /10\.244\.7\.0\/24 .* hands out 10\.244\.1\.0\/24/);
+      assert.equal(d.exitCode, 1);
+    } finally {
+      api.kill('SIGKILL');
+      await api;
+    }
+    // the API gone: one warning, the nodes still checked, no error
+    const down = await lab.podnet(['doctor', '-i', lab.inventory, '--json', '--kubeconfig', kubeconfig]);
+    const fs = (JSON.parse(down.stdout) as { findings: Finding[] }).findings;
+    assert.deepEqual(fs.map((f) => `${f.node} ${f.id} ${f.severity}`), ['kubernetes-api kube-api warning']);
+    assert.equal(down.exitCode, 0);
+    // a kubeconfig that is not there is bad input
+    const bad = await lab.podnet(['doctor', '-i', lab.inventory, '--kubeconfig', `${lab.plan.dir}/nope`]);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.stderr.trim(), /^error: --kubeconfig: cannot load .*nope/);
   });
 
   it('a node without python3: its cells are skipped with the reason, the others still pass, exit 1', async () => {

@@ -10,6 +10,8 @@ import { liveConfig, observedPodCidr } from '../../src/checks/live-config.js';
 import type { ConfFile, NodeFacts, RouteFact } from '../../src/facts/parse.js';
 import { JUMP_RULES, planIptables, renderConflist, vtepMac } from '../../src/plan/desired.js';
 import { EMPTY_FACTS } from '../../src/plan/files.js';
+import { kubeChecks } from '../../src/checks/kube.js';
+import type { KubeNode } from '../../src/kube/nodes.js';
 
 const CLUSTER = '10.244.0.0/16';
 const ALL_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0'];
@@ -785,5 +787,40 @@ describe('liveConfig / observedPodCidr', () => {
     assert.equal(observedPodCidr(f, liveConfig(f)), '10.9.8.0/24');
     assert.equal(observedPodCidr(f, undefined), '10.7.7.0/24');
     assert.equal(observedPodCidr(EMPTY_FACTS, undefined), undefined);
+  });
+});
+
+describe('kubeChecks: the Kubernetes API against the nodes', () => {
+  const k = (name: string, podCIDRs: string[], ip?: string): KubeNode => ({ name, podCIDRs, internalIPs: ip ? [ip] : [] });
+  const run = (kube: KubeNode[], names = ['n1', 'n2']) => {
+    const ctx = setup();
+    return kubeChecks(names, ctx.nodes, kube, CLUSTER);
+  };
+
+  test('agreement: no findings (matched by name, or by InternalIP under another name; IPv6 ranges ignored)', () => {
+    assert.deepEqual(run([k('n1', [S1.podCIDR, 'fd00:10:244::/64']), k('worker-b', [S2.podCIDR], S2.ip)]), []);
+  });
+  test('a Node without spec.podCIDR (no allocation by the controller manager) is fine', () => {
+    assert.deepEqual(run([k('n1', []), k('n2', [])]), []);
+  });
+  test('the API assigned another range than the node uses: error naming both, fix pins the API value', () => {
+    const f = run([k('n1', [S1.podCIDR]), k('n2', ['10.244.9.0/24'])]);
+    assert.deepEqual(ids(f), ['n2:kube-podcidr']);
+    assert.equal(f[0]!.severity, 'error');
+    assert.match(f[0]!.message, /10\.244\.9\.0\/24 .* hands out 10\.244\.1\.0\/24/);
+    assert.match(f[0]!.fix, /podCIDR: 10\.244\.9\.0\/24/);
+  });
+  test('an API range outside the cluster CIDR is a warning of its own', () => {
+    const f = run([k('n1', [S1.podCIDR]), k('n2', ['10.99.1.0/24'])]);
+    assert.deepEqual(f.map((x) => `${x.node}:${x.id}:${x.severity}`).sort(), ['n2:kube-podcidr:error', 'n2:kube-podcidr:warning']);
+  });
+  test('a machine the API does not know, and a Node the inventory does not list', () => {
+    const f = run([k('n1', [S1.podCIDR]), k('stranger', [], '192.0.2.77')]);
+    assert.deepEqual(ids(f), ['n2:kube-node-missing', 'stranger:kube-node-unknown']);
+    assert.match(f.find((x) => x.id === 'kube-node-unknown')!.evidence, /InternalIP 192\.0\.2\.77/);
+  });
+  test('an unreachable node (no facts) is still matched, and not compared', () => {
+    const ctx = setup();
+    assert.deepEqual(kubeChecks(['n1', 'n2', 'n3'], ctx.nodes, [k('n1', [S1.podCIDR]), k('n2', [S2.podCIDR]), k('n3', ['10.244.5.0/24'])], CLUSTER), []);
   });
 });

@@ -1,0 +1,45 @@
+/**
+ * The Kubernetes API's view of the nodes against what the nodes have (optional: doctor --kubeconfig).
+ * kube-controller-manager assigns spec.podCIDR per Node and kubelet, kube-proxy and many CNIs trust it;
+ * when the node's CNI config hands out another range, pods get addresses the cluster does not route or
+ * expect. Pure: NodeViews and Node objects in, findings out.
+ */
+import type { KubeNode } from '../kube/nodes.js';
+import { cidrContainsCidr, parseCidr } from '../net/cidr.js';
+import type { Finding, NodeView } from './checks.js';
+
+/** Findings about the API itself (it did not answer) carry this in place of a node name. */
+export const API_NODE = 'kubernetes-api';
+
+export function kubeChecks(inventoryNodes: string[], views: NodeView[], kube: KubeNode[], clusterCIDR: string): Finding[] {
+  const out: Finding[] = [];
+  const matched = new Set<string>();
+  for (const name of inventoryNodes) {
+    const v = views.find((x) => x.name === name);
+    const k = kube.find((x) => x.name === name) ?? (v?.nodeIP ? kube.find((x) => x.internalIPs.includes(v.nodeIP!)) : undefined);
+    if (!k) {
+      out.push({ id: 'kube-node-missing', node: name, severity: 'warning', message: 'the Kubernetes API has no Node for this machine: its kubelet is not registered (or under another name and address)', evidence: `Nodes in the API: ${kube.map((x) => x.name).join(', ') || '(none)'}`, fix: 'check kubelet on the node (systemctl status kubelet; journalctl -u kubelet), or the node name in the inventory' });
+      continue;
+    }
+    matched.add(k.name);
+    const api = k.podCIDRs.filter((c) => parseCidr(c)?.family === 4);
+    if (!api.length || !v) continue;
+    for (const c of api) {
+      if (parseCidr(c) && !cidrContainsCidr(clusterCIDR, c)) {
+        out.push({ id: 'kube-podcidr', node: name, severity: 'warning', message: `the API assigned ${c} to Node ${k.name}, outside the inventory's cluster CIDR ${clusterCIDR}`, evidence: `Node ${k.name} spec.podCIDRs: ${k.podCIDRs.join(', ')}`, fix: `make kube-controller-manager's --cluster-cidr and the inventory's cluster.podCIDR the same range` });
+      }
+    }
+    if (v.podCIDR && !api.includes(v.podCIDR)) {
+      out.push({ id: 'kube-podcidr', node: name, severity: 'error', message: `the API assigned ${api.join(', ')} to Node ${k.name}, but the node's CNI config hands out ${v.podCIDR}: pods get addresses the cluster does not expect`, evidence: `Node ${k.name} spec.podCIDRs: ${k.podCIDRs.join(', ')}; ${v.live?.file.name ?? 'live CNI config'}: ${v.podCIDR}`, fix: `make them agree: pin nodes[].podCIDR: ${api[0]} for ${name} in the inventory and run podnet up (then restart the node's pods), or delete and re-register the Node so the controller manager allocates again` });
+    }
+  }
+  for (const k of kube) {
+    if (matched.has(k.name)) continue;
+    out.push({ id: 'kube-node-unknown', node: k.name, severity: 'warning', message: 'a Node in the cluster that is not in the inventory: podnet routes no pod traffic to or from it', evidence: `Node ${k.name}${k.internalIPs.length ? ` (InternalIP ${k.internalIPs.join(', ')})` : ''}${k.podCIDRs.length ? `, podCIDRs ${k.podCIDRs.join(', ')}` : ''}`, fix: `add ${k.name} to the inventory and run podnet up` });
+  }
+  return out;
+}
+
+export function kubeApiFailure(error: string): Finding {
+  return { id: 'kube-api', node: API_NODE, severity: 'warning', message: 'the Kubernetes API could not be read; the nodes were checked without it', evidence: error, fix: 'check the kubeconfig (server, credentials) and that the API server runs: kubectl get nodes' };
+}
