@@ -40,23 +40,23 @@ export async function kubeNodeLister(src: KubeSource, timeoutMs = 10_000): Promi
   if (!kc.getCurrentCluster()) throw new UserError(`--kubeconfig: ${src.kubeconfig} has no current cluster; expected a current-context that names a cluster`);
   const api = kc.makeApiClient(k8s.CoreV1Api);
   return async () => {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const list = await Promise.race([
-      api.listNode(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000}s`)), timeoutMs);
-      }),
-    ]);
-    return (list.items ?? []).map((n) => ({
-      name: n.metadata?.name ?? '',
-      podCIDRs: n.spec?.podCIDRs?.length ? n.spec.podCIDRs : n.spec?.podCIDR ? [n.spec.podCIDR] : [],
-      internalIPs: (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
-    }));
-  } catch (err) {
-    throw new PodnetError(`the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'} did not list the nodes: ${errorMessage(err).split('\n')[0]}`, ExitCode.NODE);
-  } finally {
-    clearTimeout(timer);
-  }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const list = await Promise.race([
+        api.listNode(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000}s`)), timeoutMs);
+        }),
+      ]);
+      return (list.items ?? []).map((n) => ({
+        name: n.metadata?.name ?? '',
+        podCIDRs: n.spec?.podCIDRs?.length ? n.spec.podCIDRs : n.spec?.podCIDR ? [n.spec.podCIDR] : [],
+        internalIPs: (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
+      }));
+    } catch (err) {
+      throw new PodnetError(`the Kubernetes API at ${kc.getCurrentCluster()?.server ?? '?'} did not list the nodes: ${errorMessage(err).split('\n')[0]}`, ExitCode.NODE);
+    } finally {
+      clearTimeout(timer);
+    }
   };
 }
