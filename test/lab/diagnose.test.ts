@@ -174,6 +174,27 @@ async function exercise(lab: TestLab, fault: Fault, cells: number): Promise<void
   await assertClean(lab, cells);
 }
 
+/**
+ * Start `podnet probe` in the operator namespace with node-3 dropping forwarded packets (so the probes to
+ * it wait for their timeouts) and resolve once the probing phase has begun: an interrupt then lands mid-run.
+ */
+async function probeUntilProbing(lab: TestLab) {
+  const [file, ...args] = labExecArgv(lab.plan, { kind: 'operator' }, ['podnet', 'probe', '-i', lab.inventory]);
+  const rule = '-m comment --comment podnet-test-drop -j DROP';
+  await lab.shOnNode('node-3', `iptables -I FORWARD 1 ${rule}`);
+  const child = execa(file!, args, { env: labExecEnv(), reject: false });
+  let seen = '';
+  await new Promise<void>((resolve) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      if (/probing \(/.test(seen)) resolve();
+    });
+    setTimeout(resolve, 15_000);
+  });
+  assert.match(seen, /probing \(/);
+  return { child, stderr: () => seen, undo: async () => void (await lab.shOnNode('node-3', `iptables -D FORWARD ${rule}`)) };
+}
+
 describe('diagnose: flat lab of 3 nodes', () => {
   let lab: TestLab;
   before(async () => {
@@ -309,46 +330,21 @@ http.server.HTTPServer(('127.0.0.1', 16443), H).serve_forever()`;
   });
 
   it('cleans up everything after Ctrl-C in the middle of a probe', async () => {
-    const [file, ...args] = labExecArgv(lab.plan, { kind: 'operator' }, ['podnet', 'probe', '-i', lab.inventory]);
-    // dropped packets make the probes to node-3 wait for their timeouts, so the interrupt lands mid-run
-    const drop = 'FORWARD 1 -m comment --comment podnet-test-drop -j DROP';
-    await lab.shOnNode('node-3', `iptables -I ${drop}`);
-    const child = execa(file!, args, { env: labExecEnv(), reject: false });
-    let seen = '';
-    await new Promise<void>((resolve) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        seen += d.toString();
-        if (/probing \(/.test(seen)) resolve();
-      });
-      setTimeout(resolve, 15_000);
-    });
+    const { child, stderr, undo } = await probeUntilProbing(lab);
     await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGINT');
     const r = await child;
     // execa reports a subprocess it signalled as killed by the signal, even when it exited 130 itself.
-    assert.ok(r.exitCode === 130 || r.signal === 'SIGINT', `exit ${r.exitCode}: ${seen}`);
-    assert.match(seen, /probing \(/);
-    assert.match(seen, /interrupted: cleaning up/);
-    await lab.shOnNode('node-3', `iptables -D ${drop.replace(/^FORWARD 1/, 'FORWARD')}`);
+    assert.ok(r.exitCode === 130 || r.signal === 'SIGINT', `exit ${r.exitCode}: ${stderr()}`);
+    assert.match(stderr(), /interrupted: cleaning up/);
+    await undo();
     await lab.podnet(['up', '-i', lab.inventory]);
     await assertNoProbeLeftovers(lab);
   });
 
   it('podnet killed outright (SIGKILL) mid-probe: the nodes remove the probe pods by themselves', async () => {
-    const [file, ...args] = labExecArgv(lab.plan, { kind: 'operator' }, ['podnet', 'probe', '-i', lab.inventory]);
-    const drop = 'FORWARD 1 -m comment --comment podnet-test-drop -j DROP';
-    await lab.shOnNode('node-3', `iptables -I ${drop}`);
+    const { child, undo } = await probeUntilProbing(lab);
     try {
-      const child = execa(file!, args, { env: labExecEnv(), reject: false });
-      let seen = '';
-      await new Promise<void>((resolve) => {
-        child.stderr!.on('data', (d: Buffer) => {
-          seen += d.toString();
-          if (/probing \(/.test(seen)) resolve();
-        });
-        setTimeout(resolve, 15_000);
-      });
-      assert.match(seen, /probing \(/);
       // the pods exist now
       const before = await lab.shOnNode('node-1', 'ip netns list | grep -c "^pnp-"');
       assert.equal(before.stdout.trim(), '1');
@@ -364,7 +360,7 @@ http.server.HTTPServer(('127.0.0.1', 16443), H).serve_forever()`;
       }
       assert.equal(left.trim(), '', 'probe pods were left behind');
     } finally {
-      await lab.shOnNode('node-3', `iptables -D ${drop.replace(/^FORWARD 1/, 'FORWARD')}`);
+      await undo();
     }
     await assertNoProbeLeftovers(lab);
   });
