@@ -20,18 +20,16 @@
 // Labs, CPU accounting and the rusage probe are shared with bench-up in scripts/bench-lib.ts.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { labExecArgv, labExecEnv, labRun } from '../src/lab/service.js';
-import { cgroup2Root } from '../src/lab/host.js';
 import { neighNeed } from '../src/lab/neigh.js';
 import type { LabPlan } from '../src/lab/topology.js';
 import { PROBE_CHECKS } from '../src/probe/plan.js';
 import type { ProbeReport } from '../src/probe/service.js';
 import type { DoctorReport } from '../src/services/doctor.js';
-import { setBenchName, interrupted, CORES, fail, log, median, liveLabs, podnetLocal, labDown, withLab, labCpuMs, type Cpu, measured, waitQuiet, ruWrapper, takeRusage, ms, machine, writeSections } from './bench-lib.js';
+import { setBenchName, interrupted, CORES, fail, log, median, liveLabs, labDown, withLab, labCpuMs, type Cpu, measured, waitQuiet, ruWrapper, takeRusage, ms, writeSections, startBench, headerLines, type BenchStart } from './bench-lib.js';
 
 setBenchName('bench-diagnose');
 
@@ -311,7 +309,7 @@ interface Target {
   ok: boolean | undefined;
 }
 
-function report(results: SizeResult[], started: Date, load: number[]): { md: string; targets: Target[] } {
+function report(results: SizeResult[], at: BenchStart): { md: string; targets: Target[] } {
   const med = (r: SizeResult, pick: (s: Sample) => number) => median(r.samples.map(pick));
   const max = (r: SizeResult, pick: (s: Sample) => number) => Math.max(...r.samples.map(pick));
   const big = results.find((r) => r.nodes === 32);
@@ -327,10 +325,7 @@ function report(results: SizeResult[], started: Date, load: number[]): { md: str
   targets.push({ name: 'no probe failures or cleanup errors on a converged lab', measured: failing.length ? [...new Set(failing)].join(', ') : 'none', ok: failing.length === 0 });
 
   const md: string[] = [SECTION, ''];
-  md.push(`- date: ${started.toISOString().replace(/\.\d+Z$/, 'Z')}`);
-  md.push(`- machine: ${machine()}`);
-  md.push(`- load average at start: ${load.map((x) => x.toFixed(2)).join(' ')}`);
-  md.push(`- CLI peak RSS and CPU measured with: ${ruWrapper?.name ?? 'nothing (install the Debian package `time`)'}`);
+  md.push(...headerLines(at));
   md.push(`- reproduce (root, after \`scripts/setup.sh\` and \`npm run build\`): \`node --import tsx scripts/bench-diagnose.ts --sizes ${sizes.join(',')} --repeat ${repeat} --sample ${sampleK}${values['skip-phases'] ? ' --skip-phases' : ''}${values.out ? ` --out ${values.out}` : ''}\``);
   md.push(
     `- labs: flat, one fresh lab per size, \`podnet up\` once, then ${repeat} run(s) of each command (medians; peak RSS is the maximum). Every node is a network namespace with its own sshd and scripts on this machine, sharing the same ${CORES} cores with the CLI: a full-mesh probe at N nodes creates N probe pods (CNI ADD and DEL of bridge, host-local and portmap, whose iptables calls are a large share of the lab CPU), starts N echo services and N probe processes, and sends ${Object.keys(PROBE_CHECKS).length - 1}·N² probes on those cores. Wall time is around the whole CLI process (start-up included); lab CPU is the lab cgroup's CPU time; "others" is CPU used outside the lab during the run.`,
@@ -386,11 +381,7 @@ function report(results: SizeResult[], started: Date, load: number[]): { md: str
 // ---------------------------------------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const started = new Date();
-  const load = loadavg();
-  if (!ruWrapper) log('neither /usr/bin/time nor python3 found: peak RSS will be n/a');
-  if (!cgroup2Root()) log('no cgroup2 mount: lab CPU will be n/a');
-  await podnetLocal(['--version']); // warm the page cache for node, oclif and dist/
+  const at = await startBench();
 
   const results: SizeResult[] = [];
   for (const n of sizes) {
@@ -400,7 +391,7 @@ async function main(): Promise<void> {
   if (interrupted) return;
   results.sort((a, b) => a.nodes - b.nodes);
 
-  const { md, targets } = report(results, started, load);
+  const { md, targets } = report(results, at);
   process.stdout.write(md);
   if (values.out) {
     writeSections(resolve(values.out), md);

@@ -2,7 +2,7 @@
 // peak RSS/CPU probe and report formatting. Benchmarks, not tests: every lab is torn down again.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { cpus, loadavg, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isExecutable, labRun, readLabPlan, type ExecTarget } from '../src/lab/service.js';
@@ -209,4 +209,28 @@ export function writeSections(file: string, md: string): void {
   }
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${parts.join('\n\n')}\n`);
+}
+
+/** When and under what load a benchmark started; warms the page cache for node, oclif and dist/ so the first size does not pay for cold files. */
+export interface BenchStart {
+  started: Date;
+  load: number[];
+}
+
+export async function startBench(): Promise<BenchStart> {
+  const at: BenchStart = { started: new Date(), load: loadavg() };
+  if (!ruWrapper) log('neither /usr/bin/time nor python3 found: peak RSS will be n/a (add the Debian package `time` to scripts/setup.sh)');
+  if (!cgroup2Root()) log('no cgroup2 mount: lab CPU will be n/a');
+  await podnetLocal(['--version']);
+  return at;
+}
+
+/** The report lines every benchmark starts with: date, machine, load, how RSS was measured. */
+export function headerLines(at: BenchStart): string[] {
+  return [
+    `- date: ${at.started.toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    `- machine: ${machine()}`,
+    `- load average at start: ${at.load.map((x) => x.toFixed(2)).join(' ')}`,
+    `- CLI peak RSS and CPU measured with: ${ruWrapper?.name ?? 'nothing (install the Debian package `time`)'}`,
+  ];
 }

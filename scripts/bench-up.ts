@@ -17,14 +17,12 @@
 // 90 s for other load to settle, and it reports the CPU that other processes used during each run. Lab CPU
 // (the lab's cgroup: CLI, ssh, every node's sshd and scripts) is accounted separately, so the numbers show
 // how much of the wall time is the lab's own nodes sharing the machine's cores with the CLI.
-import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cgroup2Root } from '../src/lab/host.js';
 import type { LabPlan } from '../src/lab/topology.js';
 import { renderNodeScript } from '../src/render/node-script.js';
 import type { Change } from '../src/plan/diff.js';
-import { setBenchName, interrupted, CORES, fail, log, median, liveLabs, podnetLocal, labDown, withLab, run, type Cpu, measured, waitQuiet, ruWrapper, takeRusage, ms, machine, writeSections } from './bench-lib.js';
+import { setBenchName, interrupted, CORES, fail, log, median, liveLabs, labDown, withLab, run, type Cpu, measured, waitQuiet, ruWrapper, takeRusage, ms, writeSections, startBench, headerLines, type BenchStart } from './bench-lib.js';
 
 setBenchName('bench-up');
 
@@ -268,7 +266,7 @@ interface Target {
   ok: boolean | undefined;
 }
 
-function report(sizeResults: SizeResult[], naive: NaiveResult[], routes: RoutesResult | undefined, started: Date, load: number[]): { md: string; targets: Target[] } {
+function report(sizeResults: SizeResult[], naive: NaiveResult[], routes: RoutesResult | undefined, at: BenchStart): { md: string; targets: Target[] } {
   const by = (n: number) => sizeResults.find((r) => r.nodes === n);
   const podnetWall = (n: number) => {
     const r = by(n);
@@ -296,10 +294,7 @@ function report(sizeResults: SizeResult[], naive: NaiveResult[], routes: RoutesR
 
   const md: string[] = [];
   md.push('# podnet benchmarks', '');
-  md.push(`- date: ${started.toISOString().replace(/\.\d+Z$/, 'Z')}`);
-  md.push(`- machine: ${machine()}`);
-  md.push(`- load average at start: ${load.map((x) => x.toFixed(2)).join(' ')}`);
-  md.push(`- CLI peak RSS and CPU measured with: ${ruWrapper?.name ?? 'nothing (install the Debian package `time`)'}`);
+  md.push(...headerLines(at));
   md.push(`- reproduce (root, after \`scripts/setup.sh\`): \`node --import tsx scripts/bench-up.ts --sizes ${sizes.join(',')} --repeat ${repeat} --naive-sizes ${naiveSizes.join(',') || "''"} --routes ${routeCount}${values.out ? ` --out ${values.out}` : ''}\``);
   md.push(
     `- labs: flat (one L2 segment); every node is a network namespace with its own sshd on this machine, so all nodes' sshd, shells and scripts share the same ${CORES} cores as the CLI. Lab CPU is the lab cgroup's CPU time (CLI, ssh clients and control masters, every node's sshd and scripts); "others" is CPU used outside the lab during the run (a shared machine).`,
@@ -354,12 +349,7 @@ function report(sizeResults: SizeResult[], naive: NaiveResult[], routes: RoutesR
 // ---------------------------------------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const started = new Date();
-  const load = loadavg();
-  if (!ruWrapper) log('neither /usr/bin/time nor python3 found: peak RSS will be n/a (add the Debian package `time` to scripts/setup.sh)');
-  if (!cgroup2Root()) log('no cgroup2 mount: lab CPU will be n/a');
-  // Warm the page cache for node, oclif and dist/ so the first size does not pay for cold files.
-  await podnetLocal(['--version']);
+  const at = await startBench();
 
   const sizeResults: SizeResult[] = [];
   for (const n of sizes) {
@@ -379,7 +369,7 @@ async function main(): Promise<void> {
   const routes = routeCount > 0 && !interrupted ? await benchRoutes(routeCount, 3) : undefined;
   if (interrupted) return;
 
-  const { md, targets } = report(sizeResults, naive, routes, started, load);
+  const { md, targets } = report(sizeResults, naive, routes, at);
   process.stdout.write(md);
   if (values.out) {
     writeSections(resolve(values.out), md);

@@ -77,18 +77,20 @@ class Netns:
         self.fds = {"host": os.open("/proc/self/ns/net", os.O_RDONLY)}
         if pod_path: self.fds["pod"] = os.open(pod_path, os.O_RDONLY)
         self.cur = "host"
-        self.setns = getattr(os, "setns", None)
-        if self.setns is None:
-            import ctypes
-            libc = ctypes.CDLL(None, use_errno=True)
-            def setns(fd, kind):
-                if libc.setns(fd, kind) != 0:
-                    e = ctypes.get_errno(); raise OSError(e, os.strerror(e))
-            self.setns = setns
     def enter(self, where):
         if where != self.cur:
-            self.setns(self.fds[where], 0x40000000)
+            setns(self.fds[where], 0x40000000)
             self.cur = where
+
+LIBC = []
+
+def setns(fd, kind):
+    # os.setns is Python 3.12+; older interpreters (Debian 12 has 3.11) go through libc, loaded on first use
+    if hasattr(os, "setns"): return os.setns(fd, kind)
+    import ctypes
+    if not LIBC: LIBC.append(ctypes.CDLL(None, use_errno=True))
+    if LIBC[0].setns(fd, kind) != 0:
+        e = ctypes.get_errno(); raise OSError(e, os.strerror(e))
 
 def checksum(b):
     if len(b) % 2: b += b"\0"

@@ -148,8 +148,12 @@ class NodeSession {
     // A write after the far end went away fails with EPIPE; the exit handler reports it.
     this.proc.stdin!.on('error', () => undefined);
     this.proc.catch(() => undefined);
-    this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
-    this.proc.once('exit', () => (this.dead = true));
+    this.exited = new Promise((resolve) =>
+      this.proc.once('exit', () => {
+        this.dead = true;
+        resolve();
+      }),
+    );
     // 'close' comes after the last output: what ssh said before it ended is complete by then.
     this.proc.once('close', (code: number | null) => this.onExit(code ?? 255));
   }
