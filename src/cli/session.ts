@@ -25,7 +25,15 @@ export async function openSession(flags: { inventory: string; concurrency: numbe
   const { loadInventory } = await import('../inventory/load.js');
   const inv = loadInventory(flags.inventory);
   if (flags['accept-new-host-keys']) for (const n of inv.nodes) n.ssh.acceptNewHostKeys = true;
-  const { SshTransport } = await import('../transport/ssh.js');
+  const { SshTransport, nodesThatForgetHostKeys } = await import('../transport/ssh.js');
+  const forgetful = (await nodesThatForgetHostKeys(inv.nodes))[0];
+  if (forgetful) {
+    const { UserError } = await import('../util/errors.js');
+    throw new UserError(
+      `${flags['accept-new-host-keys'] ? '--accept-new-host-keys' : 'ssh.acceptNewHostKeys'}: the ssh settings of ${forgetful.node} keep known hosts in ${forgetful.file}, so every host key would count as new and a changed key would be accepted; expected a real known_hosts file`,
+      `remove UserKnownHostsFile ${forgetful.file} from your ssh_config, or add the node's key to known_hosts yourself and run without accepting new keys`,
+    );
+  }
   const transport = new SshTransport();
   const progress = await createProgress(inv.nodes.map((n) => n.name), opts);
   const cleanups: (() => Promise<void>)[] = [];

@@ -13,8 +13,13 @@ export interface PortMapping {
 }
 
 export interface PodSpec {
-  /** container id, also used for the netns name and the saved result */
+  /** container id, also used for the saved result */
   id: string;
+  /**
+   * Path of the file the pod's network namespace is pinned on (a bind mount of nsfs). Never under
+   * /run/netns: \`ip netns add\` there re-mounts that directory recursively onto itself the first time,
+   * copying the container runtime's own namespace mounts so it can no longer remove them.
+   */
   netns: string;
   ifname?: string;
   portMappings?: PortMapping[];
@@ -50,6 +55,22 @@ function envFor(command: 'ADD' | 'DEL', binDir: string, pod: PodSpec): string {
 }
 
 /**
+ * sh that creates a network namespace pinned on the file \`netns\` (util-linux unshare: one bind mount
+ * of nsfs on a file podnet owns, no change to any mount the node already has) with lo up.
+ */
+export function renderNetnsCreate(netns: string): string {
+  const f = sh(netns);
+  const dir = sh(netns.slice(0, netns.lastIndexOf('/')) || '/');
+  return `mkdir -p ${dir} && : > ${f} && unshare --net=${f} true && nsenter --net=${f} ip link set lo up || { echo "cannot create the pod network namespace ${netns.replace(/[^A-Za-z0-9_./-]/g, '?')} (needs unshare and nsenter from util-linux)" >&2; umount ${f} 2>/dev/null; rm -f ${f}; exit 1; }`;
+}
+
+/** sh that removes a namespace made by renderNetnsCreate (unmount the pin, remove the file). */
+export function renderNetnsDelete(netns: string): string {
+  const f = sh(netns);
+  return `umount ${f} 2>/dev/null; rm -f ${f} 2>/dev/null`;
+}
+
+/**
  * sh that creates the pod's netns and runs ADD through the chain. On success prints the final result
  * after RESULT_MARK and saves it for DEL; on a failing plugin, undoes what ran (DEL in reverse) and exits 1.
  */
@@ -57,7 +78,7 @@ export function renderCniAdd(list: Conflist, binDir: string, pod: PodSpec): stri
   const confs = pluginConfigs(list, pod);
   const lines = [
     `mkdir -p ${RESULT_DIR}`,
-    `ip netns add ${sh(pod.id)} 2>/dev/null; ip -n ${sh(pod.id)} link set lo up`,
+    renderNetnsCreate(pod.netns),
     'prev=',
   ];
   confs.forEach((c, i) => {
@@ -89,7 +110,7 @@ export function renderCniDel(list: Conflist, binDir: string, pod: PodSpec): stri
       `printf '%s' "$conf" | ${envFor('DEL', binDir, pod)} ${sh(`${binDir}/${c.type}`)} >/dev/null 2>&1 || rc=1`,
     );
   }
-  lines.push(`rm -f ${RESULT_DIR}/${sh(pod.id)}.json`, `ip netns del ${sh(pod.id)} 2>/dev/null`, 'exit $rc');
+  lines.push(`rm -f ${RESULT_DIR}/${sh(pod.id)}.json`, renderNetnsDelete(pod.netns), 'exit $rc');
   return `${lines.join('\n')}\n`;
 }
 

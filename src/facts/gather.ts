@@ -21,7 +21,7 @@ export const SYSCTL_KEYS = [
 ] as const;
 
 /** tools podnet looks for on a node */
-export const TOOLS = ['ip', 'bridge', 'iptables', 'iptables-save', 'iptables-restore', 'sysctl', 'modprobe', 'python3', 'ping', 'socat', 'nsenter', 'sha256sum'] as const;
+export const TOOLS = ['ip', 'bridge', 'iptables', 'iptables-save', 'iptables-restore', 'sysctl', 'modprobe', 'python3', 'ping', 'socat', 'nsenter', 'unshare', 'sha256sum'] as const;
 
 export const PODNET_FILES = [
   '/etc/sysctl.d/90-podnet.conf',

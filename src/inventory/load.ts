@@ -4,6 +4,7 @@
  * touched; the first problem wins so the message stays actionable.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { parseDocument } from 'yaml';
 import type { ZodIssue } from 'zod';
 import {
@@ -19,6 +20,7 @@ import {
   type Family,
 } from '../net/cidr.js';
 import { maxNodeMaskSize } from '../plan/allocate.js';
+import { reservedOverlap } from '../net/reserved.js';
 import { UserError } from '../util/errors.js';
 import {
   API_VERSION,
@@ -109,14 +111,24 @@ function resolveSsh(top: SshSettings, node: SshSettings | undefined): ResolvedSs
   };
   const identityFile = pick('identityFile');
   const configFile = pick('configFile');
-  if (identityFile !== undefined) resolved.identityFile = identityFile;
-  if (configFile !== undefined) resolved.configFile = configFile;
+  if (identityFile !== undefined) resolved.identityFile = expandHome(identityFile);
+  if (configFile !== undefined) resolved.configFile = expandHome(configFile);
   return resolved;
+}
+
+/** A pod or service network inside (or around) a special-purpose range would never route as expected. */
+function refuseReserved(field: string, cidr: Cidr, source: string): void {
+  const r = reservedOverlap(cidr);
+  if (r) {
+    const how = cidrContainsCidr(r.cidr, cidr) ? 'is inside' : 'overlaps';
+    fail(`${field}: ${cidr.text} ${how} ${r.cidr}, ${r.what}; expected a private range such as ${cidr.family === 4 ? '10.244.0.0/16' : 'fd00:10:244::/56'}`, source);
+  }
 }
 
 function resolveCluster(file: InventoryFile, source: string): { cluster: ClusterSettings; pod: Cidr; service?: Cidr } {
   const c = file.cluster;
   const pod = parseCidr(c.podCIDR)!;
+  refuseReserved('cluster.podCIDR', pod, source);
   const maskSize = c.nodeMaskSize ?? DEFAULT_NODE_MASK_SIZE[pod.family];
   const maxMask = maxNodeMaskSize(pod.family);
   if (maskSize <= pod.prefix || maskSize > maxMask) {
@@ -131,6 +143,7 @@ function resolveCluster(file: InventoryFile, source: string): { cluster: Cluster
   let service: Cidr | undefined;
   if (c.serviceCIDR !== undefined) {
     service = parseCidr(c.serviceCIDR)!;
+    refuseReserved('cluster.serviceCIDR', service, source);
     if (service.family !== pod.family) {
       fail(
         `cluster.serviceCIDR: ${service.text} is ${famName(service.family)} but cluster.podCIDR ${pod.text} is ${famName(pod.family)}; ` +
@@ -159,6 +172,37 @@ function resolveCluster(file: InventoryFile, source: string): { cluster: Cluster
   if (c.mtu !== undefined) cluster.mtu = c.mtu;
   if (c.cniBinDir !== undefined) cluster.cniBinDir = c.cniBinDir;
   return { cluster, pod, service };
+}
+
+/** `~/x` → `$HOME/x`: the paths travel in ssh's argv without a shell, and ssh expands `~` only for some flags. */
+export function expandHome(path: string, home = homedir()): string {
+  return path === '~' ? home : path.startsWith('~/') ? `${home}${path.slice(1)}` : path;
+}
+
+/**
+ * The local files an inventory's ssh settings name must exist before podnet tries to connect (ssh would
+ * fail later as "unreachable", or silently skip a missing key). The field named is where the value was
+ * written: the node's own ssh section or the top-level one.
+ */
+function checkSshFiles(file: InventoryFile, nodes: InventoryNode[], source: string): void {
+  const seen = new Set<string>();
+  nodes.forEach((n, i) => {
+    for (const key of ['configFile', 'identityFile'] as const) {
+      const path = n.ssh[key];
+      if (path === undefined) continue;
+      const field = file.nodes[i]?.ssh?.[key] !== undefined ? `nodes[${i}].ssh.${key}` : `ssh.${key}`;
+      if (seen.has(`${field}\0${path}`)) continue;
+      seen.add(`${field}\0${path}`);
+      let st;
+      try {
+        st = statSync(path);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        fail(`${field}: ${describeValue(path)} ${code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}; expected ${key === 'configFile' ? 'an ssh_config file' : 'a private key file'} on this machine`, source);
+      }
+      if (!st.isFile()) fail(`${field}: ${describeValue(path)} is not a regular file; expected ${key === 'configFile' ? 'an ssh_config file' : 'a private key file'}`, source);
+    }
+  });
 }
 
 function resolveNodes(file: InventoryFile, cluster: ClusterSettings, pod: Cidr, service: Cidr | undefined, source: string): InventoryNode[] {
@@ -255,7 +299,7 @@ function resolveNodes(file: InventoryFile, cluster: ClusterSettings, pod: Cidr, 
 }
 
 /** Validate and resolve inventory text. `source` names it in messages (usually the file path). */
-export function parseInventory(text: string, source: string): Inventory {
+export function parseInventory(text: string, source: string, opts: { checkFiles?: boolean } = {}): Inventory {
   const raw = parseYaml(text, source);
   if (raw === null || raw === undefined) {
     fail(`${source}: the inventory is empty; expected a mapping with at least a nodes list`, source);
@@ -270,6 +314,7 @@ export function parseInventory(text: string, source: string): Inventory {
 
   const { cluster, pod, service } = resolveCluster(parsed.data, source);
   const nodes = resolveNodes(parsed.data, cluster, pod, service, source);
+  if (opts.checkFiles !== false) checkSshFiles(parsed.data, nodes, source);
   return { apiVersion: API_VERSION, kind: KIND, source, cluster, ssh: parsed.data.ssh, nodes };
 }
 

@@ -7,6 +7,8 @@
  */
 import { z } from 'zod';
 import { isIp, parseCidr } from '../net/cidr.js';
+import { describeValue } from '../util/describe.js';
+import { refuseSshOption } from './ssh-options.js';
 
 export const API_VERSION = 'podnet/v1alpha1';
 export const KIND = 'Inventory';
@@ -38,25 +40,8 @@ export const SSH_DEFAULTS = {
 
 // ---- messages ---------------------------------------------------------------------------------------
 
-/** A value as it may appear in a one-line message: quoted, non-printables escaped, long values cut. */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
-  switch (typeof value) {
-    case 'string': {
-      const cut = value.length > 64 ? `${value.slice(0, 61)}...` : value;
-      return JSON.stringify(cut).replace(/[^\x20-\x7e]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
-    }
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return String(value);
-    case 'object':
-      return 'a mapping';
-    default:
-      return typeof value;
-  }
-}
+// describeValue lives in util/describe.ts (the CLI and the kubeconfig loader quote values the same way).
+export { describeValue };
 
 export function invalidValue(value: unknown, what: string, expected: string): string {
   if (value === undefined) return `missing; expected ${expected}`;
@@ -140,7 +125,10 @@ export const sshSchema = strictObject(
       .array(
         patterned('ssh option', 'Name=value with a value of characters [A-Za-z0-9_./~@%:,+=-], e.g. ConnectTimeout=5', (s) =>
           SSH_OPTION_PATTERN.test(s),
-        ),
+        ).superRefine((s, ctx) => {
+          const why = refuseSshOption(s);
+          if (why !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${describeValue(s)}: ${why}` });
+        }),
         { errorMap: errorMap('ssh option list', 'a list of Name=value strings') },
       )
       .optional(),

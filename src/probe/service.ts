@@ -12,7 +12,7 @@ import type { NodeFacts } from '../facts/parse.js';
 import { gatherFacts, type RunContext } from '../services/bootstrap.js';
 import { doctorFromFacts, nodeViews, type DoctorReport } from '../services/doctor.js';
 import type { Finding, NodeView } from '../checks/checks.js';
-import { podIpFromResult, renderCniAdd, renderCniDel, resultFromOutput, type Conflist, type PodSpec } from '../cni/runtime.js';
+import { podIpFromResult, renderCniAdd, renderCniDel, renderNetnsDelete, resultFromOutput, type Conflist, type PodSpec } from '../cni/runtime.js';
 import { ECHO_PY } from './echo.js';
 import { PROBE_CHECKS, probeCells, type ProbeCell, type ProbeCheck } from './plan.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -88,7 +88,7 @@ function teardownScript(p: ProbeNode, runId: string): string {
   // Run by podnet, or by the echo service as the switch (exec'd in its place: it must not kill its own PID).
   return `[ -f ${dir}/echo.pid ] && pid=$(cat ${dir}/echo.pid) && [ "$pid" != "$$" ] && kill "$pid" 2>/dev/null
 (
-${p.conflist && p.binDir ? renderCniDel(p.conflist, p.binDir, p.pod) : `ip netns del ${sh(p.pod.id)} 2>/dev/null`}
+${p.conflist && p.binDir ? renderCniDel(p.conflist, p.binDir, p.pod) : renderNetnsDelete(p.pod.netns)}
 )
 rc=$?
 rm -rf ${dir}
@@ -151,7 +151,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
         const r = await ctx.transport.run(n.inv, teardownScript(n, runId));
         if (r.exitCode !== 0) cleanupErrors.push({ node: n.view.name, error: `cleanup exited ${r.exitCode}: ${r.stderr.trim().split('\n').pop() ?? ''}` });
       } catch (err) {
-        cleanupErrors.push({ node: n.view.name, error: `cleanup failed: ${errorMessage(err)}; remove netns pnp-${runId} and /run/podnet-probe-${runId} by hand` });
+        cleanupErrors.push({ node: n.view.name, error: `cleanup failed: ${errorMessage(err)}; on the node run: umount /run/podnet-probe-${runId}/netns; rm -rf /run/podnet-probe-${runId}` });
       }
     });
   };
@@ -266,7 +266,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
 function prepare(inv: Inventory, view: NodeView, f: NodeFacts, runId: string, hostPort: number): ProbeNode {
   const pod: PodSpec = {
     id: `pnp-${runId}`,
-    netns: `/run/netns/pnp-${runId}`,
+    netns: `${dirOf(runId)}/netns`,
     portMappings: [
       { hostPort, containerPort: ECHO_PORT, protocol: 'tcp' },
       { hostPort, containerPort: ECHO_PORT, protocol: 'udp' },
@@ -275,6 +275,8 @@ function prepare(inv: Inventory, view: NodeView, f: NodeFacts, runId: string, ho
   const podMtu = view.live?.bridge?.mtu ?? view.uplink?.mtu ?? 1500;
   const base: ProbeNode = { inv: inv.nodes.find((n) => n.name === view.name)!, view, pod, podMtu, setUp: false };
   if (!f.tools.python3) return { ...base, missingTool: true, error: 'python3 is missing on the node: the probe pod and its echo service need it (Debian/Ubuntu: apt-get install python3-minimal; RHEL: dnf install python3)' };
+  const noUtil = (['unshare', 'nsenter'] as const).filter((t) => !f.tools[t]);
+  if (noUtil.length) return { ...base, missingTool: true, error: `${noUtil.join(' and ')} ${noUtil.length > 1 ? 'are' : 'is'} missing on the node: the probe pod's network namespace needs util-linux (Debian/Ubuntu: apt-get install util-linux)` };
   if (!view.live || view.live.parseError) return { ...base, error: `no usable CNI config in ${f.cniConfDir}` };
   if (!view.nodeIP) return { ...base, error: 'the node IP is unknown (set nodes[].ip)' };
   const types = view.live.plugins.map((p) => String(p.type));

@@ -30,11 +30,37 @@ export function sshArgv(node: NodeTarget): string[] {
     '-o', 'ServerAliveCountMax=3',
     '-o', 'LogLevel=ERROR',
   );
-  if (s.acceptNewHostKeys) argv.push('-o', 'StrictHostKeyChecking=accept-new');
+  // Always on the command line, where it wins over any ssh_config: podnet never talks to a node whose
+  // host key it cannot verify (first-seen keys only with --accept-new-host-keys; a changed key never).
+  argv.push('-o', `StrictHostKeyChecking=${s.acceptNewHostKeys ? 'accept-new' : 'yes'}`);
   for (const o of s.options) argv.push('-o', o);
   // "--" ends ssh's options: an address can never be read as a flag (the inventory also forbids a leading "-").
   argv.push('--', node.address, remoteCommand(s.sudo));
   return argv;
+}
+
+/**
+ * With --accept-new-host-keys, a known-hosts file of /dev/null (in the user's ssh_config) would make
+ * every key "new", so a changed key would be accepted too. Asks `ssh -G` (no connection) for the
+ * effective settings of each node; returns the nodes where first-seen keys cannot be remembered.
+ */
+export async function nodesThatForgetHostKeys(nodes: NodeTarget[]): Promise<{ node: string; file: string }[]> {
+  const out: { node: string; file: string }[] = [];
+  await Promise.all(
+    nodes
+      .filter((n) => n.ssh.acceptNewHostKeys)
+      .map(async (n) => {
+        const argv = sshArgv(n).slice(0, -1); // without the remote command
+        const r = await execa('ssh', ['-G', ...argv], { reject: false, stdin: 'ignore', timeout: 10_000 });
+        if (r.exitCode !== 0) return;
+        const files = r.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('userknownhostsfile '))
+          .flatMap((l) => l.split(' ').slice(1));
+        if (files.length > 0 && files.every((f) => f === '/dev/null')) out.push({ node: n.name, file: files.join(' ') });
+      }),
+  );
+  return out;
 }
 
 /** Map ssh's stderr and exit code to what went wrong and what the user should do. */

@@ -48,7 +48,7 @@ async function assertClean(lab: TestLab, cells: number): Promise<void> {
 
 async function assertNoProbeLeftovers(lab: TestLab): Promise<void> {
   for (const n of lab.plan.nodes) {
-    const r = await lab.shOnNode(n.name, 'ip netns list; pgrep -af podnet-probe; iptables -t nat -S | grep -- "-A CNI-DN-"; ls /var/lib/cni/networks/podnet 2>/dev/null | grep -v -e lock -e last_reserved; ls -d /run/podnet-probe-* 2>/dev/null');
+    const r = await lab.shOnNode(n.name, 'ip netns list; grep -e podnet-probe -e " /run/netns" /proc/self/mountinfo; pgrep -af podnet-probe; iptables -t nat -S | grep -- "-A CNI-DN-"; ls /var/lib/cni/networks/podnet 2>/dev/null | grep -v -e lock -e last_reserved; ls -d /run/podnet-probe-* 2>/dev/null');
     assert.equal(r.stdout.trim(), '', `${n.name} has probe leftovers:\n${r.stdout}`);
   }
 }
@@ -346,7 +346,7 @@ http.server.HTTPServer(('127.0.0.1', 16443), H).serve_forever()`;
     const { child, undo } = await probeUntilProbing(lab);
     try {
       // the pods exist now
-      const before = await lab.shOnNode('node-1', 'ip netns list | grep -c "^pnp-"');
+      const before = await lab.shOnNode('node-1', 'grep -c " /run/podnet-probe-[^ ]*/netns " /proc/self/mountinfo');
       assert.equal(before.stdout.trim(), '1');
       child.kill('SIGKILL');
       await child;
@@ -355,7 +355,7 @@ http.server.HTTPServer(('127.0.0.1', 16443), H).serve_forever()`;
       for (let i = 0; i < 40; i++) {
         await new Promise((r) => setTimeout(r, 500));
         left = '';
-        for (const n of lab.plan.nodes) left += (await lab.shOnNode(n.name, 'ip netns list | grep "^pnp-"; ls -d /run/podnet-probe-* 2>/dev/null')).stdout;
+        for (const n of lab.plan.nodes) left += (await lab.shOnNode(n.name, 'grep podnet-probe /proc/self/mountinfo; ls -d /run/podnet-probe-* 2>/dev/null')).stdout;
         if (left.trim() === '') break;
       }
       assert.equal(left.trim(), '', 'probe pods were left behind');

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { stringify } from 'yaml';
@@ -104,7 +104,8 @@ nodes:
     ip: 198.51.100.12
     ssh: { user: admin, options: ["Compression=yes"] }
 `;
-    const inv = parseInventory(text, 'inventory.yaml');
+    // These paths do not exist here: the file checks have their own tests.
+    const inv = parseInventory(text, 'inventory.yaml', { checkFiles: false });
     assert.deepEqual(inv.cluster, {
       podCIDR: '10.244.0.0/16',
       nodeMaskSize: 24,
@@ -128,10 +129,12 @@ nodes:
       acceptNewHostKeys: true,
     };
     assert.deepEqual(inv.ssh, top);
+    // resolved: ~ expanded (the paths reach ssh without a shell)
+    const resolved = { ...top, identityFile: `${homedir()}/.ssh/id_ed25519` };
     assert.deepEqual(inv.nodes, [
-      { name: 'node-1', address: '192.0.2.11', ip: '192.0.2.11', podCIDR: '10.244.5.0/24', ssh: top },
+      { name: 'node-1', address: '192.0.2.11', ip: '192.0.2.11', podCIDR: '10.244.5.0/24', ssh: resolved },
       // per-node keys win; a per-node options list replaces the top-level one
-      { name: 'node-2', address: 'node-2.example.com', ip: '198.51.100.12', ssh: { ...top, user: 'admin', options: ['Compression=yes'] } },
+      { name: 'node-2', address: 'node-2.example.com', ip: '198.51.100.12', ssh: { ...resolved, user: 'admin', options: ['Compression=yes'] } },
     ]);
   });
 
@@ -142,6 +145,7 @@ nodes:
         d.nodes[1].ssh = { port: 2200, sudo: false };
       }),
       'inv',
+      { checkFiles: false },
     );
     assert.deepEqual(inv.nodes[0]!.ssh, { ...SSH_DEFAULTS, user: 'ops', sudo: true, identityFile: '/keys/ops' });
     assert.deepEqual(inv.nodes[1]!.ssh, { ...SSH_DEFAULTS, user: 'ops', sudo: false, port: 2200, identityFile: '/keys/ops' });
@@ -176,16 +180,16 @@ nodes:
   test('IPv6 pod CIDR defaults nodeMaskSize to 64 and normalizes addresses', () => {
     const inv = parseInventory(
       stringify({
-        cluster: { podCIDR: '2001:DB8:1::/48' },
-        nodes: [{ name: 'a', address: '2001:DB8:0:0::11', ip: '2001:db8:0:0:0:0:0:11', podCIDR: '2001:db8:1:7::/64' }],
+        cluster: { podCIDR: 'FD00:10:244::/48' },
+        nodes: [{ name: 'a', address: '2001:DB8:0:0::11', ip: '2001:db8:0:0:0:0:0:11', podCIDR: 'fd00:10:244:7::/64' }],
       }),
       'inv',
     );
-    assert.equal(inv.cluster.podCIDR, '2001:db8:1::/48');
+    assert.equal(inv.cluster.podCIDR, 'fd00:10:244::/48');
     assert.equal(inv.cluster.nodeMaskSize, 64);
     assert.deepEqual(
       { address: inv.nodes[0]!.address, ip: inv.nodes[0]!.ip, podCIDR: inv.nodes[0]!.podCIDR },
-      { address: '2001:db8::11', ip: '2001:db8::11', podCIDR: '2001:db8:1:7::/64' },
+      { address: '2001:db8::11', ip: '2001:db8::11', podCIDR: 'fd00:10:244:7::/64' },
     );
   });
 
@@ -310,10 +314,37 @@ describe('parseInventory: schema errors name the field', () => {
     { name: 'ip with a prefix', patch: (d) => (d.nodes[0].ip = '192.0.2.11/24'), prefix: 'nodes[0].ip: "192.0.2.11/24"' },
     { name: 'node podCIDR prefix too long', patch: (d) => (d.nodes[1].podCIDR = '10.1.0.0/33'), prefix: 'nodes[1].podCIDR: "10.1.0.0/33" is not a valid CIDR; expected a network such as 10.244.3.0/24' },
     { name: 'node ssh port', patch: (d) => (d.nodes[1].ssh = { port: -1 }), prefix: 'nodes[1].ssh.port: -1 is not a valid port' },
-    { name: 'node ssh options item', patch: (d) => (d.nodes[1].ssh = { options: ['A=1', 'B=2', 'C=$x'] }), prefix: 'nodes[1].ssh.options[2]: "C=$x"' },
+    { name: 'node ssh options item', patch: (d) => (d.nodes[1].ssh = { options: ['Port=1', 'Compression=no', 'C=$x'] }), prefix: 'nodes[1].ssh.options[2]: "C=$x"' },
+    // special-purpose ranges (both families) as pod or service networks
+    { name: 'loopback pod CIDR', patch: (d) => (d.cluster = { podCIDR: '127.0.0.0/8' }), prefix: 'cluster.podCIDR: 127.0.0.0/8 is inside 127.0.0.0/8, loopback (RFC 1122); expected a private range such as 10.244.0.0/16' },
+    { name: 'multicast pod CIDR', patch: (d) => (d.cluster = { podCIDR: '224.0.0.0/16' }), prefix: 'cluster.podCIDR: 224.0.0.0/16 is inside 224.0.0.0/4, multicast' },
+    { name: 'pod CIDR around a reserved range', patch: (d) => (d.cluster = { podCIDR: '168.0.0.0/6', nodeMaskSize: 24 }), prefix: 'cluster.podCIDR: 168.0.0.0/6 overlaps 169.254.0.0/16, link-local' },
+    { name: 'class E pod CIDR', patch: (d) => (d.cluster = { podCIDR: '240.0.0.0/16' }), prefix: 'cluster.podCIDR: 240.0.0.0/16 is inside 240.0.0.0/4' },
+    { name: 'documentation pod CIDR', patch: (d) => (d.cluster = { podCIDR: '203.0.113.0/24', nodeMaskSize: 26 }), prefix: 'cluster.podCIDR: 203.0.113.0/24 is inside 203.0.113.0/24, documentation' },
+    { name: 'this-network service CIDR', patch: (d) => (d.cluster = { serviceCIDR: '0.0.0.0/12' }), prefix: 'cluster.serviceCIDR: 0.0.0.0/12 is inside 0.0.0.0/8' },
+    { name: 'link-local service CIDR', patch: (d) => (d.cluster = { serviceCIDR: '169.254.0.0/16' }), prefix: 'cluster.serviceCIDR: 169.254.0.0/16 is inside 169.254.0.0/16' },
+    { name: 'IPv6 link-local pod CIDR', patch: (d) => { d.cluster = { podCIDR: 'fe80::/48' }; d.nodes = [{ name: 'a', address: 'h' }]; }, prefix: 'cluster.podCIDR: fe80::/48 is inside fe80::/10, link-local unicast (RFC 4291); expected a private range such as fd00:10:244::/56' },
+    { name: 'IPv6 multicast pod CIDR', patch: (d) => { d.cluster = { podCIDR: 'ff02::/48' }; d.nodes = [{ name: 'a', address: 'h' }]; }, prefix: 'cluster.podCIDR: ff02::/48 is inside ff00::/8' },
+    { name: 'IPv6 documentation pod CIDR', patch: (d) => { d.cluster = { podCIDR: '2001:db8:1::/48' }; d.nodes = [{ name: 'a', address: 'h' }]; }, prefix: 'cluster.podCIDR: 2001:db8:1::/48 is inside 2001:db8::/32' },
+    { name: 'IPv4-mapped pod CIDR', patch: (d) => { d.cluster = { podCIDR: '::ffff:10.0.0.0/104' }; d.nodes = [{ name: 'a', address: 'h' }]; }, prefix: 'cluster.podCIDR: ::ffff:a00:0/104 is inside ::ffff:0:0/96' },
+    { name: 'NAT64 pod CIDR', patch: (d) => { d.cluster = { podCIDR: '64:ff9b::/96', nodeMaskSize: 112 }; d.nodes = [{ name: 'a', address: 'h' }]; }, prefix: 'cluster.podCIDR: 64:ff9b::/96 is inside 64:ff9b::/96' },
+    // ssh options that run local programs, weaken host-key checks, or are podnet's own: refused by name
+    { name: 'ProxyCommand', patch: (d) => (d.ssh = { options: ['ProxyCommand=touch%h'] }), prefix: 'ssh.options[0]: "ProxyCommand=touch%h": ProxyCommand can run programs on this machine', pattern: /ssh_config/ },
+    { name: 'LocalCommand', patch: (d) => (d.ssh = { options: ['PermitLocalCommand=yes', 'LocalCommand=id'] }), prefix: 'ssh.options[0]: "PermitLocalCommand=yes": PermitLocalCommand can run programs' },
+    { name: 'KnownHostsCommand', patch: (d) => (d.nodes[0].ssh = { options: ['KnownHostsCommand=/bin/true'] }), prefix: 'nodes[0].ssh.options[0]: "KnownHostsCommand=/bin/true": KnownHostsCommand can run programs' },
+    { name: 'PKCS11Provider loads a library', patch: (d) => (d.ssh = { options: ['PKCS11Provider=/tmp/x.so'] }), prefix: 'ssh.options[0]: "PKCS11Provider=/tmp/x.so": PKCS11Provider can run programs' },
+    { name: 'ControlPath', patch: (d) => (d.ssh = { options: ['ControlPath=/tmp/m'] }), prefix: 'ssh.options[0]: "ControlPath=/tmp/m": ControlPath can run programs' },
+    { name: 'StrictHostKeyChecking=no', patch: (d) => (d.ssh = { options: ['StrictHostKeyChecking=no'] }), prefix: 'ssh.options[0]: "StrictHostKeyChecking=no": StrictHostKeyChecking can weaken host-key verification' },
+    { name: 'case does not matter', patch: (d) => (d.ssh = { options: ['stricthostkeychecking=no'] }), prefix: 'ssh.options[0]: "stricthostkeychecking=no": stricthostkeychecking can weaken host-key verification' },
+    { name: 'UserKnownHostsFile', patch: (d) => (d.ssh = { options: ['UserKnownHostsFile=/dev/null'] }), prefix: 'ssh.options[0]: "UserKnownHostsFile=/dev/null": UserKnownHostsFile can weaken' },
+    { name: 'HostKeyAlias', patch: (d) => (d.ssh = { options: ['HostKeyAlias=other'] }), prefix: 'ssh.options[0]: "HostKeyAlias=other": HostKeyAlias can weaken' },
+    { name: 'HostName', patch: (d) => (d.ssh = { options: ['HostName=192.0.2.99'] }), prefix: 'ssh.options[0]: "HostName=192.0.2.99": HostName is not accepted here; expected the node\'s address in nodes[].address' },
+    { name: 'BatchMode is podnet\'s', patch: (d) => (d.ssh = { options: ['BatchMode=no'] }), prefix: 'ssh.options[0]: "BatchMode=no": BatchMode is set by podnet itself' },
+    { name: 'unknown option', patch: (d) => (d.ssh = { options: ['ForwardAgent=yes'] }), prefix: 'ssh.options[0]: "ForwardAgent=yes": ForwardAgent is not an ssh option podnet accepts from an inventory; expected one of: AddressFamily,' },
+    { name: 'ProxyJump to an option', patch: (d) => (d.ssh = { options: ['ProxyJump=-oProxyCommand=x'] }), prefix: 'ssh.options[0]: "ProxyJump=-oProxyCommand=x": ProxyJump value "-oProxyCommand=x" is not a list of [user@]host[:port]' },
   ];
   for (const c of cases) {
-    test(c.name, () => assertUserError(() => parseInventory(docWith(c.patch), 'inventory.yaml'), c.prefix, c.pattern));
+    test(c.name, () => assertUserError(() => parseInventory(docWith(c.patch), 'inventory.yaml', { checkFiles: false }), c.prefix, c.pattern));
   }
 
   test('the hint names the file', () => {
@@ -525,4 +556,33 @@ describe('loadInventory', () => {
     writeFileSync(path, 'nodes: [\n');
     assertUserError(() => loadInventory(path), `${path}: malformed YAML`);
   });
+});
+
+describe('parseInventory: ssh options and files', () => {
+  test('options on the allow-list pass, whatever their case', () => {
+    const opts = ['ProxyJump=admin@bastion.example.com:2222,jump2', 'ConnectTimeout=5', 'serveraliveinterval=10', 'Ciphers=aes128-gcm@openssh.com', 'IdentitiesOnly=yes'];
+    const inv = parseInventory(docWith((d) => (d.ssh = { options: opts })), 'inv');
+    assert.deepEqual(inv.nodes[0]!.ssh.options, opts);
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), 'podnet-inv-files-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'ssh_config'), 'Host *\n');
+  writeFileSync(join(dir, 'key'), 'x');
+
+  test('configFile and identityFile that exist pass', () => {
+    const inv = parseInventory(docWith((d) => (d.ssh = { configFile: join(dir, 'ssh_config'), identityFile: join(dir, 'key') })), 'inv');
+    assert.equal(inv.nodes[1]!.ssh.configFile, join(dir, 'ssh_config'));
+  });
+
+  const cases: { name: string; patch: (d: Doc) => void; prefix: string }[] = [
+    { name: 'missing configFile', patch: (d) => (d.ssh = { configFile: join(dir, 'nope') }), prefix: `ssh.configFile: "${join(dir, 'nope')}" does not exist; expected an ssh_config file on this machine` },
+    { name: 'missing configFile of one node', patch: (d) => (d.nodes[1].ssh = { configFile: join(dir, 'nope') }), prefix: `nodes[1].ssh.configFile: "${join(dir, 'nope')}" does not exist` },
+    { name: 'configFile is a directory', patch: (d) => (d.ssh = { configFile: dir }), prefix: `ssh.configFile: "${dir}" is not a regular file` },
+    { name: 'missing identityFile', patch: (d) => (d.ssh = { identityFile: join(dir, 'nokey') }), prefix: `ssh.identityFile: "${join(dir, 'nokey')}" does not exist; expected a private key file` },
+    { name: 'missing ~ path', patch: (d) => (d.ssh = { identityFile: '~/.ssh/podnet-test-does-not-exist' }), prefix: `ssh.identityFile: "${homedir()}/.ssh/podnet-test-does-not-exist" does not exist` },
+  ];
+  for (const c of cases) {
+    test(c.name, () => assertUserError(() => parseInventory(docWith(c.patch), 'inv'), c.prefix));
+  }
 });

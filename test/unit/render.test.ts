@@ -393,6 +393,15 @@ describe('renderCniAdd / renderCniDel: structure', () => {
     assert.ok(s.includes(`echo ${RESULT_MARK}`));
   });
 
+  test('the pod netns is pinned on its own file: nothing touches /run/netns or `ip netns` (it would re-mount the runtime\'s namespaces)', () => {
+    const pod: PodSpec = { id: 'pnp-1', netns: '/run/podnet-probe-1/netns', portMappings: PM };
+    for (const s of [renderCniAdd(LIST, binDir, pod), renderCniDel(LIST, binDir, pod)]) {
+      assert.doesNotMatch(s, /ip (-n|netns)|\/run\/netns/);
+    }
+    assert.match(renderCniAdd(LIST, binDir, pod), /unshare --net=\/run\/podnet-probe-1\/netns true/);
+    assert.match(renderCniDel(LIST, binDir, pod), /umount \/run\/podnet-probe-1\/netns/);
+  });
+
   test('DEL runs in reverse order with the saved result', () => {
     const s = renderCniDel(LIST, binDir, POD);
     const runs = [...s.matchAll(/CNI_COMMAND=DEL .* (\/opt\/cni\/bin\/\S+) >\/dev\/null 2>&1 \|\| rc=1$/gm)].map((m) => m[1]);
@@ -420,8 +429,10 @@ function sandbox(name: string, opts: { fail?: string[]; stderr?: string[] } = {}
   const log = join(dir, 'log');
   mkdirSync(bin, { recursive: true });
   mkdirSync(shim, { recursive: true });
-  writeFileSync(join(shim, 'ip'), '#!/bin/sh\nexit 0\n');
-  chmodSync(join(shim, 'ip'), 0o755);
+  for (const tool of ['ip', 'unshare', 'nsenter', 'umount']) {
+    writeFileSync(join(shim, tool), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(shim, tool), 0o755);
+  }
   for (const type of ['bridge', 'portmap', 'tuning']) {
     const result = JSON.stringify({ cniVersion: '1.0.0', ips: [{ address: '10.244.0.5/24' }], by: type });
     const body = [
@@ -460,7 +471,8 @@ function sandbox(name: string, opts: { fail?: string[]; stderr?: string[] } = {}
 }
 
 describe('renderCniAdd / renderCniDel: run against fake plugins', () => {
-  const pod: PodSpec = { id: "pod-'1", netns: '/var/run/netns/pod x', portMappings: PM };
+  // The netns pin is a file the script creates: keep it inside the test's own directory.
+  const pod: PodSpec = { id: "pod-'1", netns: join(work, "netns/pod 'x"), portMappings: PM };
 
   test('ADD: the 2nd and 3rd plugins get the previous result; portMappings only to portmap; result saved and printed', () => {
     const box = sandbox('add');
