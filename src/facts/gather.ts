@@ -47,6 +47,10 @@ ${s('meta')}
 read -r h < /proc/sys/kernel/hostname 2>/dev/null || h=$(hostname); echo "hostname=$h"
 read -r k < /proc/sys/kernel/osrelease 2>/dev/null || k=$(uname -r); echo "kernel=$k"
 echo "ssh_connection=$SSH_CONNECTION"
+# Which machine (boot id) and which network stack (netns inode) this is: two inventory entries that
+# reach the same pair are one machine listed twice (an IP and an ssh_config alias, say).
+read -r b < /proc/sys/kernel/random/boot_id 2>/dev/null && echo "boot_id=$b"
+echo "netns=$(readlink /proc/$$/ns/net 2>/dev/null)"
 echo "uid=$(id -u)"
 [ -d /run/systemd/system ] && echo systemd=yes || echo systemd=no
 . /etc/os-release 2>/dev/null && echo "os=$ID $VERSION_ID"

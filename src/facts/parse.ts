@@ -68,6 +68,8 @@ export interface NodeFacts {
   systemd: boolean;
   /** the server address of this SSH connection: the address the operator reached the node on */
   sshServerAddress?: string;
+  /** boot id and network namespace: the same pair means the same network stack of the same machine */
+  identity?: string;
   tools: Record<string, string>;
   iptablesVersion?: string;
   links: LinkFact[];
@@ -295,6 +297,7 @@ export function parseFacts(out: string): NodeFacts {
     uid: Number(meta.uid ?? -1),
     systemd: meta.systemd === 'yes',
     sshServerAddress: sshConn.length >= 4 ? sshConn[2] : undefined,
+    identity: meta.boot_id ? `${meta.boot_id} ${meta.netns ?? ''}` : undefined,
     tools,
     iptablesVersion: meta.iptables_version || undefined,
     links,

@@ -156,6 +156,10 @@ function resolveCluster(file: InventoryFile, source: string): { cluster: Cluster
     }
   }
 
+  if (c.vxlan.device === c.bridge) {
+    fail(`cluster.vxlan.device: ${describeValue(c.vxlan.device)} is also cluster.bridge; expected a different name for the overlay device, such as podnet.1`, source);
+  }
+
   if (c.mtu !== undefined && pod.family === 6 && c.mtu < MIN_IPV6_MTU) {
     fail(`cluster.mtu: ${c.mtu} is too small for an IPv6 pod network; expected at least ${MIN_IPV6_MTU}`, source);
   }

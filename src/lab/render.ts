@@ -14,6 +14,8 @@ export const NODE_OVERLAY_DIRS = ['/etc', '/var', '/opt', '/usr', '/home'] as co
  * ~/.bashrc; a version manager hook there costs ~100 processes per SSH session) and its secrets.
  */
 export const NODE_TMPFS_DIRS = ['/run', '/tmp', '/root'] as const;
+/** Directories a node starts with empty, whatever the host has there. */
+export const NODE_OWN_DIRS = ['/etc/cni/net.d', '/var/lib/cni'] as const;
 const TMPFS_MODE: Record<(typeof NODE_TMPFS_DIRS)[number], string> = { '/run': '0755', '/tmp': '1777', '/root': '0700' };
 /** Where a node finds its sshd config, host key and authorized_keys (inside its own /etc overlay). */
 export const NODE_SSH_DIR = '/etc/ssh/podnet-lab';
@@ -129,6 +131,9 @@ export function renderLabUpScript(plan: LabPlan, cgroupDir: string | undefined):
       ...overlays,
       `mkdir -p ${NODE_SSH_DIR} && cp ${sh(nd)}/ssh/* ${NODE_SSH_DIR}/ && chmod 600 ${NODE_SSH_DIR}/ssh_host_ed25519_key`,
       ...NODE_TMPFS_DIRS.map((d) => `mount -t tmpfs -o mode=${TMPFS_MODE[d]} tmpfs ${d}`),
+      // CNI state of its own: through the /etc and /var overlays a node would see every conflist and
+      // IPAM lease a package drops on the host (podman's does).
+      ...NODE_OWN_DIRS.map((d) => `mkdir -p ${d} && mount -t tmpfs -o mode=0755 tmpfs ${d}`),
       'cp -a /etc/skel/. /root/ 2>/dev/null || true',
       'mkdir -p /run/sshd /run/netns /etc/cni/net.d /var/lib/cni',
       `printf '%s\\n' ${sh(n.name)} > /etc/hostname`,

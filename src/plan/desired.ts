@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Inventory, InventoryNode } from '../inventory/load.js';
-import type { NodeFacts, RouteFact } from '../facts/parse.js';
+import type { LinkFact, NodeFacts, RouteFact } from '../facts/parse.js';
 import { allocatePodCidrs } from './allocate.js';
 import { cidrContainsIp, cidrsOverlap, hostAddress, isIp, networkOf, parseCidr } from '../net/cidr.js';
 import { UserError } from '../util/errors.js';
@@ -22,7 +22,7 @@ export const UNIT_FILE = '/etc/systemd/system/podnet.service';
 export const FORWARD_CHAIN = 'PODNET-FORWARD';
 export const POSTROUTING_CHAIN = 'PODNET-POSTROUTING';
 export const RULE_COMMENT = 'podnet';
-/** Link alias that marks a device as podnet's (the overlay device). */
+/** Link alias that marks a device as podnet's (the bridge and the overlay device). */
 export const LINK_ALIAS = 'podnet';
 export const VXLAN_OVERHEAD = 50;
 /** CNI spec versions podnet writes and drives, best first. */
@@ -200,9 +200,63 @@ export interface FactsByNode {
   get(name: string): NodeFacts | undefined;
 }
 
+/** How a link reads in a message: "the loopback device", "a veth device holding 10.0.0.1/24", "a network interface". */
+function describeLink(l: LinkFact, facts: NodeFacts): string {
+  const held = facts.addrs.filter((a) => a.ifname === l.ifname && a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+  const what = l.flags.includes('LOOPBACK') ? 'the loopback device' : l.kind ? `a ${l.kind} device` : 'a network interface';
+  return held.length ? `${what} holding ${held.join(', ')}` : what;
+}
+
+/**
+ * Whether a bridge podnet did not mark may be adopted: it holds pod addresses of this cluster and nothing
+ * else, and only veths (pods) are attached — what the bridge plugin makes from podnet's conflist, or an
+ * earlier podnet. Anything else (no address, a foreign address, a physical port) is someone else's.
+ */
+export function adoptableBridge(facts: NodeFacts, bridge: string, clusterCIDR: string): boolean {
+  const held = facts.addrs.filter((a) => a.ifname === bridge && a.family === 'inet');
+  if (held.length === 0 || !held.every((a) => cidrContainsIp(clusterCIDR, a.local))) return false;
+  return facts.links.filter((l) => l.master === bridge).every((l) => l.kind === 'veth');
+}
+
+/**
+ * The interfaces podnet would create, change and later delete must be its own: a bridge or VXLAN device
+ * of that name that podnet did not make (a physical NIC, lo, another CNI's bridge) is refused before
+ * any node is touched, naming the field to change. Runs before the CIDR checks, so the error names
+ * the field at fault and not cluster.podCIDR.
+ */
+function checkInterfaces(inv: Inventory, facts: FactsByNode): void {
+  const c = inv.cluster;
+  inv.nodes.forEach((n, i) => {
+    const f = facts.get(n.name);
+    if (!f) return;
+    const where = `on node ${n.name} (nodes[${i}])`;
+    const br = f.links.find((l) => l.ifname === c.bridge);
+    if (br && br.kind !== 'bridge') {
+      throw new UserError(
+        `cluster.bridge: ${c.bridge} ${where} is ${describeLink(br, f)}, not a bridge podnet made; expected the name of podnet's own bridge, such as cni0 (a name no interface uses)`,
+        'podnet creates, renumbers and deletes the interface named by cluster.bridge: name one that no other interface on the nodes uses',
+      );
+    }
+    if (br && br.alias !== LINK_ALIAS && !adoptableBridge(f, c.bridge, c.podCIDR)) {
+      throw new UserError(
+        `cluster.bridge: bridge ${c.bridge} ${where} was not created by podnet (${describeLink(br, f).replace(/^a bridge device/, 'it is a bridge')}${f.links.some((l) => l.master === c.bridge && l.kind !== 'veth') ? ' with non-pod ports' : ''}); podnet never changes or deletes a bridge that is not its own`,
+        `set cluster.bridge to a name no interface uses, or, if nothing uses that bridge, remove it on ${n.name}: ip link del ${c.bridge}`,
+      );
+    }
+    const vx = f.links.find((l) => l.ifname === c.vxlan.device);
+    if (vx && !(vx.kind === 'vxlan' && vx.alias === LINK_ALIAS)) {
+      throw new UserError(
+        `cluster.vxlan.device: ${c.vxlan.device} ${where} is ${describeLink(vx, f)} that podnet did not create; expected the name of podnet's own overlay device, such as podnet.1 (a name no interface uses)`,
+        'podnet creates, recreates and deletes the device named by cluster.vxlan.device: name one that no other interface on the nodes uses',
+      );
+    }
+  });
+}
+
 /** Checks that need facts and are bad input: refused before any node is touched. */
 function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map<string, string>): void {
   const c = inv.cluster;
+  checkInterfaces(inv, facts);
   inv.nodes.forEach((n, i) => {
     const f = facts.get(n.name);
     if (!f) return;

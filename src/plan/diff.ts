@@ -20,6 +20,7 @@ export type Change =
   | { kind: 'module'; name: string }
   | { kind: 'bridge-create'; bridge: string; mtu: number }
   | { kind: 'bridge-set'; bridge: string; mtu: number; from: string }
+  | { kind: 'bridge-adopt'; bridge: string }
   | { kind: 'bridge-addr-add'; bridge: string; address: string }
   | { kind: 'bridge-addr-del'; bridge: string; address: string }
   | { kind: 'vxlan-create'; device: string; vni: number; port: number; local: string; uplink: string; mac: string; mtu: number; address: string; recreate: boolean }
@@ -45,6 +46,8 @@ export function describeChange(c: Change): string {
       return `create bridge ${c.bridge} (mtu ${c.mtu})`;
     case 'bridge-set':
       return `bridge ${c.bridge}: ${c.from} → mtu ${c.mtu}, up`;
+    case 'bridge-adopt':
+      return `adopt bridge ${c.bridge} (it holds only pod addresses of the cluster CIDR): mark it as podnet's`;
     case 'bridge-addr-add':
       return `bridge ${c.bridge}: add address ${c.address}`;
     case 'bridge-addr-del':
@@ -92,6 +95,8 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
   const br = f.links.find((l) => l.ifname === plan.bridge);
   if (!br) out.push({ kind: 'bridge-create', bridge: plan.bridge, mtu: plan.mtu });
   else {
+    // Planning refused a bridge that is neither marked nor adoptable; this one is podnet's to mark.
+    if (br.alias !== LINK_ALIAS) out.push({ kind: 'bridge-adopt', bridge: plan.bridge });
     const ports = f.links.filter((l) => l.master === plan.bridge).length;
     // With ports attached the bridge MTU follows its ports; only a port-less bridge is podnet's to set.
     const mtuWrong = ports === 0 && br.mtu !== plan.mtu;

@@ -1,6 +1,6 @@
 /**
  * The `podnet down` script: removes exactly what podnet installed — routes by protocol, the overlay
- * device by its alias, iptables rules by comment (and podnet's own chains), podnet's files and unit,
+ * device and the bridge by their alias, iptables rules by comment (and podnet's own chains), podnet's files and unit,
  * and the bridge when no pod is attached (or when forced) — and reports each removal on stdout.
  */
 import type { ClusterSettings } from '../inventory/load.js';
@@ -57,7 +57,9 @@ step files
 for f in ${files.join(' ')}; do if [ -f "$f" ]; then rm -f "$f" || fail; echo "${REMOVED_MARK} $f"; fi; done
 rmdir /etc/podnet 2>/dev/null || true
 step bridge
-if [ -d /sys/class/net/${br}/bridge ]; then
+if [ -d /sys/class/net/${br}/bridge ] && [ "$(cat /sys/class/net/${br}/ifalias 2>/dev/null)" != ${LINK_ALIAS} ]; then
+  echo "${KEPT_MARK} bridge "${br}" was not created by podnet (no podnet mark); left in place"
+elif [ -d /sys/class/net/${br}/bridge ]; then
   ports=$(ls /sys/class/net/${br}/brif 2>/dev/null | grep -c .)
   if [ "$ports" -eq 0 ] || [ ${opts.force ? 1 : 0} -eq 1 ]; then
     ip link del dev ${br} || fail

@@ -50,11 +50,12 @@ export function renderNodeScript(changes: Change[], opts: RenderOptions = { file
     for (const w of writes) {
       const p = w.file.path;
       const dir = p.slice(0, p.lastIndexOf('/'));
-      const tmp = `${dir}/.${p.slice(p.lastIndexOf('/') + 1)}.podnet-tmp`;
+      // $$ (this script's PID) makes the name unique per run, so two runs never share a half-written file.
+      const tmp = `${sh(`${dir}/.${p.slice(p.lastIndexOf('/') + 1)}.podnet-tmp`)}.$$`;
       // Write beside the target and rename: readers (the container runtime) never see half a file.
       out.push(`mkdir -p ${sh(dir)} || fail`);
-      out.push(block(`cat > ${sh(tmp)}`, w.file.content, 'PODNET_FILE'));
-      out.push(`chmod ${sh(w.file.mode)} ${sh(tmp)} && mv -f ${sh(tmp)} ${sh(p)} || fail`);
+      out.push(block(`cat > ${tmp}`, w.file.content, 'PODNET_FILE'));
+      out.push(`chmod ${sh(w.file.mode)} ${tmp} && mv -f ${tmp} ${sh(p)} || { rm -f ${tmp}; fail; }`);
     }
     for (const r of removes) out.push(`rm -f ${sh(r.path)} || fail`);
   }
@@ -64,7 +65,10 @@ export function renderNodeScript(changes: Change[], opts: RenderOptions = { file
     switch (c.kind) {
       case 'bridge-create':
         links.push(`ip link show dev ${sh(c.bridge)} >/dev/null 2>&1 || ip link add name ${sh(c.bridge)} type bridge || fail`);
-        links.push(`ip link set dev ${sh(c.bridge)} mtu ${c.mtu} up || fail`);
+        links.push(`ip link set dev ${sh(c.bridge)} mtu ${c.mtu} alias ${LINK_ALIAS} up || fail`);
+        break;
+      case 'bridge-adopt':
+        links.push(`ip link set dev ${sh(c.bridge)} alias ${LINK_ALIAS} || fail`);
         break;
       case 'bridge-set':
         links.push(`ip link set dev ${sh(c.bridge)} mtu ${c.mtu} up 2>/dev/null || ip link set dev ${sh(c.bridge)} up || fail`);

@@ -14,7 +14,10 @@ import { describeChange, diffNode, type Change } from '../plan/diff.js';
 import { FAIL_MARK, STEP_MARK, renderNodeScript } from '../render/node-script.js';
 import { renderDownScript, REMOVED_MARK, KEPT_MARK } from '../render/down-script.js';
 import { mapLimit } from '../util/concurrency.js';
-import { errorMessage } from '../util/errors.js';
+import { errorMessage, NodeBusy, UserError } from '../util/errors.js';
+import { describeValue } from '../util/describe.js';
+import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
 import type { Progress } from '../cli/progress.js';
 
 export interface NodeFailure {
@@ -67,14 +70,88 @@ export async function gatherFacts(inv: Inventory, ctx: RunContext, nodes: Invent
   return { facts, failures };
 }
 
+/**
+ * Take every node's lock before anything is read or changed, so two changing runs (two operators, CI and
+ * a human) never interleave on a node and each plans from what the other left. A node whose lock is
+ * held stops the whole run before any change (exit 3, naming the holder); an unreachable node is a
+ * per-node failure like any other, and the run goes on without it.
+ */
+export async function lockNodes(inv: Inventory, ctx: RunContext, command: string): Promise<{ nodes: InventoryNode[]; failures: NodeFailure[] }> {
+  const run = randomBytes(6).toString('hex');
+  const ownerOf = (n: InventoryNode) => `podnet ${command} by ${userInfo().username}@${hostname()} (pid ${process.pid}, run ${run}, as ${n.name}) since ${new Date().toISOString()}`;
+  const ours = new RegExp(`\\(pid ${process.pid}, run ${run}, as ([a-z0-9-]+)\\)`);
+  const failures: NodeFailure[] = [];
+  const busy: string[] = [];
+  const duplicates: [string, string][] = [];
+  const locked: InventoryNode[] = [];
+  await mapLimit(inv.nodes, ctx.concurrency, async (n) => {
+    ctx.progress.update(n.name, 'locking');
+    try {
+      const r = await ctx.transport.lock(n, ownerOf(n));
+      const twin = r.locked ? undefined : ours.exec(r.holder ?? '')?.[1];
+      if (twin) duplicates.push([twin, n.name]);
+      else if (r.locked) locked.push(n);
+      else if (r.holder !== undefined) busy.push(`${n.name}: ${r.holder}`);
+      else {
+        failures.push({ node: n.name, step: 'lock', error: r.error ?? 'cannot lock', hint: 'install util-linux on the node' });
+        ctx.progress.done(n.name, false, `lock: ${r.error}`);
+      }
+    } catch (err) {
+      const f = failureOf(n.name, 'lock', err);
+      failures.push(f);
+      ctx.progress.done(n.name, false, `lock: ${f.error}`);
+    }
+  });
+  // This very run holds the lock already: the node is a machine another entry reached first.
+  const dup = duplicates[0];
+  if (dup) throw duplicateMachine(inv, dup[0], dup[1], 'took its lock already');
+  if (busy.length) {
+    busy.sort();
+    throw new NodeBusy(
+      `another podnet run is changing ${busy.length === 1 ? 'a node' : `${busy.length} nodes`}; nothing was changed: ${busy[0]}${busy.length > 1 ? ` (and ${busy.length - 1} more)` : ''}`,
+      'wait for that run to finish, then run again',
+    );
+  }
+  const order = new Map(inv.nodes.map((n, i) => [n.name, i]));
+  locked.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+  return { nodes: locked, failures };
+}
+
+function duplicateMachine(inv: Inventory, a: string, b: string, how: string): UserError {
+  const at = (name: string) => {
+    const i = inv.nodes.findIndex((n) => n.name === name);
+    return `nodes[${i}] (${name}, ${describeValue(inv.nodes[i]!.address)})`;
+  };
+  const [first, second] = [a, b].sort((x, y) => inv.nodes.findIndex((n) => n.name === x) - inv.nodes.findIndex((n) => n.name === y));
+  return new UserError(
+    `${at(second!)}: the same machine as ${at(first!)} (${how}); expected each machine once in nodes`,
+    'remove one of the two entries (an IP and an ssh_config alias, or a HostName in ssh_config, can name the same machine)',
+  );
+}
+
+/** Two entries whose facts come from the same network stack of the same boot: one machine listed twice. */
+export function checkDistinctMachines(inv: Inventory, facts: Map<string, NodeFacts>): void {
+  const seen = new Map<string, string>();
+  for (const n of inv.nodes) {
+    const id = facts.get(n.name)?.identity;
+    if (!id) continue;
+    const other = seen.get(id);
+    if (other) throw duplicateMachine(inv, other, n.name, `same boot id and network namespace, hostname ${describeValue(facts.get(n.name)!.hostname)}`);
+    seen.set(id, n.name);
+  }
+}
+
 export interface PlannedCluster {
   plan: ClusterPlan;
   facts: Map<string, NodeFacts>;
   failures: NodeFailure[];
 }
 
-export async function planFromNodes(inv: Inventory, ctx: RunContext): Promise<PlannedCluster> {
-  const { facts, failures } = await gatherFacts(inv, ctx);
+export async function planFromNodes(inv: Inventory, ctx: RunContext, opts: { lock?: string } = {}): Promise<PlannedCluster> {
+  const locked = opts.lock ? await lockNodes(inv, ctx, opts.lock) : { nodes: inv.nodes, failures: [] };
+  const { facts, failures } = await gatherFacts(inv, ctx, locked.nodes);
+  failures.unshift(...locked.failures);
+  checkDistinctMachines(inv, facts);
   const plan = planCluster(inv, facts);
   plan.nodes = plan.nodes.map(withFiles);
   for (const e of plan.errors) {
@@ -113,7 +190,8 @@ function outcomeOrder(inv: Inventory, outcomes: NodeOutcome[]): NodeOutcome[] {
 
 export async function runUp(inv: Inventory, ctx: RunContext, opts: { dryRun: boolean; showScripts?: boolean }): Promise<UpReport> {
   const t0 = performance.now();
-  const { plan, facts, failures } = await planFromNodes(inv, ctx);
+  // A dry run changes nothing and does not wait for, or keep out, another run.
+  const { plan, facts, failures } = await planFromNodes(inv, ctx, opts.dryRun ? {} : { lock: 'up' });
   const outcomes: NodeOutcome[] = failures.map((f) => ({
     node: f.node,
     result: 'failed',
@@ -220,7 +298,9 @@ export interface DownNode {
 
 export async function runDown(inv: Inventory, ctx: RunContext, opts: { force: boolean }): Promise<DownNode[]> {
   const script = renderDownScript(inv.cluster, opts);
-  const out = await mapLimit(inv.nodes, ctx.concurrency, async (n): Promise<DownNode> => {
+  const locked = await lockNodes(inv, ctx, 'down');
+  const unlocked: DownNode[] = locked.failures.map((f) => ({ node: f.node, result: 'failed', removed: [], kept: [], step: f.step, error: f.error, hint: f.hint }));
+  const out = await mapLimit(locked.nodes, ctx.concurrency, async (n): Promise<DownNode> => {
     ctx.progress.update(n.name, 'removing podnet state');
     try {
       const r = await ctx.transport.run(n, script);
@@ -239,7 +319,8 @@ export async function runDown(inv: Inventory, ctx: RunContext, opts: { force: bo
       return { node: n.name, result: 'failed', removed: [], kept: [], step: 'connect', error: f.error, hint: f.hint };
     }
   });
-  return out;
+  const order = new Map(inv.nodes.map((n, i) => [n.name, i]));
+  return [...unlocked, ...out].sort((a, b) => order.get(a.node)! - order.get(b.node)!);
 }
 
 function markers(stdout: string, mark: string): string[] {

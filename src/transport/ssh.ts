@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
-import { TransportError, type ExecResult, type NodeTarget, type Transport } from './types.js';
+import { TransportError, type ExecResult, type LockResult, type NodeTarget, type Transport } from './types.js';
 
 /** The remote command is a constant: the scripts arrive on stdin. */
 export function remoteCommand(sudo: boolean): string {
@@ -106,7 +106,30 @@ function lastLine(s: string): string {
  */
 export function frameScript(script: string, nonce: string): string {
   const body = script.endsWith('\n') ? script : `${script}\n`;
-  return `sh -s <<'@@podnet:${nonce}'\n${body}@@podnet:${nonce}\nprintf '\\n@@podnet:end ${nonce} %s\\n' "$?"; printf '\\n@@podnet:end ${nonce}\\n' >&2\n`;
+  // fd 9 is the session's node lock (see LOCK_COMMAND): scripts, and what they leave running, must not hold it.
+  return `sh -s 9>&- <<'@@podnet:${nonce}'\n${body}@@podnet:${nonce}\n${endMarkers(nonce)}`;
+}
+
+function endMarkers(nonce: string): string {
+  return `printf '\\n@@podnet:end ${nonce} %s\\n' "$?"; printf '\\n@@podnet:end ${nonce}\\n' >&2\n`;
+}
+
+/** The node-wide lock podnet's changing runs take; it lives in /run, so a reboot clears it. */
+export const LOCK_FILE = '/run/podnet.lock';
+
+/**
+ * Run in the session's own shell (not a child), so the lock on fd 9 lasts exactly as long as the
+ * session: released when podnet closes it, and when podnet dies (the node's sshd ends the session).
+ * `command exec` keeps a failing redirection from ending the shell. Exit 75 = held by another run
+ * (its owner line follows), 127 = no flock on the node.
+ */
+export function lockCommand(owner: string): string {
+  const o = owner.replace(/[^A-Za-z0-9 @:._,()/-]/g, '?');
+  return `if ! command -v flock >/dev/null 2>&1; then (exit 127); elif ! command exec 9>>${LOCK_FILE}; then (exit 1); elif flock -n 9; then printf '%s\\n' '${o}' > ${LOCK_FILE}.owner; else cat ${LOCK_FILE}.owner 2>/dev/null; (exit 75); fi`;
+}
+
+export function frameInShell(command: string, nonce: string): string {
+  return `${command}\n${endMarkers(nonce)}`;
 }
 
 /** Split a framed run's output off the session's streams; undefined until both end markers arrived. */
@@ -192,7 +215,7 @@ class NodeSession {
     return this.alive && !this.pending;
   }
 
-  run(script: string, timeoutMs: number): Promise<SessionResult> {
+  run(script: string, timeoutMs: number, inShell = false): Promise<SessionResult> {
     return new Promise((resolve) => {
       const nonce = randomBytes(12).toString('hex');
       this.pending = { nonce, resolve };
@@ -202,7 +225,7 @@ class NodeSession {
         this.finish({ exitCode: 124, stdout: this.out, stderr: this.err, timedOut: true, framed: false });
         this.kill();
       }, timeoutMs);
-      this.proc.stdin!.write(frameScript(script, nonce));
+      this.proc.stdin!.write(inShell ? frameInShell(script, nonce) : frameScript(script, nonce));
     });
   }
 
@@ -279,6 +302,20 @@ export class SshTransport implements Transport {
       throw classifySshFailure(node, r) ?? new TransportError(node.name, 'disconnected', `${node.name}: the SSH session ended (exit ${r.exitCode})${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`);
     }
     return { ...r, durationMs: performance.now() - t0 };
+  }
+
+  async lock(node: NodeTarget, owner: string): Promise<LockResult> {
+    this.trips.set(node.name, (this.trips.get(node.name) ?? 0) + 1);
+    // The node's first session takes it (the run's later scripts normally go through it too, at no extra
+    // connection); the lock lasts while that session does.
+    const r = await this.session(node).run(lockCommand(owner), node.ssh.connectTimeout * 1000 + 10_000, true);
+    if (!r.framed) {
+      throw classifySshFailure(node, r) ?? new TransportError(node.name, 'disconnected', `${node.name}: the SSH session ended (exit ${r.exitCode})${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`);
+    }
+    if (r.exitCode === 0) return { locked: true };
+    if (r.exitCode === 75) return { locked: false, holder: lastLine(r.stdout) || 'another podnet run' };
+    if (r.exitCode === 127) return { locked: false, error: 'flock is missing on the node (util-linux): podnet cannot keep two runs from changing it at once' };
+    return { locked: false, error: `cannot open ${LOCK_FILE}: ${lastLine(r.stderr) || `exit ${r.exitCode}`}` };
   }
 
   async close(): Promise<void> {

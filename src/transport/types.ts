@@ -24,11 +24,18 @@ export interface ExecResult {
 export interface Transport {
   /** Run a POSIX sh script as root on the node; the script travels on stdin. One call is one round trip. */
   run(node: NodeTarget, script: string, opts?: { timeoutMs?: number }): Promise<ExecResult>;
+  /**
+   * Take the node-wide lock of podnet's changing runs (up, down) for as long as this transport is open.
+   * Not locked: another run holds it (`holder` says which) or the node cannot lock (`error`).
+   */
+  lock(node: NodeTarget, owner: string): Promise<LockResult>;
   /** Round trips made so far, per node name. */
   readonly roundTrips: ReadonlyMap<string, number>;
   /** Close multiplexed connections and remove temporary files. */
   close(): Promise<void>;
 }
+
+export type LockResult = { locked: true } | { locked: false; holder?: string; error?: string };
 
 /** A failure to reach or act on a node, classified so the user is told what to do. */
 export class TransportError extends Error {

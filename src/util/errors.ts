@@ -1,7 +1,7 @@
 /**
  * Error types that carry podnet's documented exit codes. Commands throw these; the base command maps them
- * to one stderr line (plus a hint) and the exit code. Anything else is a bug and is shown with its stack
- * under --verbose.
+ * to one stderr line (plus a hint) and the exit code. Anything else is a bug: exit 4 (INTERNAL), with its
+ * stack under --verbose.
  */
 export const ExitCode = {
   OK: 0,
@@ -11,6 +11,8 @@ export const ExitCode = {
   USAGE: 2,
   /** a node could not be reached or acted on */
   NODE: 3,
+  /** a bug in podnet: an error that none of the above describes (the stack is shown with --verbose) */
+  INTERNAL: 4,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -51,4 +53,12 @@ export class NodeFailure extends PodnetError {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Another podnet run holds a node's lock: nothing was changed. Exit 3, like any node that cannot be acted on. */
+export class NodeBusy extends NodeFailure {
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = 'NodeBusy';
+  }
 }

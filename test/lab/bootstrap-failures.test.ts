@@ -51,7 +51,8 @@ describe('bootstrap: bad input is refused before any node is touched', () => {
   const cases: [string, (inv: string) => string, RegExp][] = [
     ['invalid CIDR', (i) => i.replace('podCIDR: 10.244.0.0/16', 'podCIDR: 10.244.0.0/33'), /^error: cluster\.podCIDR: "10\.244\.0\.0\/33" is not a valid CIDR/m],
     ['cluster CIDR too small', (i) => i.replace('podCIDR: 10.244.0.0/16', 'podCIDR: 10.244.0.0/23'), /cluster\.podCIDR: .*3 nodes/],
-    ['cluster CIDR overlapping node addresses', (i) => i.replace('podCIDR: 10.244.0.0/16', 'podCIDR: 192.0.0.0/8').replace('nodeMaskSize: 24', 'nodeMaskSize: 16'), /192\.0\.2\.1[123]/],
+    // (around the lab's documentation-range node addresses: refused as a special-purpose range first)
+    ['cluster CIDR overlapping node addresses', (i) => i.replace('podCIDR: 10.244.0.0/16', 'podCIDR: 192.0.0.0/8').replace('nodeMaskSize: 24', 'nodeMaskSize: 16'), /^error: cluster\.podCIDR: 192\.0\.0\.0\/8 overlaps 192\.0\.0\.0\/24/m],
     ['cluster CIDR overlapping the service CIDR', (i) => i.replace('serviceCIDR: 10.96.0.0/12', 'serviceCIDR: 10.244.128.0/17'), /serviceCIDR.*overlap|overlap.*serviceCIDR/i],
     ['cluster CIDR overlapping a route on a node', (i) => i.replace('podCIDR: 10.244.0.0/16', 'podCIDR: 10.250.0.0/16'), /cluster\.podCIDR: 10\.250\.0\.0\/16 overlaps the route "10\.250\.7\.0\/24 via 192\.0\.2\.13 dev eth0" on node node-2/],
     ['duplicate node names', (i) => i.replace('name: node-2', 'name: node-1'), /nodes\[1\]\.name: duplicate node name "node-1"/],
@@ -138,8 +139,15 @@ describe('bootstrap: partial failure, host keys, sudo', () => {
     assert.equal(again.exitCode, 0, again.stdout);
   });
 
+  /** An inventory whose ssh_config is the lab's with some lines replaced (the user's own ssh_config is used as is). */
+  async function withSshConfig(name: string, edit: (config: string) => string): Promise<string> {
+    const config = `${lab.plan.dir}/${name}.ssh_config`;
+    await writeInventory(lab, `${name}.ssh_config`, edit(readFileSync(`${lab.plan.dir}/ssh_config`, 'utf8')));
+    return writeInventory(lab, `${name}.yaml`, baseInventory(lab).replace(`configFile: ${lab.plan.dir}/ssh_config`, `configFile: ${config}`));
+  }
+
   it('an unknown host key fails with what to do; --accept-new-host-keys accepts it', async () => {
-    const inv = await writeInventory(lab, 'newkeys.yaml', baseInventory(lab).replace('  user: root', `  user: root\n  options: ["UserKnownHostsFile=${lab.plan.dir}/empty_known_hosts"]`));
+    const inv = await withSshConfig('newkeys', (c) => c.replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${lab.plan.dir}/empty_known_hosts`));
     const r = await lab.podnet(['status', '-i', inv, '--json']);
     assert.equal(r.exitCode, 3);
     const nodes = (JSON.parse(r.stdout) as { nodes: UpNode[] }).nodes;
@@ -153,12 +161,34 @@ describe('bootstrap: partial failure, host keys, sudo', () => {
     const kh = `${lab.plan.dir}/changed_known_hosts`;
     const other = readFileSync(`${lab.plan.dir}/known_hosts`, 'utf8').split('\n')[1]!.split(' ').slice(1).join(' ');
     await lab.onOperator(['sh', '-c', `echo "192.0.2.11 ${other}" > ${kh}`]);
-    const inv = await writeInventory(lab, 'changed.yaml', baseInventory(lab).replace('  user: root', `  user: root\n  options: ["UserKnownHostsFile=${kh}"]`));
-    const r = await lab.podnet(['status', '-i', inv, '--accept-new-host-keys', '--json']);
-    assert.equal(r.exitCode, 3);
-    const n1 = (JSON.parse(r.stdout) as { nodes: UpNode[] }).nodes[0]!;
-    assert.match(n1.error!, /host key for 192\.0\.2\.11 changed/);
-    assert.match(n1.hint!, /ssh-keygen -R 192\.0\.2\.11/);
+    // Even when the user's own ssh_config turns host-key checking off: podnet's command line wins.
+    const inv = await withSshConfig('changed', (c) => c.replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${kh}`).replace(/StrictHostKeyChecking .*/, 'StrictHostKeyChecking no'));
+    const state = 'ip -br addr | sort; ip route; ls -la --time-style=full-iso /etc/podnet /etc/cni/net.d 2>/dev/null';
+    const before = (await lab.shOnNode('node-1', state)).stdout;
+    for (const cmd of ['status', 'up']) {
+      const r = await lab.podnet([cmd, '-i', inv, '--accept-new-host-keys', '--json']);
+      assert.equal(r.exitCode, 3, r.stderr);
+      const n1 = (JSON.parse(r.stdout) as { nodes: UpNode[] }).nodes[0]!;
+      assert.match(n1.error!, /host key for 192\.0\.2\.11 changed/);
+      assert.match(n1.hint!, /ssh-keygen -R 192\.0\.2\.11/);
+    }
+    assert.equal((await lab.shOnNode('node-1', state)).stdout, before, 'up changed node-1 despite its changed host key');
+  });
+
+  it('--accept-new-host-keys is refused (exit 2) when the ssh_config keeps known hosts in /dev/null', async () => {
+    const inv = await withSshConfig('forgetful', (c) => c.replace(/UserKnownHostsFile .*/, 'UserKnownHostsFile /dev/null'));
+    const r = await lab.podnet(['up', '-i', inv, '--accept-new-host-keys']);
+    assert.equal(r.exitCode, 2, r.stderr);
+    assert.match(r.stderr, /^error: --accept-new-host-keys: the ssh settings of node-1 keep known hosts in \/dev\/null, so every host key would count as new/m);
+  });
+
+  it('an ssh option that would run a local program is refused before anything runs, even for plan', async () => {
+    const marker = `${lab.plan.dir}/proxy-ran`;
+    const inv = await writeInventory(lab, 'proxy.yaml', baseInventory(lab).replace('  user: root', `  user: root\n  options: ["ProxyCommand=touch${marker}"]`));
+    const r = await lab.podnet(['plan', '-i', inv]);
+    assert.equal(r.exitCode, 2, r.stderr);
+    assert.match(r.stderr, /^error: ssh\.options\[0\]: "ProxyCommand=touch.*": ProxyCommand can run programs on this machine/m);
+    assert.equal(existsSync(marker), false, 'the ProxyCommand ran');
   });
 
   it('works as a non-root user through sudo -n; a sudo password prompt is an error, not a hang', async () => {

@@ -78,6 +78,14 @@ describe('lab: flat, 4 nodes', () => {
     assert.equal(existsSync('/etc/cni/net.d/99-test.conflist'), false);
   });
 
+  it('starts every node with CNI config and IPAM directories of its own, not the host\'s', async () => {
+    // Through the /etc and /var overlays a node would see whatever the host has there (podman's conflist).
+    for (const d of ['/etc/cni/net.d', '/var/lib/cni']) {
+      const r = await lab.shOnNode('node-3', `awk '$5 == "${d}" { print $9 }' /proc/self/mountinfo; ls -A ${d}`);
+      assert.equal(r.stdout.trim(), 'tmpfs', `${d} on node-3 is not a directory of its own, or not empty: ${r.stdout}`);
+    }
+  });
+
   it('keeps network namespaces created on a node private to it', async () => {
     const a = await lab.shOnNode('node-1', 'ip netns add pod-a && ip netns list');
     assert.equal(a.exitCode, 0, a.stderr);
@@ -213,7 +221,7 @@ describe('lab: input errors', () => {
     for (const [args, re] of [
       [['--nodes', '0'], /--nodes: expected a whole number from 1 to 200/],
       [['--name', 'Bad_Name'], /--name: "Bad_Name" is not a valid lab name/],
-      [['--topology', 'ring'], /Expected --topology=ring to be one of: flat, routed/],
+      [['--topology', 'ring'], /--topology: "ring" is not a valid choice; expected one of: flat, routed/],
       [['--mtu', '100'], /--mtu: expected an MTU from 1280 to 9000/],
       [['--node-mtu', 'node-9=1400', '--nodes', '2'], /--node-mtu: no node "node-9"/],
     ] as const) {

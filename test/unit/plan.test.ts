@@ -522,6 +522,42 @@ describe('planCluster: refusals', () => {
   });
 });
 
+describe('planCluster: interfaces podnet does not own are refused before anything else', () => {
+  const withLink = (f: NodeFacts, link: Partial<NodeFacts['links'][number]> & { ifname: string }, addrs: string[] = []): NodeFacts => {
+    f.links.push({ ifindex: 40 + f.links.length, mtu: 1500, flags: ['UP'], ...link });
+    for (const a of addrs) f.addrs.push({ ifname: link.ifname, family: 'inet', local: a.split('/')[0]!, prefixlen: Number(a.split('/')[1]), scope: 'global' });
+    return f;
+  };
+  const cases: { name: string; cluster: Record<string, unknown>; facts: () => NodeFacts; error: RegExp }[] = [
+    { name: 'bridge: eth0 (the uplink, with podnet state present)', cluster: { bridge: 'eth0' }, facts: () => f1({ conflistSubnet: '10.244.0.0/24' }), error: /^cluster\.bridge: eth0 on node n1 \(nodes\[0\]\) is a network interface holding 192\.0\.2\.11\/24, not a bridge podnet made; expected/ },
+    { name: 'bridge: lo', cluster: { bridge: 'lo' }, facts: () => f1(), error: /^cluster\.bridge: lo on node n1 \(nodes\[0\]\) is the loopback device holding 127\.0\.0\.1\/8, not a bridge/ },
+    { name: 'bridge: a veth', cluster: { bridge: 'veth0' }, facts: () => withLink(f1(), { ifname: 'veth0', kind: 'veth' }), error: /^cluster\.bridge: veth0 on node n1 \(nodes\[0\]\) is a veth device, not a bridge/ },
+    { name: 'a foreign bridge named cni0 with its own address', cluster: {}, facts: () => withLink(f1(), { ifname: 'cni0', kind: 'bridge' }, ['172.31.9.1/24']), error: /^cluster\.bridge: bridge cni0 on node n1 \(nodes\[0\]\) was not created by podnet \(it is a bridge holding 172\.31\.9\.1\/24\); podnet never changes or deletes a bridge that is not its own$/ },
+    { name: 'a foreign bridge without addresses', cluster: {}, facts: () => withLink(f1(), { ifname: 'cni0', kind: 'bridge' }), error: /^cluster\.bridge: bridge cni0 on node n1 \(nodes\[0\]\) was not created by podnet/ },
+    { name: 'a pod-looking bridge with a physical port', cluster: {}, facts: () => withLink(withLink(f1(), { ifname: 'cni0', kind: 'bridge' }, ['10.244.0.1/24']), { ifname: 'eth1', master: 'cni0' }), error: /was not created by podnet \(it is a bridge holding 10\.244\.0\.1\/24 with non-pod ports\)/ },
+    { name: 'vxlan.device: eth0', cluster: { vxlan: { device: 'eth0' } }, facts: () => f1(), error: /^cluster\.vxlan\.device: eth0 on node n1 \(nodes\[0\]\) is a network interface holding 192\.0\.2\.11\/24 that podnet did not create; expected/ },
+    { name: 'vxlan.device: another CNI\'s VXLAN', cluster: { vxlan: { device: 'flannel.1' } }, facts: () => withLink(f1(), { ifname: 'flannel.1', kind: 'vxlan' }), error: /^cluster\.vxlan\.device: flannel\.1 on node n1 \(nodes\[0\]\) is a vxlan device that podnet did not create/ },
+  ];
+  for (const c of cases) {
+    test(c.name, () => assertUserError(() => plan(inventory([N1, N2], c.cluster), { n1: c.facts(), n2: f2() }), c.error));
+  }
+
+  test('an unmarked bridge holding only pod addresses of the cluster, with only veths, is adopted (and said)', () => {
+    const f = withLink(withLink(f1(), { ifname: 'cni0', kind: 'bridge' }, ['10.244.0.1/24']), { ifname: 'veth9', kind: 'veth', master: 'cni0' });
+    const p = plan(inventory([N1, N2]), { n1: f, n2: f2() });
+    const changes = diffNode(withFiles(node(p, 'n1')), f);
+    assert.deepEqual(changes.filter((c) => c.kind === 'bridge-adopt'), [{ kind: 'bridge-adopt', bridge: 'cni0' }]);
+    assert.match(describeChange({ kind: 'bridge-adopt', bridge: 'cni0' }), /^adopt bridge cni0 /);
+  });
+
+  test('podnet\'s own bridge (marked) is never refused, whatever it holds', () => {
+    const f = withLink(f1(), { ifname: 'cni0', kind: 'bridge', alias: 'podnet' }, ['172.31.9.1/24']);
+    const changes = diffNode(withFiles(node(plan(inventory([N1, N2]), { n1: f, n2: f2() }), 'n1')), f);
+    assert.ok(changes.some((c) => c.kind === 'bridge-addr-del' && c.address === '172.31.9.1/24'));
+    assert.ok(!changes.some((c) => c.kind === 'bridge-adopt'));
+  });
+});
+
 describe('planCluster: IPv6', () => {
   // The inventory accepts an IPv6 cluster.podCIDR (with nodeMaskSize 64 by default), so the planner must
   // either refuse it up front or produce a plan made of valid values.
@@ -557,7 +593,7 @@ describe('planCluster: IPv6', () => {
 function converged(p: NodePlan, base: NodeFacts): NodeFacts {
   const f = structuredClone(base);
   f.sysctl = { ...f.sysctl, ...p.sysctls };
-  f.links.push({ ifindex: 10, ifname: p.bridge, mtu: p.mtu, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], kind: 'bridge', address: '8a:00:00:00:00:01' });
+  f.links.push({ ifindex: 10, ifname: p.bridge, mtu: p.mtu, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], kind: 'bridge', address: '8a:00:00:00:00:01', alias: 'podnet' });
   f.addrs.push({ ifname: p.bridge, family: 'inet', local: p.gateway, prefixlen: Number(p.podCIDR.split('/')[1]), scope: 'global' });
   if (p.vxlan) {
     const v = p.vxlan;

@@ -169,9 +169,10 @@ describe('renderNodeScript', () => {
 
   test('files: written beside the target through a quoted heredoc and renamed', () => {
     const s = renderNodeScript(ALL_CHANGES);
-    assert.match(s, /^cat > \/etc\/cni\/net\.d\/\.10-podnet\.conflist\.podnet-tmp <<'PODNET_FILE_1' \|\| fail$/m);
+    assert.match(s, /^cat > \/etc\/cni\/net\.d\/\.10-podnet\.conflist\.podnet-tmp\.\$\$ <<'PODNET_FILE_1' \|\| fail$/m);
     assert.ok(s.includes(`<<'PODNET_FILE_1' || fail\n${CONTENT}PODNET_FILE_1\n`), 'content verbatim, delimiter avoids the body');
-    assert.match(s, /^chmod 0644 \/etc\/cni\/net\.d\/\.10-podnet\.conflist\.podnet-tmp && mv -f \/etc\/cni\/net\.d\/\.10-podnet\.conflist\.podnet-tmp \/etc\/cni\/net\.d\/10-podnet\.conflist \|\| fail$/m);
+    // unique per run ($$): two runs never share a temporary file
+    assert.match(s, /^chmod 0644 \/etc\/cni\/net\.d\/\.10-podnet\.conflist\.podnet-tmp\.\$\$ && mv -f \/etc\/cni\/net\.d\/\.10-podnet\.conflist\.podnet-tmp\.\$\$ \/etc\/cni\/net\.d\/10-podnet\.conflist \|\| \{ rm -f \/etc\/cni\/net\.d\/\.10-podnet\.conflist\.podnet-tmp\.\$\$; fail; \}$/m);
     assert.match(s, /^chmod 0755 /m);
     assert.match(s, /^rm -f \/etc\/modules-load\.d\/podnet\.conf \|\| fail$/m);
   });

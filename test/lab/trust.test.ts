@@ -1,0 +1,91 @@
+/**
+ * What podnet must never do to a node, on a real lab: change it while another run does (a lock per
+ * node), touch a bridge it did not create, or lose a node's state to a half-written shared file.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { labExecArgv } from '../../src/lab/service.js';
+import { startLab, type TestLab } from '../helpers/lab.js';
+
+const STATE = `ip -br link | sort; ip -br addr | sed 's/ fe80::[^ ]*//' | sort; ip -4 route; iptables -S; iptables -t nat -S; find /etc/cni/net.d /etc/podnet -type f 2>/dev/null | sort | xargs -r sha256sum`;
+
+async function states(lab: TestLab): Promise<string[]> {
+  return Promise.all(lab.plan.nodes.map(async (n) => (await lab.shOnNode(n.name, STATE)).stdout));
+}
+
+describe('trust: locks, foreign bridges', () => {
+  let lab: TestLab;
+  before(async () => {
+    lab = await startLab('ttrust', ['--nodes', '3']);
+  });
+  after(() => lab?.down());
+
+  it('a node locked by another run: up stops before changing any node, names the node and the holder (exit 3)', async () => {
+    // Another "run" holds node-2's lock, as a podnet up from elsewhere would.
+    const holder = lab.shOnNode('node-2', `exec 9>>/run/podnet.lock; flock -n 9 || exit 1; echo 'podnet up by ops@elsewhere (pid 4242) since 2026-12-02T04:00:00Z' > /run/podnet.lock.owner; echo held; sleep 8`);
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = await states(lab);
+    const r = await lab.podnet(['up', '-i', lab.inventory]);
+    assert.equal(r.exitCode, 3, r.stderr);
+    assert.match(r.stderr, /^error: another podnet run is changing a node; nothing was changed: node-2: podnet up by ops@elsewhere \(pid 4242\)/m);
+    assert.deepEqual(await states(lab), before, 'a node changed although the run stopped');
+    assert.equal((await holder).stdout.trim(), 'held');
+    // The lock went with its holder: now up runs.
+    const again = await lab.podnet(['up', '-i', lab.inventory]);
+    assert.equal(again.exitCode, 0, again.stderr);
+  });
+
+  it('two up runs at the same time: never interleaved on a node; the cluster ends converged with every jump rule', async () => {
+    await lab.podnet(['down', '-i', lab.inventory]);
+    // Both started together through the lab's operator namespace, as two operators would.
+    const run = () => execa(labExecArgv(lab.plan, { kind: 'operator' }, ['podnet', 'up', '-i', lab.inventory])[0]!, labExecArgv(lab.plan, { kind: 'operator' }, ['podnet', 'up', '-i', lab.inventory]).slice(1), { reject: false });
+    const [a, b] = await Promise.all([run(), run()]);
+    for (const r of [a, b]) {
+      assert.ok(r.exitCode === 0 || r.exitCode === 3, `exit ${r.exitCode}: ${r.stderr}`);
+      if (r.exitCode === 3) assert.match(String(r.stderr), /another podnet run is changing .*podnet up by /);
+    }
+    assert.ok(a.exitCode === 0 || b.exitCode === 0, 'neither run succeeded');
+    const status = await lab.podnet(['status', '-i', lab.inventory]);
+    assert.equal(status.exitCode, 0, `not converged after two concurrent runs:\n${status.stdout}${status.stderr}`);
+    for (const n of lab.plan.nodes) {
+      const j = await lab.shOnNode(n.name, 'iptables -S FORWARD | grep -c PODNET-FORWARD; iptables -t nat -S POSTROUTING | grep -c PODNET-POSTROUTING; ls -A /etc/cni/net.d');
+      assert.equal(j.stdout, '1\n1\n10-podnet.conflist\n', `${n.name}: jump rules or conflist wrong (or a temporary file left):\n${j.stdout}`);
+    }
+  });
+
+  it('a bridge named like podnet\'s that podnet did not create: up refuses (exit 2, nothing changed), down leaves it', async () => {
+    await lab.podnet(['down', '-i', lab.inventory]);
+    const mk = await lab.shOnNode('node-1', 'ip link add cni0 type bridge && ip addr add 172.31.9.1/24 dev cni0 && ip link set cni0 up');
+    assert.equal(mk.exitCode, 0, mk.stderr);
+    try {
+      const before = await states(lab);
+      const up = await lab.podnet(['up', '-i', lab.inventory]);
+      assert.equal(up.exitCode, 2, up.stderr);
+      assert.match(up.stderr, /^error: cluster\.bridge: bridge cni0 on node node-1 \(nodes\[0\]\) was not created by podnet \(it is a bridge holding 172\.31\.9\.1\/24\); podnet never changes or deletes a bridge that is not its own$/m);
+      assert.match(up.stderr, /^hint: .*ip link del cni0/m);
+      assert.deepEqual(await states(lab), before);
+      const down = await lab.podnet(['down', '-i', lab.inventory, '--force']);
+      assert.equal(down.exitCode, 0, down.stderr);
+      const still = await lab.shOnNode('node-1', 'ip -br addr show dev cni0');
+      assert.match(still.stdout, /172\.31\.9\.1\/24/, 'down deleted a bridge that is not podnet\'s');
+    } finally {
+      await lab.shOnNode('node-1', 'ip link del cni0 2>/dev/null');
+    }
+  });
+
+  it('podnet marks its own bridge; an unmarked pod bridge of this cluster is adopted and said so', async () => {
+    const up = await lab.podnet(['up', '-i', lab.inventory]);
+    assert.equal(up.exitCode, 0, up.stderr);
+    assert.equal((await lab.shOnNode('node-2', 'cat /sys/class/net/cni0/ifalias')).stdout.trim(), 'podnet');
+    // What an earlier podnet (or the bridge plugin from podnet's conflist) leaves: a bridge without the mark.
+    await lab.shOnNode('node-2', 'ip link set dev cni0 alias ""');
+    const plan = await lab.podnet(['plan', '-i', lab.inventory]);
+    assert.match(plan.stdout, /adopt bridge cni0 \(it holds only pod addresses of the cluster CIDR\)/);
+    assert.equal((await lab.podnet(['up', '-i', lab.inventory])).exitCode, 0);
+    assert.equal((await lab.podnet(['status', '-i', lab.inventory])).exitCode, 0);
+    const kh = readFileSync(`${lab.plan.dir}/known_hosts`, 'utf8');
+    assert.ok(kh.length > 0);
+  });
+});
