@@ -48,7 +48,7 @@ async function assertClean(lab: TestLab, cells: number): Promise<void> {
 
 async function assertNoProbeLeftovers(lab: TestLab): Promise<void> {
   for (const n of lab.plan.nodes) {
-    const r = await lab.shOnNode(n.name, 'ip netns list; grep -e podnet-probe -e " /run/netns" /proc/self/mountinfo; pgrep -af podnet-probe; iptables -t nat -S | grep -- "-A CNI-DN-"; ls /var/lib/cni/networks/podnet 2>/dev/null | grep -v -e lock -e last_reserved; ls -d /run/podnet-probe-* 2>/dev/null');
+    const r = await lab.shOnNode(n.name, 'ip netns list; grep podnet-probe /proc/self/mountinfo; pgrep -af podnet-probe; iptables -t nat -S | grep -- "-A CNI-DN-"; ls /var/lib/cni/networks/podnet 2>/dev/null | grep -v -e lock -e last_reserved; ls -d /run/podnet-probe-* 2>/dev/null');
     assert.equal(r.stdout.trim(), '', `${n.name} has probe leftovers:\n${r.stdout}`);
   }
 }
