@@ -5,7 +5,7 @@
  */
 import type { LinkFact, NodeFacts, RouteFact } from '../facts/parse.js';
 import { cidrContainsCidr, cidrContainsIp, cidrsOverlap } from '../net/cidr.js';
-import { lookupRoute, VXLAN_OVERHEAD } from '../plan/desired.js';
+import { lookupRoute, ROUTE_PROTO, VXLAN_OVERHEAD } from '../plan/desired.js';
 import type { LiveConfig } from './live-config.js';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -163,10 +163,22 @@ const peerRoutes: Check = (n, ctx) => {
     }
     const viaVxlan = n.facts.links.find((l) => l.ifname === r.dev)?.kind === 'vxlan';
     if (viaVxlan) continue;
+    // The node's own pod CIDR overlapping the peer's: dup-podcidr names that cause; no route finding.
+    if (!r.gateway && n.podCIDR && r.dev === (n.live?.bridge?.name ?? 'cni0') && cidrsOverlap(n.podCIDR, p.podCIDR)) continue;
     if (r.gateway !== p.nodeIP) {
       const onlink = r.gateway ? lookupRoute(n.facts, r.gateway) : undefined;
-      const id = r.gateway && onlink?.gateway ? 'hostgw-l3' : 'missing-route';
-      out.push(f(id, n.name, 'error', `route to ${p.name}'s pod CIDR ${p.podCIDR} goes via ${r.gateway ?? `dev ${r.dev}`}, not ${p.name}'s IP ${p.nodeIP}`, `${dst} via ${r.gateway ?? '-'} dev ${r.dev ?? '-'} proto ${r.protocol ?? '-'}`, `ip route replace ${p.podCIDR} via ${p.nodeIP}${id === 'hostgw-l3' ? ' — only when it is on-link; across a router use an overlay (podnet mode auto)' : ''}`));
+      const evidence = `${dst} via ${r.gateway ?? '-'} dev ${r.dev ?? '-'} proto ${r.protocol ?? '-'}`;
+      const goes = `goes via ${r.gateway ?? `dev ${r.dev}`}, not ${p.name}'s IP ${p.nodeIP}`;
+      if (r.gateway && onlink?.gateway) {
+        out.push(f('hostgw-l3', n.name, 'error', `route to ${p.name}'s pod CIDR ${p.podCIDR} ${goes}`, evidence, `ip route replace ${p.podCIDR} via ${p.nodeIP} — only when it is on-link; across a router use an overlay (podnet mode auto)`));
+      } else if (r.protocol === String(ROUTE_PROTO)) {
+        // podnet's own route, out of date: up replaces it.
+        out.push(f('stale-route', n.name, 'error', `podnet's route to ${p.name}'s pod CIDR ${p.podCIDR} ${goes}`, evidence, 'podnet up replaces it'));
+      } else {
+        // Someone else's route: it exists, it is not missing, and podnet will not replace it.
+        const del = `ip route del ${dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
+        out.push(f('foreign-route', n.name, 'error', `a route podnet did not create takes ${p.name}'s pod CIDR ${p.podCIDR}: it ${goes}`, evidence, `podnet never replaces routes it did not create: if nothing needs it, remove it on ${n.name} (${del}), then run podnet up`));
+      }
     } else if (lookupRoute(n.facts, p.nodeIP)?.gateway) {
       out.push(f('hostgw-l3', n.name, 'error', `${p.name} (${p.nodeIP}) is not on-link, so a direct route to its pods cannot work`, `ip route get ${p.nodeIP} → via ${lookupRoute(n.facts, p.nodeIP)?.gateway}`, 'use an overlay for peers behind a router (podnet mode auto or vxlan)'));
     }

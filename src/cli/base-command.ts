@@ -1,10 +1,12 @@
 /**
  * The shared shape of every podnet command: --json / --verbose flags, one JSON document on stdout in
- * JSON mode, and error → exit-code mapping (0 ok, 1 checks failed, 2 bad input, 3 node unreachable).
+ * JSON mode, and error → exit-code mapping (0 ok, 1 checks failed, 2 bad input, 3 node unreachable,
+ * 4 internal error).
  */
 import { Command, Flags, Errors } from '@oclif/core';
 import { ExitCode, PodnetError } from '../util/errors.js';
-import { jsonDocument, logErr, paint, colorEnabled } from './output.js';
+import { jsonDocument, logErr, reportError, type ErrorReport } from './output.js';
+import type { CommandSpec } from './usage-errors.js';
 
 export abstract class BaseCommand extends Command {
   static override baseFlags = {
@@ -20,8 +22,10 @@ export abstract class BaseCommand extends Command {
   override async init(): Promise<void> {
     await super.init();
     // Read the global flags early, so errors thrown while parsing later still honour --json.
-    this.jsonMode = this.argv.includes('--json');
-    this.verboseMode = this.argv.includes('--verbose');
+    // (Words after `--` belong to another command: `lab exec -- podnet up --json`.)
+    const own = this.argv.includes('--') ? this.argv.slice(0, this.argv.indexOf('--')) : this.argv;
+    this.jsonMode = own.includes('--json');
+    this.verboseMode = own.includes('--verbose');
   }
 
   /** Print data: the JSON envelope in JSON mode, otherwise the human text. */
@@ -46,39 +50,36 @@ export abstract class BaseCommand extends Command {
     return this.config.bin;
   }
 
-  override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
-    let exitCode: number;
-    let message = err.message;
-    let hint: string | undefined;
-    if (err instanceof PodnetError) {
-      exitCode = err.exitCode;
-      hint = err.hint;
-    } else if (err instanceof Errors.ExitError) {
-      throw err;
-    } else if (isParseError(err)) {
-      exitCode = ExitCode.USAGE;
-      message = err.message.split('\n')[0] ?? err.message;
-      hint = `see: ${this.config.bin} ${this.id?.replace(/:/g, ' ') ?? ''} --help`.trimEnd();
-    } else {
-      exitCode = ExitCode.NODE;
-      message = `internal error: ${err.message}`;
-      if (!this.verboseMode) hint = 'run again with --verbose for the stack trace, and report it as a bug';
-    }
-    if (this.jsonMode && !this.emitted) {
-      process.stdout.write(jsonDocument('Error', { error: { message, hint, exitCode } }));
-    }
-    const c = colorEnabled(process.stderr);
-    logErr(`${paint('error', 'red', c)}: ${message}`);
-    if (hint) logErr(`${paint('hint', 'dim', c)}: ${hint}`);
+  override async catch(err: Error): Promise<void> {
+    if (err instanceof Errors.ExitError) throw err;
+    const report = await this.describeError(err);
+    reportError(report, { json: this.jsonMode && !this.emitted });
     if (this.verboseMode && err.stack) logErr(err.stack);
-    process.exitCode = exitCode;
+    process.exitCode = report.exitCode;
   }
-}
 
-function isParseError(err: Error): boolean {
-  const name = err.constructor?.name ?? '';
-  return (
-    /Flag|Arg|Parse|Required|Unexpected|Failed/.test(name) ||
-    (err as { oclif?: { exit?: number } }).oclif?.exit === 2
-  );
+  /** Any error → its one line, hint and exit code: podnet's own errors as thrown, parse errors as usage, the rest as bugs. */
+  private async describeError(err: Error): Promise<ErrorReport> {
+    // (loaded only when something went wrong: it stays off the start-up path)
+    const { describeUsageError } = await import('./usage-errors.js');
+    const usage = describeUsageError(err, this.commandSpec());
+    if (usage) return { ...usage, exitCode: ExitCode.USAGE };
+    if (err instanceof PodnetError) return { message: err.message, hint: err.hint, exitCode: err.exitCode };
+    return {
+      message: `internal error: ${err.message.split('\n')[0] ?? ''}`,
+      hint: this.verboseMode ? 'this is a bug in podnet: please report it with the stack trace below' : 'this is a bug in podnet: run again with --verbose for the stack trace, and report it',
+      exitCode: ExitCode.INTERNAL,
+    };
+  }
+
+  /** This command's flags and args, for usage errors. */
+  private commandSpec(): CommandSpec {
+    const ctor = this.ctor as unknown as { flags?: CommandSpec['flags']; baseFlags?: CommandSpec['flags']; args?: CommandSpec['args'] };
+    return {
+      usage: `${this.config.bin} ${this.id?.replace(/:/g, ' ') ?? ''}`.trimEnd(),
+      flags: { ...ctor.flags, ...ctor.baseFlags },
+      args: { ...ctor.args },
+      argv: this.argv,
+    };
+  }
 }

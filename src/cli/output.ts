@@ -2,6 +2,8 @@
  * Boundary: the terminal. Data goes to stdout (a table, or exactly one JSON document with --json);
  * progress, warnings and logs go to stderr. Colour only on a TTY and never with NO_COLOR.
  */
+import { terminalSafe } from '../util/describe.js';
+
 export const API_VERSION = 'podnet/v1alpha1';
 
 export function jsonDocument(kind: string, body: Record<string, unknown>): string {
@@ -23,6 +25,26 @@ export function paint(text: string, color: Color, enabled = colorEnabled()): str
 
 export function logErr(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+export interface ErrorReport {
+  message: string;
+  hint?: string;
+  exitCode: number;
+}
+
+/**
+ * An error as the user sees it: with --json the Error document on stdout (unless the command's data document
+ * is already out), and always one `error:` line (plus a `hint:` line) on stderr. Both texts pass terminalSafe:
+ * a value that slipped into a message unquoted still cannot repaint the terminal or split the line.
+ */
+export function reportError(report: ErrorReport, opts: { json: boolean }): void {
+  const message = terminalSafe(report.message);
+  const hint = report.hint === undefined ? undefined : terminalSafe(report.hint);
+  if (opts.json) process.stdout.write(jsonDocument('Error', { error: { message, hint, exitCode: report.exitCode } }));
+  const c = colorEnabled(process.stderr);
+  logErr(`${paint('error', 'red', c)}: ${message}`);
+  if (hint) logErr(`${paint('hint', 'dim', c)}: ${hint}`);
 }
 
 /** A cli-table3 table rendered to a string. cli-table3 is loaded only when a table is drawn. */

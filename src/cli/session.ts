@@ -5,11 +5,12 @@
 import { Flags } from '@oclif/core';
 import type { Inventory } from '../inventory/load.js';
 import type { RunContext } from '../services/bootstrap.js';
+import { integerFlag, textFlag } from './flags.js';
 import { createProgress } from './progress.js';
 
 export const inventoryFlags = {
-  inventory: Flags.string({ char: 'i', description: 'inventory file (YAML or JSON)', required: true }),
-  concurrency: Flags.integer({ char: 'c', description: 'nodes worked on at once', default: 64, min: 1, max: 1024 }),
+  inventory: textFlag({ char: 'i', description: 'inventory file (YAML or JSON)', required: true, expected: 'the path of an inventory file (YAML or JSON)' }),
+  concurrency: integerFlag({ char: 'c', description: 'nodes worked on at once', default: 64, min: 1, max: 1024 }),
   'accept-new-host-keys': Flags.boolean({ description: 'trust host keys of nodes seen for the first time (never a changed key)', default: false }),
 };
 

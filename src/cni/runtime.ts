@@ -114,6 +114,27 @@ export function renderCniDel(list: Conflist, binDir: string, pod: PodSpec): stri
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * What a failing CNI ADD said, as one line: the plugin, and the error object the CNI spec has it print
+ * on stdout (code, msg, details) — instead of the last line of its pretty-printed JSON.
+ */
+export function cniAddError(stderr: string): string | undefined {
+  const m = /CNI ADD failed in plugin (\d+) \(([^)]*)\): ([\s\S]*)$/.exec(stderr);
+  if (!m) return undefined;
+  const [, index, type, rest] = m;
+  const text = rest!.trim();
+  const flat = (v: unknown) => String(v).replace(/\s+/g, ' ').trim();
+  try {
+    // The JSON object first; anything the runtime printed after it is not part of the plugin's answer.
+    const end = text.lastIndexOf('}');
+    const e = JSON.parse(text.slice(0, end + 1)) as { code?: number; msg?: string; details?: string };
+    const parts = [e.code !== undefined ? `code ${e.code}` : '', e.msg ? flat(e.msg) : '', e.details ? `(${flat(e.details)})` : ''].filter(Boolean);
+    return `CNI ADD failed in plugin ${index} (${type}): ${parts.join(' ') || flat(text)}`;
+  } catch {
+    return `CNI ADD failed in plugin ${index} (${type}): ${flat(text) || 'no output'}`;
+  }
+}
+
 /** The pod's IPv4 address from a CNI result. */
 export function podIpFromResult(result: string): string | undefined {
   try {

@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
+import { textFlag } from '../cli/flags.js';
 import { inventoryFlags, withSession } from '../cli/session.js';
 import { paint, renderTable } from '../cli/output.js';
 import { ChecksFailed } from '../util/errors.js';
@@ -21,8 +21,11 @@ export default class Doctor extends BaseCommand {
   static override examples = ['<%= config.bin %> doctor -i inventory.yaml', '<%= config.bin %> doctor -i inventory.yaml --json', '<%= config.bin %> doctor -i inventory.yaml --kubeconfig ~/.kube/config'];
   static override flags = {
     ...inventoryFlags,
-    kubeconfig: Flags.string({ description: 'also compare with the Kubernetes API: each Node\'s spec.podCIDR against the pod CIDR its node really uses, Nodes missing from the inventory and machines missing from the cluster (optional: doctor never needs the API)' }),
-    context: Flags.string({ description: 'kubeconfig context to use (default: its current context)', dependsOn: ['kubeconfig'] }),
+    kubeconfig: textFlag({
+      description: 'also compare with the Kubernetes API: each Node\'s spec.podCIDR against the pod CIDR its node really uses, Nodes missing from the inventory and machines missing from the cluster (optional: doctor never needs the API). Several files separated by ":" are merged as in KUBECONFIG',
+      expected: 'the path of a kubeconfig file',
+    }),
+    context: textFlag({ description: 'kubeconfig context to use (default: its current context)', dependsOn: ['kubeconfig'], expected: 'the name of a context in the kubeconfig' }),
   };
 
   async run(): Promise<void> {

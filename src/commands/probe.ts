@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
+import { integerFlag } from '../cli/flags.js';
 import { inventoryFlags, withSession } from '../cli/session.js';
 import { paint, renderTable } from '../cli/output.js';
 import { ChecksFailed, NodeFailure } from '../util/errors.js';
@@ -33,7 +34,7 @@ export default class Probe extends BaseCommand {
   static override examples = ['<%= config.bin %> probe -i inventory.yaml', '<%= config.bin %> probe -i inventory.yaml --sample 3 --json', '<%= config.bin %> probe -i inventory.yaml --strict'];
   static override flags = {
     ...inventoryFlags,
-    sample: Flags.integer({ description: 'probe K peers per node (ring order: every node is a source and a target) instead of the full mesh', min: 1 }),
+    sample: integerFlag({ description: 'probe K peers per node (ring order: every node is a source and a target) instead of the full mesh', min: 1 }),
     strict: Flags.boolean({ description: 'treat NAT on hostNetwork→pod traffic as a failure, not a warning', default: false }),
   };
 
@@ -47,22 +48,29 @@ export default class Probe extends BaseCommand {
       let out = await renderMatrices(report, nodes);
       const broken = report.nodes.filter((n) => n.error);
       for (const n of broken) out += `${paint('✖', 'red')} ${n.node}: ${n.error}\n`;
-      if (report.failures.length) {
-        out += `\nfailures (${report.failures.length}):\n`;
-        for (const f of report.failures.slice(0, 50)) {
+      // Cells a broken node kept from running are counted under that node's error (printed above).
+      for (const n of broken) {
+        const blocked = report.failures.filter((f) => f.blockedBy === n.node).length;
+        if (blocked) out += `    ${blocked} failed cell(s) could not run because of ${n.node}\n`;
+      }
+      const ran = report.failures.filter((f) => !f.blockedBy);
+      if (ran.length) {
+        out += `\nfailures (${ran.length}):\n`;
+        for (const f of ran.slice(0, 50)) {
           const c = f.cell;
           out += `${paint('✖', 'red')} ${c.src} → ${c.dst} ${PROBE_CHECKS[c.check].label}${c.target ? ` (${c.target})` : ''}: ${c.reason ?? 'failed'}\n`;
           for (const e of f.explanations) out += `    ${e.node}: ${e.id}: ${e.message}\n`;
+          if (f.unexplained) out += `    ${paint('unexplained', 'yellow')}: no doctor finding on ${c.src} or ${c.dst} explains it\n`;
         }
-        if (report.failures.length > 50) out += `… and ${report.failures.length - 50} more (see --json)\n`;
+        if (ran.length > 50) out += `… and ${ran.length - 50} more (see --json)\n`;
       }
       const warns = report.results.filter((r) => r.status === 'warn');
       for (const w of warns.slice(0, 10)) out += `${paint('!', 'yellow')} ${w.src} → ${w.dst} ${PROBE_CHECKS[w.check].label}: ${w.reason}\n`;
       for (const c of report.cleanupErrors) out += `${paint('✖', 'red')} ${c.node}: ${c.error}\n`;
-      out += `${report.summary.pass} passed, ${report.summary.fail} failed, ${report.summary.warn} warnings, ${report.summary.skip} skipped\n`;
+      out += `${report.summary.pass} passed, ${report.summary.fail} failed (${report.summary.unexplained} unexplained), ${report.summary.warn} warnings, ${report.summary.skip} skipped\n`;
       return out;
     });
-    if (report.summary.fail) throw new ChecksFailed(`${report.summary.fail} probe(s) failed`);
+    if (report.summary.fail) throw new ChecksFailed(`${report.summary.fail} probe(s) failed${report.summary.unexplained ? `, ${report.summary.unexplained} of them unexplained by any doctor finding` : ''}`);
     // Unproven is not proven: cells that could not run (a node without python3) fail the run too.
     if (report.summary.skip) throw new ChecksFailed(`${report.summary.skip} probe(s) could not run: ${report.nodes.filter((n) => n.error).map((n) => n.node).join(', ')} (see above)`);
     if (report.cleanupErrors.length) throw new NodeFailure(`probe pods could not be removed on ${report.cleanupErrors.map((c) => c.node).join(', ')}`);

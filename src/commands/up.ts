@@ -15,15 +15,16 @@ export default class Up extends BaseCommand {
   ];
   static override flags = {
     ...inventoryFlags,
-    'dry-run': Flags.boolean({ description: 'print what would change on each node and change nothing', default: false }),
-    'show-scripts': Flags.boolean({ description: 'with --dry-run: also print the script each node would run', default: false }),
+    // No default: dependsOn counts a defaulted false as given.
+    'dry-run': Flags.boolean({ description: 'print what would change on each node and change nothing' }),
+    'show-scripts': Flags.boolean({ description: 'with --dry-run: also print the script each node would run', dependsOn: ['dry-run'] }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Up);
     const { runUp } = await import('../services/bootstrap.js');
     const t0 = performance.now();
-    const { result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runUp(s.inv, s.ctx, { dryRun: flags['dry-run'], showScripts: flags['show-scripts'] }));
+    const { result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runUp(s.inv, s.ctx, { dryRun: flags['dry-run'] ?? false, showScripts: flags['show-scripts'] ?? false }));
     const elapsedMs = Math.round(performance.now() - t0);
     await this.emit('UpReport', { ...report, elapsedMs }, async () => {
       const table = await renderTable(

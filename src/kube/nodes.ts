@@ -4,7 +4,10 @@
  * believes (spec.podCIDR, InternalIP) with what the nodes have. @kubernetes/client-node is imported
  * here only, and only when asked: it is the heaviest module podnet has and stays off every start-up path.
  */
+import { dirname } from 'node:path';
+import { describeValue } from '../util/describe.js';
 import { PodnetError, ExitCode, UserError, errorMessage } from '../util/errors.js';
+import { checkReferencedFile, KUBECONFIG_HINT, readKubeconfigs } from './kubeconfig.js';
 
 export interface KubeNode {
   name: string;
@@ -14,6 +17,7 @@ export interface KubeNode {
 }
 
 export interface KubeSource {
+  /** one kubeconfig file, or several joined with ":" (merged as kubectl merges KUBECONFIG) */
   kubeconfig: string;
   context?: string;
 }
@@ -24,20 +28,43 @@ export interface KubeSource {
  * the caller reports as a finding.
  */
 export async function kubeNodeLister(src: KubeSource, timeoutMs = 10_000): Promise<() => Promise<KubeNode[]>> {
+  // Every file is read and checked (regular, within a size cap) before the client is even imported.
+  const files = readKubeconfigs(src.kubeconfig);
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
-  try {
-    kc.loadFromFile(src.kubeconfig);
-  } catch (err) {
-    throw new UserError(`--kubeconfig: cannot load ${src.kubeconfig}: ${errorMessage(err)}`, 'pass a readable kubeconfig file');
+  for (const file of files) {
+    const one = new k8s.KubeConfig();
+    try {
+      one.loadFromString(file.text);
+    } catch (err) {
+      throw new UserError(`--kubeconfig: cannot load ${describeValue(file.path)}: ${errorMessage(err).split('\n')[0]}; expected a kubeconfig file`, KUBECONFIG_HINT);
+    }
+    // as loadFromFile does: certificate and key paths are relative to their kubeconfig
+    one.makePathsAbsolute(dirname(file.path));
+    // kubectl's merge: the first file that names a cluster, user, context or the current context wins
+    for (const c of one.getClusters()) if (!kc.getCluster(c.name)) kc.addCluster(c);
+    for (const u of one.getUsers()) if (!kc.getUser(u.name)) kc.addUser(u);
+    for (const c of one.getContexts()) if (!kc.getContextObject(c.name)) kc.addContext(c);
+    if (!kc.getCurrentContext() && one.getCurrentContext()) kc.setCurrentContext(one.getCurrentContext());
   }
+  const source = files.length === 1 ? describeValue(files[0]!.path) : `the ${files.length} kubeconfig files`;
   if (src.context) {
     if (!kc.getContexts().some((c) => c.name === src.context)) {
-      throw new UserError(`--context: no context "${src.context}" in ${src.kubeconfig}; expected one of ${kc.getContexts().map((c) => c.name).join(', ') || '(none)'}`);
+      throw new UserError(`--context: no context ${describeValue(src.context)} in ${source}; expected one of ${kc.getContexts().map((c) => describeValue(c.name)).join(', ') || '(none)'}`);
     }
     kc.setCurrentContext(src.context);
   }
-  if (!kc.getCurrentCluster()) throw new UserError(`--kubeconfig: ${src.kubeconfig} has no current cluster; expected a current-context that names a cluster`);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new UserError(`--kubeconfig: ${source} has no current cluster; expected a current-context that names a cluster`);
+  // The client reads these whole on the first request: the same bounds as the kubeconfig itself.
+  const user = kc.getCurrentUser();
+  for (const [where, path, what] of [
+    [`cluster ${describeValue(cluster.name)} certificate-authority`, cluster.caFile, 'a CA certificate file'],
+    [`user ${describeValue(user?.name ?? '')} client-certificate`, user?.certFile, 'a client certificate file'],
+    [`user ${describeValue(user?.name ?? '')} client-key`, user?.keyFile, 'a client key file'],
+  ] as const) {
+    if (path) checkReferencedFile(where, path, what);
+  }
   const api = kc.makeApiClient(k8s.CoreV1Api);
   return async () => {
     let timer: NodeJS.Timeout | undefined;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Inventory, InventoryNode } from '../inventory/load.js';
 import type { LinkFact, NodeFacts, RouteFact } from '../facts/parse.js';
 import { allocatePodCidrs } from './allocate.js';
-import { cidrContainsIp, cidrsOverlap, hostAddress, isIp, networkOf, parseCidr } from '../net/cidr.js';
+import { cidrContainsCidr, cidrContainsIp, cidrsOverlap, hostAddress, isIp, networkOf, parseCidr } from '../net/cidr.js';
 import { UserError } from '../util/errors.js';
 
 /** Routes podnet installs carry this protocol number, so it lists and removes exactly its own. */
@@ -253,10 +253,19 @@ function checkInterfaces(inv: Inventory, facts: FactsByNode): void {
   });
 }
 
-/** Checks that need facts and are bad input: refused before any node is touched. */
-function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map<string, string>): void {
+function routeText(r: RouteFact): string {
+  return `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
+}
+
+/**
+ * Checks that need facts. Bad input is refused before any node is touched (exit 2). A foreign route on a
+ * pod CIDR that is (or is about to be) a node's is not the inventory's fault but that node's state: it is
+ * returned per node (the node is not planned; the others are) with the route, whose CIDR it takes and the
+ * command that removes it — podnet never replaces routes it did not create.
+ */
+function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map<string, string>, allocations: { name: string; podCIDR: string }[]): Map<string, { error: string; hint: string }> {
   const c = inv.cluster;
-  checkInterfaces(inv, facts);
+  const conflicts = new Map<string, { error: string; hint: string }>();
   inv.nodes.forEach((n, i) => {
     const f = facts.get(n.name);
     if (!f) return;
@@ -264,7 +273,18 @@ function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map
     if (ip && cidrContainsIp(c.podCIDR, ip)) {
       throw new UserError(`cluster.podCIDR: ${c.podCIDR} contains the IP ${ip} of node ${n.name} (nodes[${i}]); expected a pod CIDR apart from the node network`);
     }
-    const bad = conflictingRoutes(f, c.podCIDR, c.bridge, c.vxlan.device)[0];
+    const foreign = conflictingRoutes(f, c.podCIDR, c.bridge, c.vxlan.device);
+    for (const r of foreign) {
+      // It takes a pod CIDR when it is as specific or more (a wider route loses to podnet's own).
+      const owner = allocations.find((a) => cidrContainsCidr(a.podCIDR, routeDst(r)));
+      if (!owner || conflicts.has(n.name)) continue;
+      const whose = owner.name === n.name ? `this node's own pod CIDR ${owner.podCIDR}` : `the pod CIDR ${owner.podCIDR} of ${owner.name}`;
+      conflicts.set(n.name, {
+        error: `the route "${routeText(r)}"${r.protocol ? ` (proto ${r.protocol})` : ''} was not created by podnet and takes ${whose}; podnet never replaces routes it did not create`,
+        hint: `if nothing needs it, remove it on ${n.name}: ip route del ${routeText(r)}; then run podnet up again`,
+      });
+    }
+    const bad = foreign.find((r) => !allocations.some((a) => cidrContainsCidr(a.podCIDR, routeDst(r))));
     if (bad) {
       throw new UserError(
         `cluster.podCIDR: ${c.podCIDR} overlaps the route "${bad.dst}${bad.gateway ? ` via ${bad.gateway}` : ''}${bad.dev ? ` dev ${bad.dev}` : ''}" on node ${n.name} (nodes[${i}]); expected a pod CIDR no existing route uses`,
@@ -277,6 +297,7 @@ function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map
       }
     }
   });
+  return conflicts;
 }
 
 export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
@@ -304,7 +325,7 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
     nodeIPs.set(n.name, ip);
     uplinks.set(n.name, up);
   }
-  checkInputAgainstFacts(inv, facts, nodeIPs);
+  checkInterfaces(inv, facts);
 
   const allocations = allocatePodCidrs(
     c.podCIDR,
@@ -315,6 +336,7 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
     }),
   );
   const podCidrOf = new Map(allocations.map((a) => [a.name, a]));
+  const routeConflicts = checkInputAgainstFacts(inv, facts, nodeIPs, allocations);
 
   // Route kinds first: the MTU depends on whether any overlay is in use.
   const ready = inv.nodes.filter((n) => nodeIPs.has(n.name));
@@ -344,6 +366,11 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
   const nodes: NodePlan[] = [];
   for (const n of ready) {
     const f = facts.get(n.name)!;
+    const taken = routeConflicts.get(n.name);
+    if (taken) {
+      errors.push({ name: n.name, step: 'plan', error: taken.error, hint: taken.hint });
+      continue;
+    }
     const binDir = chooseBinDir(inv, f);
     const missing = REQUIRED_PLUGINS.filter((p) => !f.plugins.some((x) => x.dir === (binDir ?? '') && x.name === p));
     if (!binDir || missing.length) {

@@ -9,10 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Inventory, InventoryNode } from '../inventory/load.js';
 import type { NodeFacts } from '../facts/parse.js';
-import { gatherFacts, type RunContext } from '../services/bootstrap.js';
+import { duplicateMachine, gatherFacts, type RunContext } from '../services/bootstrap.js';
 import { doctorFromFacts, nodeViews, type DoctorReport } from '../services/doctor.js';
 import type { Finding, NodeView } from '../checks/checks.js';
-import { podIpFromResult, renderCniAdd, renderCniDel, renderNetnsDelete, resultFromOutput, type Conflist, type PodSpec } from '../cni/runtime.js';
+import { cniAddError, podIpFromResult, renderCniAdd, renderCniDel, renderNetnsDelete, resultFromOutput, type Conflist, type PodSpec } from '../cni/runtime.js';
 import { ECHO_PY } from './echo.js';
 import { PROBE_CHECKS, probeCells, type ProbeCell, type ProbeCheck } from './plan.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -39,11 +39,15 @@ export interface ProbeReport {
   sample?: number;
   nodes: { node: string; podIP?: string; podMtu?: number; error?: string }[];
   results: ProbeResult[];
-  failures: { cell: ProbeResult; explanations: Finding[] }[];
+  /**
+   * Every failed cell with the doctor findings on its nodes; `blockedBy` names a node whose error (no
+   * facts, no probe pod) kept the cell from running; `unexplained` when neither explains it.
+   */
+  failures: { cell: ProbeResult; explanations: Finding[]; blockedBy?: string; unexplained: boolean }[];
   findings: Finding[];
   /** nodes where removing the probe pods failed: reported, never hidden */
   cleanupErrors: { node: string; error: string }[];
-  summary: { pass: number; fail: number; warn: number; skip: number };
+  summary: { pass: number; fail: number; warn: number; skip: number; unexplained: number };
 }
 
 interface ProbeNode {
@@ -164,7 +168,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
     try {
       const r = await ctx.transport.run(n.inv, setupScript(n, runId));
       n.podIP = podIpFromResult(resultFromOutput(r.stdout) ?? '');
-      if (r.exitCode !== 0 || !n.podIP) n.error = `probe pod could not be created: ${r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`}`;
+      if (r.exitCode !== 0 || !n.podIP) n.error = `probe pod could not be created: ${cniAddError(r.stderr) ?? r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`}`;
     } catch (err) {
       n.error = `probe pod could not be created: ${errorMessage(err)}`;
     }
@@ -175,7 +179,16 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
   try {
     // Each node's probe pod is made right after its own facts are read (a node's view depends on its
     // facts only): a slow node does not hold the others back.
+    // One machine listed twice would get two probe pods in one run directory: no pod for the second entry.
+    const machines = new Map<string, string>();
+    let twins: [string, string] | undefined;
     const { facts, failures } = await gatherFacts(inv, ctx, inv.nodes, async (inode, f) => {
+      const twin = f.identity ? machines.get(f.identity) : undefined;
+      if (twin) {
+        twins ??= [twin, inode.name];
+        return;
+      }
+      if (f.identity) machines.set(f.identity, inode.name);
       const view = nodeViews(inv, new Map([[inode.name, f]]))[0]!;
       const n = prepare(inv, view, f, runId, hostPort);
       nodes.push(n);
@@ -184,6 +197,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
       setups.push(setup);
       await setup;
     });
+    if (twins) throw duplicateMachine(inv, twins[0], twins[1], 'same boot id and network namespace');
     doctor = doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint })));
     await Promise.all(setups);
 
@@ -242,6 +256,12 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
   results.sort((a, b) => checkOrder.get(a.check)! - checkOrder.get(b.check)! || order.get(a.src)! - order.get(b.src)! || order.get(a.dst)! - order.get(b.dst)!);
   const errorsOf = (node: string) => doctor.findings.filter((f) => f.node === node && f.severity === 'error');
   const failed = results.filter((r) => r.status === 'fail');
+  const failures = failed.map((cell) => {
+    const explanations = [...new Set([cell.src, cell.dst])].flatMap(errorsOf);
+    const blockedBy = [cell.src, cell.dst].find((x) => byName.get(x)?.error !== undefined || !byName.has(x));
+    // Explained: a node error blocked the cell (its cause is named), or doctor found an error on either end.
+    return { cell, explanations, ...(blockedBy ? { blockedBy } : {}), unexplained: !blockedBy && explanations.length === 0 };
+  });
   return {
     runId,
     strict: opts.strict,
@@ -251,7 +271,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
       return { node: n.name, podIP: p?.podIP, podMtu: p?.podMtu, error: p ? p.error : 'facts could not be read' };
     }),
     results,
-    failures: failed.map((cell) => ({ cell, explanations: [...new Set([cell.src, cell.dst])].flatMap(errorsOf) })),
+    failures,
     findings: doctor.findings,
     cleanupErrors,
     summary: {
@@ -259,6 +279,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
       fail: failed.length,
       warn: results.filter((r) => r.status === 'warn').length,
       skip: results.filter((r) => r.status === 'skip').length,
+      unexplained: failures.filter((x) => x.unexplained).length,
     },
   };
 }

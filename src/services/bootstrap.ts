@@ -117,7 +117,7 @@ export async function lockNodes(inv: Inventory, ctx: RunContext, command: string
   return { nodes: locked, failures };
 }
 
-function duplicateMachine(inv: Inventory, a: string, b: string, how: string): UserError {
+export function duplicateMachine(inv: Inventory, a: string, b: string, how: string): UserError {
   const at = (name: string) => {
     const i = inv.nodes.findIndex((n) => n.name === name);
     return `nodes[${i}] (${name}, ${describeValue(inv.nodes[i]!.address)})`;

@@ -4,7 +4,7 @@
  */
 import type { Inventory } from '../inventory/load.js';
 import type { NodeFacts } from '../facts/parse.js';
-import { gatherFacts, type RunContext } from './bootstrap.js';
+import { checkDistinctMachines, gatherFacts, type RunContext } from './bootstrap.js';
 import { liveConfig, observedPodCidr } from '../checks/live-config.js';
 import { runChecks, type CheckContext, type Finding, type NodeView } from '../checks/checks.js';
 import { nodeIPOf } from '../plan/desired.js';
@@ -71,6 +71,7 @@ export async function runDoctor(inv: Inventory, ctx: RunContext, listKubeNodes?:
       )
     : Promise.resolve(undefined);
   const { facts, failures } = await gatherFacts(inv, ctx);
+  checkDistinctMachines(inv, facts);
   for (const n of inv.nodes) if (facts.has(n.name)) ctx.progress.done(n.name, true, 'facts read');
   return doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint })), await kube);
 }

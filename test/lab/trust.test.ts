@@ -5,8 +5,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { execa } from 'execa';
-import { labExecArgv } from '../../src/lab/service.js';
 import { startLab, type TestLab } from '../helpers/lab.js';
 
 const STATE = `ip -br link | sort; ip -br addr | sed 's/ fe80::[^ ]*//' | sort; ip -4 route; iptables -S; iptables -t nat -S; find /etc/cni/net.d /etc/podnet -type f 2>/dev/null | sort | xargs -r sha256sum`;
@@ -40,8 +38,7 @@ describe('trust: locks, foreign bridges', () => {
   it('two up runs at the same time: never interleaved on a node; the cluster ends converged with every jump rule', async () => {
     await lab.podnet(['down', '-i', lab.inventory]);
     // Both started together through the lab's operator namespace, as two operators would.
-    const run = () => execa(labExecArgv(lab.plan, { kind: 'operator' }, ['podnet', 'up', '-i', lab.inventory])[0]!, labExecArgv(lab.plan, { kind: 'operator' }, ['podnet', 'up', '-i', lab.inventory]).slice(1), { reject: false });
-    const [a, b] = await Promise.all([run(), run()]);
+    const [a, b] = await Promise.all([lab.podnet(['up', '-i', lab.inventory]), lab.podnet(['up', '-i', lab.inventory])]);
     for (const r of [a, b]) {
       assert.ok(r.exitCode === 0 || r.exitCode === 3, `exit ${r.exitCode}: ${r.stderr}`);
       if (r.exitCode === 3) assert.match(String(r.stderr), /another podnet run is changing .*podnet up by /);
@@ -81,8 +78,9 @@ describe('trust: locks, foreign bridges', () => {
     assert.equal((await lab.shOnNode('node-2', 'cat /sys/class/net/cni0/ifalias')).stdout.trim(), 'podnet');
     // What an earlier podnet (or the bridge plugin from podnet's conflist) leaves: a bridge without the mark.
     await lab.shOnNode('node-2', 'ip link set dev cni0 alias ""');
-    const plan = await lab.podnet(['plan', '-i', lab.inventory]);
-    assert.match(plan.stdout, /adopt bridge cni0 \(it holds only pod addresses of the cluster CIDR\)/);
+    const dry = await lab.podnet(['up', '-i', lab.inventory, '--dry-run', '--json']);
+    const changes = (JSON.parse(dry.stdout) as { nodes: { node: string; changes: string[] }[] }).nodes.map((n) => `${n.node}: ${n.changes.join(', ')}`);
+    assert.deepEqual(changes, ['node-1: ', 'node-2: adopt bridge cni0 (it holds only pod addresses of the cluster CIDR): mark it as podnet\'s', 'node-3: ']);
     assert.equal((await lab.podnet(['up', '-i', lab.inventory])).exitCode, 0);
     assert.equal((await lab.podnet(['status', '-i', lab.inventory])).exitCode, 0);
     const kh = readFileSync(`${lab.plan.dir}/known_hosts`, 'utf8');

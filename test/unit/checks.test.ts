@@ -342,7 +342,8 @@ const scenarios: Scenario[] = [
       f2.routes = f2.routes.map((r) => (r.dst === S2.podCIDR ? { ...r, dst: S1.podCIDR } : r));
     },
     // n1's route to n2's pod CIDR (10.244.0.0/24) is its own bridge route: n2 sees the same from its side
-    expected: ['n1:dup-podcidr', 'n1:missing-route', 'n2:dup-podcidr', 'n2:missing-route'],
+    // Only dup-podcidr: the route is the node's own bridge route, not a missing or foreign one.
+    expected: ['n1:dup-podcidr', 'n2:dup-podcidr'],
   },
   // missing-route
   {
@@ -361,13 +362,30 @@ const scenarios: Scenario[] = [
     expected: ['n1:missing-route'],
     check: (x) => assert.match(only(x, 'missing-route').evidence, /unreachable/),
   },
+  // stale-route / foreign-route: a route exists but goes elsewhere; who made it decides the fix
   {
-    name: 'missing-route: the route points at the wrong on-link next hop',
+    name: 'stale-route: podnet\'s route points at the wrong on-link next hop',
     mutate: (f1) => {
       f1.routes.find((r) => r.dst === S2.podCIDR)!.gateway = '192.0.2.99';
     },
-    expected: ['n1:missing-route'],
-    check: (x) => assert.match(only(x, 'missing-route').message, /goes via 192\.0\.2\.99, not n2's IP 192\.0\.2\.12/),
+    expected: ['n1:stale-route'],
+    check: (x) => {
+      assert.match(only(x, 'stale-route').message, /^podnet's route to n2's pod CIDR 10\.244\.1\.0\/24 goes via 192\.0\.2\.99, not n2's IP 192\.0\.2\.12$/);
+      assert.equal(only(x, 'stale-route').fix, 'podnet up replaces it');
+    },
+  },
+  {
+    name: 'foreign-route: a route podnet did not create takes the peer\'s pod CIDR',
+    mutate: (f1) => {
+      const r = f1.routes.find((x) => x.dst === S2.podCIDR)!;
+      Object.assign(r, { gateway: '192.0.2.99', protocol: 'static' });
+    },
+    expected: ['n1:foreign-route'],
+    check: (x) => {
+      const g = only(x, 'foreign-route');
+      assert.match(g.message, /^a route podnet did not create takes n2's pod CIDR 10\.244\.1\.0\/24: it goes via 192\.0\.2\.99/);
+      assert.match(g.fix, /podnet never replaces routes it did not create: if nothing needs it, remove it on n1 \(ip route del 10\.244\.1\.0\/24 via 192\.0\.2\.99 dev eth0\), then run podnet up/);
+    },
   },
   // hostgw-l3
   {

@@ -502,6 +502,20 @@ describe('planCluster: refusals', () => {
     assertUserError(() => plan(inventory([N1, N2]), facts), /^cluster\.podCIDR: 10\.244\.0\.0\/16 overlaps the route "10\.244\.0\.0\/20 via 192\.0\.2\.77 dev eth0" on node n2 \(nodes\[1\]\)/);
   });
 
+  test('a foreign route on a peer\'s pod CIDR: that node is not planned, with the route, whose CIDR and the fix; the others are', () => {
+    const facts = { n1: f1(), n2: f2({ routes: [route('10.244.0.0/24', { gateway: '192.0.2.77', dev: 'eth0', protocol: 'static' })] }) };
+    const p = plan(inventory([N1, N2]), facts);
+    assert.deepEqual(p.nodes.map((n) => n.name), ['n1']);
+    assert.deepEqual(p.errors, [
+      {
+        name: 'n2',
+        step: 'plan',
+        error: 'the route "10.244.0.0/24 via 192.0.2.77 dev eth0" (proto static) was not created by podnet and takes the pod CIDR 10.244.0.0/24 of n1; podnet never replaces routes it did not create',
+        hint: 'if nothing needs it, remove it on n2: ip route del 10.244.0.0/24 via 192.0.2.77 dev eth0; then run podnet up again',
+      },
+    ]);
+  });
+
   test('podnet\'s own routes and the bridge route are not conflicts', () => {
     const facts = {
       n1: f1({ routes: [route('10.244.1.0/24', { gateway: '192.0.2.12', dev: 'eth0', protocol: '157' }), route('10.244.0.0/24', { dev: 'cni0', protocol: 'kernel' })] }),

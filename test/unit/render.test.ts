@@ -16,6 +16,7 @@ import {
   pluginConfigs,
   podIpFromResult,
   renderCniAdd,
+  cniAddError,
   renderCniDel,
   resultFromOutput,
   type Conflist,
@@ -537,4 +538,15 @@ describe('renderCniAdd / renderCniDel: run against fake plugins', () => {
     assert.equal(calls.length, 3);
     for (const c of calls) assert.equal('prevResult' in c.conf, false);
   });
+});
+
+describe('cniAddError: the plugin\'s error object, on one line', () => {
+  const cases: [string, string, string | undefined][] = [
+    ['pretty-printed JSON error', 'CNI ADD failed in plugin 1 (bridge): {\n    "code": 11,\n    "msg": "failed to allocate for range 0",\n    "details": "no IP addresses available in range set: 10.244.0.1-10.244.0.254"\n}\n', 'CNI ADD failed in plugin 1 (bridge): code 11 failed to allocate for range 0 (no IP addresses available in range set: 10.244.0.1-10.244.0.254)'],
+    ['compact JSON without details', 'noise\nCNI ADD failed in plugin 2 (portmap): {"code":7,"msg":"boom"}', 'CNI ADD failed in plugin 2 (portmap): code 7 boom'],
+    ['not JSON', 'CNI ADD failed in plugin 1 (bridge): \n', 'CNI ADD failed in plugin 1 (bridge): no output'],
+    ['plain text', 'CNI ADD failed in plugin 1 (macvlan): exec format error', 'CNI ADD failed in plugin 1 (macvlan): exec format error'],
+    ['no ADD failure', 'the echo service did not start', undefined],
+  ];
+  for (const [name, stderr, want] of cases) test(name, () => assert.equal(cniAddError(stderr), want));
 });

@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { integerFlag, textFlag } from '../../cli/flags.js';
+import { MAX_NODES_PER_SEGMENT, planLab, validateLabName } from '../../lab/topology.js';
 import { logErr, paint } from '../../cli/output.js';
 import { ChecksFailed, UserError } from '../../util/errors.js';
 
@@ -9,16 +11,21 @@ export default class LabDemo extends BaseCommand {
     'The first thing to run: starts a lab of simulated nodes, runs podnet up from the lab\'s operator namespace, then podnet doctor and podnet probe, shows the results and removes the lab again (also when a step fails or you press Ctrl-C). Needs root.';
   static override examples = ['<%= config.bin %> lab demo', '<%= config.bin %> lab demo --nodes 4 --topology routed', '<%= config.bin %> lab demo --keep'];
   static override flags = {
-    nodes: Flags.integer({ char: 'n', description: 'number of nodes', default: 3 }),
+    nodes: integerFlag({ char: 'n', description: 'number of nodes', default: 3, expected: `a whole number of nodes (1 to ${MAX_NODES_PER_SEGMENT} per segment)` }),
     topology: Flags.string({ char: 't', description: 'flat or routed', options: ['flat', 'routed'], default: 'flat' }),
-    name: Flags.string({ description: 'lab name', default: 'demo' }),
+    name: textFlag({ description: 'lab name', default: 'demo', expected: 'a lab name: 1-10 lowercase letters or digits, starting with a letter', check: validateLabName }),
     keep: Flags.boolean({ description: 'keep the lab running afterwards', default: false }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(LabDemo);
     if (this.jsonMode) throw new UserError('lab demo is for people: run lab up, up, doctor and probe with --json for machine output');
-    const { labUp, labDown, readLabPlan, labExecArgv, labExecEnv } = await import('../../lab/service.js');
+    const opts = { name: flags.name, nodes: flags.nodes, topology: flags.topology as 'flat' | 'routed', mtu: 1500 };
+    // Bad values are refused before anything runs: the cleanup below removes the lab by its name.
+    planLab(opts);
+    const { labUp, labDown, labExists, readLabPlan, labExecArgv, labExecEnv } = await import('../../lab/service.js');
+    // A lab of that name that was there before is not the demo's to remove (lab up refuses it below).
+    const preexisting = labExists(flags.name);
     const { execa } = await import('execa');
     const bin = this.binName;
     const step = (n: number, text: string) => process.stdout.write(`\n${paint(`[${n}/4]`, 'bold')} ${text}\n`);
@@ -29,7 +36,7 @@ export default class LabDemo extends BaseCommand {
       return r.exitCode ?? 1;
     };
     const cleanup = async () => {
-      if (flags.keep) return;
+      if (flags.keep || preexisting) return;
       await labDown(flags.name).catch(() => undefined);
     };
     const onSignal = () => {
@@ -40,7 +47,7 @@ export default class LabDemo extends BaseCommand {
     const failed: string[] = [];
     try {
       step(1, `Starting a ${flags.topology} lab of ${flags.nodes} simulated nodes ("${flags.name}") …`);
-      const info = await labUp({ name: flags.name, nodes: flags.nodes, topology: flags.topology as 'flat' | 'routed', mtu: 1500 });
+      const info = await labUp(opts);
       process.stdout.write(`${info.nodes.map((n) => `  ${n.name}  ${n.ip}  sshd ${n.sshd}`).join('\n')}\n  inventory: ${info.inventory}\n`);
       step(2, 'Bootstrapping the pod network over SSH (podnet up) …');
       if ((await inLab(['up', '-i', info.inventory])) !== 0) failed.push('up');

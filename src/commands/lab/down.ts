@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { textFlag } from '../../cli/flags.js';
+import { validateLabName } from '../../lab/topology.js';
 
 export default class LabDown extends BaseCommand {
   static override summary = 'Remove a lab and everything it created';
@@ -8,7 +10,7 @@ export default class LabDown extends BaseCommand {
   static override examples = ['<%= config.bin %> lab down', '<%= config.bin %> lab down --name big', '<%= config.bin %> lab down --all'];
 
   static override flags = {
-    name: Flags.string({ description: 'lab name', default: 'lab' }),
+    name: textFlag({ description: 'lab name', default: 'lab', expected: 'the name of a lab', check: validateLabName }),
     all: Flags.boolean({ description: 'remove every lab on this machine', default: false }),
   };
 

@@ -1,5 +1,7 @@
-import { Args, Flags } from '@oclif/core';
+import { Args } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { textFlag } from '../../cli/flags.js';
+import { validateLabName } from '../../lab/topology.js';
 import { UserError } from '../../util/errors.js';
 
 export default class LabExec extends BaseCommand {
@@ -14,8 +16,8 @@ export default class LabExec extends BaseCommand {
 
   static override args = { command: Args.string({ description: 'command and arguments, after --', required: true }) };
   static override flags = {
-    name: Flags.string({ description: 'lab name', default: 'lab' }),
-    node: Flags.string({ description: 'run on this node instead of the operator namespace' }),
+    name: textFlag({ description: 'lab name', default: 'lab', expected: 'the name of a lab', check: validateLabName }),
+    node: textFlag({ description: 'run on this node instead of the operator namespace', expected: 'the name of a node of the lab' }),
   };
 
   async run(): Promise<void> {

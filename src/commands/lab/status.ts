@@ -1,5 +1,6 @@
-import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { textFlag } from '../../cli/flags.js';
+import { validateLabName } from '../../lab/topology.js';
 import { renderTable } from '../../cli/output.js';
 
 export default class LabStatus extends BaseCommand {
@@ -7,7 +8,7 @@ export default class LabStatus extends BaseCommand {
   static override examples = ['<%= config.bin %> lab status', '<%= config.bin %> lab status --name lab --json'];
 
   static override flags = {
-    name: Flags.string({ description: 'show the nodes of this lab' }),
+    name: textFlag({ description: 'show the nodes of this lab', expected: 'the name of a lab', check: validateLabName }),
   };
 
   async run(): Promise<void> {

@@ -1,6 +1,9 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { integerFlag, textFlag } from '../../cli/flags.js';
+import { MAX_NODES_PER_SEGMENT, planLab, validateLabName } from '../../lab/topology.js';
 import { formatMs, logErr, renderTable } from '../../cli/output.js';
+import { describeValue } from '../../util/describe.js';
 import { UserError } from '../../util/errors.js';
 
 export default class LabUp extends BaseCommand {
@@ -14,11 +17,12 @@ export default class LabUp extends BaseCommand {
   ];
 
   static override flags = {
-    nodes: Flags.integer({ char: 'n', description: 'number of nodes', default: 3 }),
+    // The ranges depend on the topology: the lab checks them (src/lab/topology.ts).
+    nodes: integerFlag({ char: 'n', description: 'number of nodes', default: 3, expected: `a whole number of nodes (1 to ${MAX_NODES_PER_SEGMENT} per segment)` }),
     topology: Flags.string({ char: 't', description: 'flat: one L2 segment; routed: two segments joined by a router', options: ['flat', 'routed'], default: 'flat' }),
-    name: Flags.string({ description: 'lab name (labs with different names coexist)', default: 'lab' }),
-    mtu: Flags.integer({ description: 'uplink MTU of every node', default: 1500 }),
-    'node-mtu': Flags.string({ description: 'uplink MTU of one node, NODE=MTU (repeatable)', multiple: true }),
+    name: textFlag({ description: 'lab name (labs with different names coexist)', default: 'lab', expected: 'a lab name: 1-10 lowercase letters or digits, starting with a letter', check: validateLabName }),
+    mtu: integerFlag({ description: 'uplink MTU of every node', default: 1500, expected: 'an MTU from 1280 to 9000' }),
+    'node-mtu': textFlag({ description: 'uplink MTU of one node, NODE=MTU (repeatable)', multiple: true, expected: 'NODE=MTU such as node-2=1400' }),
   };
 
   async run(): Promise<void> {
@@ -26,13 +30,15 @@ export default class LabUp extends BaseCommand {
     const nodeMtu: Record<string, number> = {};
     for (const kv of flags['node-mtu'] ?? []) {
       const m = /^(node-\d+)=(\d+)$/.exec(kv);
-      if (!m) throw new UserError(`--node-mtu: expected NODE=MTU such as node-2=1400, got "${kv}"`);
+      if (!m) throw new UserError(`--node-mtu: ${describeValue(kv)} is not NODE=MTU; expected NODE=MTU such as node-2=1400`);
       nodeMtu[m[1]!] = Number(m[2]);
     }
     const { labUp } = await import('../../lab/service.js');
     const t0 = performance.now();
+    const opts = { name: flags.name, nodes: flags.nodes, topology: flags.topology as 'flat' | 'routed', mtu: flags.mtu, nodeMtu };
+    planLab(opts); // bad values are refused before the first line of progress
     if (!this.jsonMode) logErr(`starting lab "${flags.name}": ${flags.nodes} ${flags.topology} nodes …`);
-    const info = await labUp({ name: flags.name, nodes: flags.nodes, topology: flags.topology as 'flat' | 'routed', mtu: flags.mtu, nodeMtu });
+    const info = await labUp(opts);
     const ms = performance.now() - t0;
     await this.emit('Lab', { lab: info, elapsedMs: Math.round(ms) }, async () => {
       const table = await renderTable(
