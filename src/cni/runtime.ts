@@ -61,13 +61,16 @@ function envFor(command: 'ADD' | 'DEL', binDir: string, pod: PodSpec): string {
 export function renderNetnsCreate(netns: string): string {
   const f = sh(netns);
   const dir = sh(netns.slice(0, netns.lastIndexOf('/')) || '/');
-  return `mkdir -p ${dir} && : > ${f} && unshare --net=${f} true && nsenter --net=${f} ip link set lo up || { echo "cannot create the pod network namespace ${netns.replace(/[^A-Za-z0-9_./-]/g, '?')} (needs unshare and nsenter from util-linux)" >&2; umount ${f} 2>/dev/null; rm -f ${f}; exit 1; }`;
+  return `mkdir -p ${dir} && : > ${f} && unshare --net=${f} true && nsenter --net=${f} ip link set lo up || { echo "cannot create the pod network namespace ${netns.replace(/[^A-Za-z0-9_./-]/g, '?')} (needs unshare and nsenter from util-linux)" >&2; umount -l ${f} 2>/dev/null; rm -f ${f}; exit 1; }`;
 }
 
-/** sh that removes a namespace made by renderNetnsCreate (unmount the pin, remove the file). */
+/**
+ * sh that removes a namespace made by renderNetnsCreate: detach the pin lazily (as `ip netns del` does; a
+ * probe still holding the file open, say one interrupted by Ctrl-C, must not keep it), remove the file.
+ */
 export function renderNetnsDelete(netns: string): string {
   const f = sh(netns);
-  return `umount ${f} 2>/dev/null; rm -f ${f} 2>/dev/null`;
+  return `umount -l ${f} 2>/dev/null; rm -f ${f} 2>/dev/null`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { textFlag } from '../cli/flags.js';
 import { inventoryFlags, withSession } from '../cli/session.js';
@@ -14,6 +15,17 @@ export async function renderFindings(report: Pick<DoctorReport, 'findings'>): Pr
   );
 }
 
+/** One line per node: how many errors and warnings, and which checks found them (for many nodes). */
+export async function renderFindingsSummary(report: Pick<DoctorReport, 'findings' | 'nodes'>): Promise<string> {
+  const rows = report.nodes.map((n) => {
+    const mine = report.findings.filter((f) => f.node === n.node);
+    const ids = (sev: string) => [...new Set(mine.filter((f) => f.severity === sev).map((f) => f.id))].join(' ') || '-';
+    const errors = mine.filter((f) => f.severity === 'error').length;
+    return [n.node, errors ? paint(String(errors), 'red') : '0', String(mine.filter((f) => f.severity === 'warning').length), ids('error'), ids('warning')];
+  });
+  return renderTable(['node', 'errors', 'warnings', 'error checks', 'warning checks'], rows);
+}
+
 export default class Doctor extends BaseCommand {
   static override summary = 'Check every node for the ways pod networks break, and say how to fix them';
   static override description =
@@ -26,15 +38,22 @@ export default class Doctor extends BaseCommand {
       expected: 'the path of a kubeconfig file',
     }),
     context: textFlag({ description: 'kubeconfig context to use (default: its current context)', dependsOn: ['kubeconfig'], expected: 'the name of a context in the kubeconfig' }),
+    junit: textFlag({ description: 'also write the findings as JUnit XML to FILE (a test suite per node, a test case per finding), for CI', expected: 'a file path to write', helpValue: 'FILE' }),
+    output: Flags.string({ char: 'o', description: 'wide: every finding with evidence and fix; summary: one line per node', options: ['wide', 'summary'], default: 'wide' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Doctor);
     const { runDoctor } = await import('../services/doctor.js');
+    const junit = flags.junit ? await import('../cli/junit.js') : undefined;
+    // A path that cannot be written is found before any node is read.
+    if (flags.junit) junit!.writeJunit(flags.junit, '');
     // Load the kubeconfig before any node is touched: a bad one is bad input (exit 2).
     const listKubeNodes = flags.kubeconfig ? await (await import('../kube/nodes.js')).kubeNodeLister({ kubeconfig: flags.kubeconfig, context: flags.context }) : undefined;
     const { result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runDoctor(s.inv, s.ctx, listKubeNodes));
-    await this.emit('DoctorReport', { ...report }, async () => `${await renderFindings(report)}${report.summary.errors} error(s), ${report.summary.warnings} warning(s) on ${report.nodes.length} node(s)\n`);
+    if (flags.junit) junit!.writeJunit(flags.junit, junit!.doctorJunit(report));
+    const render = flags.output === 'summary' ? renderFindingsSummary : renderFindings;
+    await this.emit('DoctorReport', { ...report }, async () => `${await render(report)}${report.summary.errors} error(s), ${report.summary.warnings} warning(s) on ${report.nodes.length} node(s)\n`);
     if (report.summary.errors) throw new ChecksFailed(`doctor found ${report.summary.errors} error(s)`);
   }
 }

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { integerFlag } from '../cli/flags.js';
+import { integerFlag, textFlag } from '../cli/flags.js';
 import { inventoryFlags, withSession } from '../cli/session.js';
 import { paint, renderTable } from '../cli/output.js';
 import { ChecksFailed, NodeFailure } from '../util/errors.js';
@@ -27,6 +27,18 @@ async function renderMatrices(report: ProbeReport, nodes: string[]): Promise<str
   return out;
 }
 
+/** One row per check: passed, failed, warned, skipped (for large matrices). */
+async function renderCheckSummary(report: ProbeReport): Promise<string> {
+  const { PROBE_CHECKS } = await import('../probe/plan.js');
+  const rows = Object.entries(PROBE_CHECKS).flatMap(([check, spec]) => {
+    const cells = report.results.filter((r) => r.check === check);
+    if (!cells.length) return [];
+    const n = (st: string) => cells.filter((c) => c.status === st).length;
+    return [[spec.label, String(n('pass')), n('fail') ? paint(String(n('fail')), 'red') : '0', String(n('warn')), String(n('skip'))]];
+  });
+  return renderTable(['check', 'passed', 'failed', 'warnings', 'skipped'], rows);
+}
+
 export default class Probe extends BaseCommand {
   static override summary = 'Prove pod↔pod, node→pod, hostNetwork→pod and hostPort connectivity with real traffic';
   static override description =
@@ -36,16 +48,26 @@ export default class Probe extends BaseCommand {
     ...inventoryFlags,
     sample: integerFlag({ description: 'probe K peers per node (ring order: every node is a source and a target) instead of the full mesh', min: 1 }),
     strict: Flags.boolean({ description: 'treat NAT on hostNetwork→pod traffic as a failure, not a warning', default: false }),
+    junit: textFlag({ description: 'also write the results as JUnit XML to FILE (a test suite per check, a test case per cell), for CI', expected: 'a file path to write', helpValue: 'FILE' }),
+    output: Flags.string({ char: 'o', description: 'wide: a node×node matrix per check; summary: counts per check and the failures only; auto: wide up to 16 nodes', options: ['auto', 'wide', 'summary'], default: 'auto' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Probe);
     const { runProbe } = await import('../probe/service.js');
+    const junit = flags.junit ? await import('../cli/junit.js') : undefined;
+    // A path that cannot be written is found before any probe pod is made.
+    if (flags.junit) junit!.writeJunit(flags.junit, '');
     const { session, result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runProbe(s.inv, s.ctx, { strict: flags.strict, sample: flags.sample, onCleanup: (fn) => s.addCleanup(fn) }));
     const nodes = session.inv.nodes.map((n) => n.name);
+    if (flags.junit) {
+      const { PROBE_CHECKS } = await import('../probe/plan.js');
+      junit!.writeJunit(flags.junit, junit!.probeJunit(report, Object.fromEntries(Object.entries(PROBE_CHECKS).map(([k, v]) => [k, v.label]))));
+    }
+    const wide = flags.output === 'wide' || (flags.output === 'auto' && nodes.length <= 16);
     await this.emit('ProbeReport', { ...report }, async () => {
       const { PROBE_CHECKS } = await import('../probe/plan.js');
-      let out = await renderMatrices(report, nodes);
+      let out = wide ? await renderMatrices(report, nodes) : await renderCheckSummary(report);
       const broken = report.nodes.filter((n) => n.error);
       for (const n of broken) out += `${paint('✖', 'red')} ${n.node}: ${n.error}\n`;
       // Cells a broken node kept from running are counted under that node's error (printed above).

@@ -58,6 +58,9 @@ export interface PluginFact {
   dir: string;
   name: string;
   supportedVersions?: string[];
+  /** the binary's identity (path:inode:size:mtime:ctime) and its raw VERSION answer, to remember */
+  key?: string;
+  answer?: string;
 }
 
 export interface NodeFacts {
@@ -263,8 +266,14 @@ export function parseFacts(out: string): NodeFacts {
 
   const plugins: PluginFact[] = [];
   const binDirs: string[] = [];
+  const keys = new Map<string, string>();
   for (const line of (s.get('cni-bin') ?? '').split('\n')) {
     if (line.startsWith('dir=')) binDirs.push(line.slice(4));
+    const k = /^pluginkey=(\S+) (\S+) (\S+)$/.exec(line);
+    if (k) {
+      keys.set(`${k[1]} ${k[2]}`, k[3]!);
+      continue;
+    }
     const m = /^plugin=(\S+) (\S+) ?(.*)$/.exec(line);
     if (!m) continue;
     let supportedVersions: string[] | undefined;
@@ -275,7 +284,8 @@ export function parseFacts(out: string): NodeFacts {
         supportedVersions = undefined;
       }
     }
-    plugins.push({ dir: m[1]!, name: m[2]!, supportedVersions });
+    const key = keys.get(`${m[1]} ${m[2]}`);
+    plugins.push({ dir: m[1]!, name: m[2]!, supportedVersions, ...(key !== undefined && m[3] ? { key, answer: m[3] } : {}) });
   }
 
   const files: Record<string, string> = {};

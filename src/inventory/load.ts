@@ -3,7 +3,8 @@
  * commands use. Every problem surfaces as one single-line UserError naming the field, before any node is
  * touched; the first problem wins so the message stays actionable.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { readInputFile } from '../util/files.js';
 import { homedir } from 'node:os';
 import { parseDocument } from 'yaml';
 import type { ZodIssue } from 'zod';
@@ -322,22 +323,9 @@ export function parseInventory(text: string, source: string, opts: { checkFiles?
   return { apiVersion: API_VERSION, kind: KIND, source, cluster, ssh: parsed.data.ssh, nodes };
 }
 
-/** Read and validate an inventory file. */
-export function loadInventory(path: string): Inventory {
-  let text: string;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new UserError(`${path}: not a regular file; expected an inventory YAML file`);
-    if (st.size > MAX_INVENTORY_BYTES) {
-      throw new UserError(`${path}: ${st.size} bytes is too large for an inventory; expected at most ${MAX_INVENTORY_BYTES}`);
-    }
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${path}: inventory file not found`, 'pass the path of an existing inventory file');
-    if (code === 'EACCES') throw new UserError(`${path}: permission denied reading the inventory`);
-    throw new UserError(`${path}: cannot read the inventory (${code ?? (e instanceof Error ? e.message : String(e))})`);
-  }
+/** Read and validate an inventory file; `label` names where the path came from in messages. */
+export function loadInventory(path: string, label = '--inventory'): Inventory {
+  // Bounded: a wrong path (a log, /dev/zero, a FIFO) is refused, never slurped.
+  const text = readInputFile(path, { label, what: 'an inventory file (YAML or JSON)', maxBytes: MAX_INVENTORY_BYTES, hint: 'pass the path of an existing inventory file' });
   return parseInventory(text, path);
 }

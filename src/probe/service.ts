@@ -155,7 +155,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
         const r = await ctx.transport.run(n.inv, teardownScript(n, runId));
         if (r.exitCode !== 0) cleanupErrors.push({ node: n.view.name, error: `cleanup exited ${r.exitCode}: ${r.stderr.trim().split('\n').pop() ?? ''}` });
       } catch (err) {
-        cleanupErrors.push({ node: n.view.name, error: `cleanup failed: ${errorMessage(err)}; on the node run: umount /run/podnet-probe-${runId}/netns; rm -rf /run/podnet-probe-${runId}` });
+        cleanupErrors.push({ node: n.view.name, error: `cleanup failed: ${errorMessage(err)}; on the node run: umount -l /run/podnet-probe-${runId}/netns; rm -rf /run/podnet-probe-${runId}` });
       }
     });
   };
@@ -254,7 +254,8 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
   const order = new Map(inv.nodes.map((n, i) => [n.name, i]));
   const checkOrder = new Map(Object.keys(PROBE_CHECKS).map((c, i) => [c, i]));
   results.sort((a, b) => checkOrder.get(a.check)! - checkOrder.get(b.check)! || order.get(a.src)! - order.get(b.src)! || order.get(a.dst)! - order.get(b.dst)!);
-  const errorsOf = (node: string) => doctor.findings.filter((f) => f.node === node && f.severity === 'error');
+  // Errors and warnings can explain a failed cell (a low uplink MTU is a warning that breaks big packets).
+  const errorsOf = (node: string) => doctor.findings.filter((f) => f.node === node && f.severity !== 'info');
   const failed = results.filter((r) => r.status === 'fail');
   const failures = failed.map((cell) => {
     const explanations = [...new Set([cell.src, cell.dst])].flatMap(errorsOf);

@@ -4,10 +4,11 @@
  * something. A node that fails is reported with its step and error; the others carry on.
  */
 import type { Inventory, InventoryNode } from '../inventory/load.js';
-import type { Transport } from '../transport/types.js';
+import type { LockResult, Transport } from '../transport/types.js';
 import { TransportError } from '../transport/types.js';
 import { renderFactsScript } from '../facts/gather.js';
 import { parseFacts, type NodeFacts } from '../facts/parse.js';
+import { PluginVersionCache } from '../facts/plugin-cache.js';
 import { planCluster, type ClusterPlan, type NodePlan } from '../plan/desired.js';
 import { withFiles } from '../plan/files.js';
 import { describeChange, diffNode, type Change } from '../plan/diff.js';
@@ -36,6 +37,8 @@ export interface RunContext {
   transport: Transport;
   concurrency: number;
   progress: Progress;
+  /** remembered CNI plugin VERSION answers (default: the user's cache file; tests pass their own) */
+  pluginCache?: PluginVersionCache;
 }
 
 function failureOf(node: string, step: string, err: unknown): NodeFailure {
@@ -44,22 +47,85 @@ function failureOf(node: string, step: string, err: unknown): NodeFailure {
 }
 
 /**
- * Facts of every node, one round trip each, in parallel. `onFacts` runs for a node as soon as its facts
- * are parsed, within the same concurrency slot (probe makes the node's probe pod there).
+ * The locks of one changing run (up, down): each node's owner line names this process and run, so a lock
+ * this very run already holds shows that two entries reach one machine.
  */
-export async function gatherFacts(inv: Inventory, ctx: RunContext, nodes: InventoryNode[] = inv.nodes, onFacts?: (node: InventoryNode, facts: NodeFacts) => Promise<void>): Promise<FactsResult> {
-  const script = renderFactsScript({ cniBinDir: inv.cluster.cniBinDir });
+export class RunLocks {
+  private readonly run = randomBytes(6).toString('hex');
+  private readonly ours: RegExp;
+  readonly busy: string[] = [];
+  readonly duplicates: [string, string][] = [];
+
+  constructor(private readonly command: string) {
+    this.ours = new RegExp(`\\(pid ${process.pid}, run ${this.run}, as ([a-z0-9-]+)\\)`);
+  }
+
+  ownerOf(n: InventoryNode): string {
+    return `podnet ${this.command} by ${userInfo().username}@${hostname()} (pid ${process.pid}, run ${this.run}, as ${n.name}) since ${new Date().toISOString()}`;
+  }
+
+  /** Record a node's outcome; a failure (no flock, cannot open the file) to report for the node, if any. */
+  record(n: InventoryNode, r: LockResult): NodeFailure | undefined {
+    if (r.locked) return undefined;
+    const twin = this.ours.exec(r.holder ?? '')?.[1];
+    if (twin) this.duplicates.push([twin, n.name]);
+    else if (r.holder !== undefined) this.busy.push(`${n.name}: ${r.holder}`);
+    else return { node: n.name, step: 'lock', error: r.error ?? 'cannot lock', hint: 'install util-linux on the node' };
+    return undefined;
+  }
+
+  /**
+   * After every node answered: a machine listed twice is bad input (exit 2); a node another run holds
+   * stops this run (exit 3, naming node and holder) — in both cases before anything was changed.
+   */
+  check(inv: Inventory): void {
+    const dup = this.duplicates[0];
+    if (dup) throw duplicateMachine(inv, dup[0], dup[1], 'took its lock already');
+    if (this.busy.length) {
+      this.busy.sort();
+      throw new NodeBusy(
+        `another podnet run is changing ${this.busy.length === 1 ? 'a node' : `${this.busy.length} nodes`}; nothing was changed: ${this.busy[0]}${this.busy.length > 1 ? ` (and ${this.busy.length - 1} more)` : ''}`,
+        'wait for that run to finish, then run again',
+      );
+    }
+  }
+}
+
+/**
+ * Facts of every node, one round trip each, in parallel. `onFacts` runs for a node as soon as its facts
+ * are parsed, within the same concurrency slot (probe makes the node's probe pod there). With `locks`
+ * (a changing run), each node's lock is taken in that same round trip, so two changing runs never
+ * interleave on a node and each plans from what the other left; see RunLocks.check.
+ */
+export async function gatherFacts(
+  inv: Inventory,
+  ctx: RunContext,
+  nodes: InventoryNode[] = inv.nodes,
+  onFacts?: (node: InventoryNode, facts: NodeFacts) => Promise<void>,
+  locks?: RunLocks,
+): Promise<FactsResult> {
+  const cache = ctx.pluginCache ?? new PluginVersionCache();
   const facts = new Map<string, NodeFacts>();
   const failures: NodeFailure[] = [];
   await mapLimit(nodes, ctx.concurrency, async (n) => {
-    ctx.progress.update(n.name, 'reading facts');
+    ctx.progress.update(n.name, locks ? 'locking, reading facts' : 'reading facts');
     try {
-      const r = await ctx.transport.run(n, script);
+      const script = renderFactsScript({ cniBinDir: inv.cluster.cniBinDir, known: cache.known(n.name) });
+      const r = await ctx.transport.run(n, script, locks ? { lock: locks.ownerOf(n) } : {});
+      if (locks && r.lock && !r.lock.locked) {
+        const failure = locks.record(n, r.lock);
+        if (failure) {
+          failures.push(failure);
+          ctx.progress.done(n.name, false, `lock: ${failure.error}`);
+        }
+        return;
+      }
       if (r.exitCode !== 0 && !r.stdout.includes('@@podnet:section end')) {
         throw new Error(`facts script failed (exit ${r.exitCode}): ${lastLine(r.stderr)}`);
       }
       const f = parseFacts(r.stdout);
       facts.set(n.name, f);
+      cache.remember(n.name, f);
       await onFacts?.(n, f);
     } catch (err) {
       const f = failureOf(n.name, 'facts', err);
@@ -67,34 +133,28 @@ export async function gatherFacts(inv: Inventory, ctx: RunContext, nodes: Invent
       ctx.progress.done(n.name, false, `facts: ${f.error}`);
     }
   });
+  cache.save();
+  locks?.check(inv);
   return { facts, failures };
 }
 
 /**
- * Take every node's lock before anything is read or changed, so two changing runs (two operators, CI and
- * a human) never interleave on a node and each plans from what the other left. A node whose lock is
- * held stops the whole run before any change (exit 3, naming the holder); an unreachable node is a
- * per-node failure like any other, and the run goes on without it.
+ * Take every node's lock before anything is changed (down, which needs no facts). A node whose lock is
+ * held stops the whole run before any change; an unreachable node is a per-node failure like any other.
  */
 export async function lockNodes(inv: Inventory, ctx: RunContext, command: string): Promise<{ nodes: InventoryNode[]; failures: NodeFailure[] }> {
-  const run = randomBytes(6).toString('hex');
-  const ownerOf = (n: InventoryNode) => `podnet ${command} by ${userInfo().username}@${hostname()} (pid ${process.pid}, run ${run}, as ${n.name}) since ${new Date().toISOString()}`;
-  const ours = new RegExp(`\\(pid ${process.pid}, run ${run}, as ([a-z0-9-]+)\\)`);
+  const locks = new RunLocks(command);
   const failures: NodeFailure[] = [];
-  const busy: string[] = [];
-  const duplicates: [string, string][] = [];
   const locked: InventoryNode[] = [];
   await mapLimit(inv.nodes, ctx.concurrency, async (n) => {
     ctx.progress.update(n.name, 'locking');
     try {
-      const r = await ctx.transport.lock(n, ownerOf(n));
-      const twin = r.locked ? undefined : ours.exec(r.holder ?? '')?.[1];
-      if (twin) duplicates.push([twin, n.name]);
-      else if (r.locked) locked.push(n);
-      else if (r.holder !== undefined) busy.push(`${n.name}: ${r.holder}`);
-      else {
-        failures.push({ node: n.name, step: 'lock', error: r.error ?? 'cannot lock', hint: 'install util-linux on the node' });
-        ctx.progress.done(n.name, false, `lock: ${r.error}`);
+      const r = await ctx.transport.lock(n, locks.ownerOf(n));
+      if (r.locked) locked.push(n);
+      const failure = locks.record(n, r);
+      if (failure) {
+        failures.push(failure);
+        ctx.progress.done(n.name, false, `lock: ${failure.error}`);
       }
     } catch (err) {
       const f = failureOf(n.name, 'lock', err);
@@ -102,16 +162,7 @@ export async function lockNodes(inv: Inventory, ctx: RunContext, command: string
       ctx.progress.done(n.name, false, `lock: ${f.error}`);
     }
   });
-  // This very run holds the lock already: the node is a machine another entry reached first.
-  const dup = duplicates[0];
-  if (dup) throw duplicateMachine(inv, dup[0], dup[1], 'took its lock already');
-  if (busy.length) {
-    busy.sort();
-    throw new NodeBusy(
-      `another podnet run is changing ${busy.length === 1 ? 'a node' : `${busy.length} nodes`}; nothing was changed: ${busy[0]}${busy.length > 1 ? ` (and ${busy.length - 1} more)` : ''}`,
-      'wait for that run to finish, then run again',
-    );
-  }
+  locks.check(inv);
   const order = new Map(inv.nodes.map((n, i) => [n.name, i]));
   locked.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
   return { nodes: locked, failures };
@@ -148,9 +199,7 @@ export interface PlannedCluster {
 }
 
 export async function planFromNodes(inv: Inventory, ctx: RunContext, opts: { lock?: string } = {}): Promise<PlannedCluster> {
-  const locked = opts.lock ? await lockNodes(inv, ctx, opts.lock) : { nodes: inv.nodes, failures: [] };
-  const { facts, failures } = await gatherFacts(inv, ctx, locked.nodes);
-  failures.unshift(...locked.failures);
+  const { facts, failures } = await gatherFacts(inv, ctx, inv.nodes, undefined, opts.lock ? new RunLocks(opts.lock) : undefined);
   checkDistinctMachines(inv, facts);
   const plan = planCluster(inv, facts);
   plan.nodes = plan.nodes.map(withFiles);
@@ -169,6 +218,7 @@ export interface NodeOutcome {
   step?: string;
   error?: string;
   hint?: string;
+  /** time spent on this node's own round trips (not since the run started) */
   durationMs: number;
   roundTrips: number;
 }
@@ -189,7 +239,6 @@ function outcomeOrder(inv: Inventory, outcomes: NodeOutcome[]): NodeOutcome[] {
 }
 
 export async function runUp(inv: Inventory, ctx: RunContext, opts: { dryRun: boolean; showScripts?: boolean }): Promise<UpReport> {
-  const t0 = performance.now();
   // A dry run changes nothing and does not wait for, or keep out, another run.
   const { plan, facts, failures } = await planFromNodes(inv, ctx, opts.dryRun ? {} : { lock: 'up' });
   const outcomes: NodeOutcome[] = failures.map((f) => ({
@@ -199,7 +248,7 @@ export async function runUp(inv: Inventory, ctx: RunContext, opts: { dryRun: boo
     step: f.step,
     error: f.error,
     hint: f.hint,
-    durationMs: performance.now() - t0,
+    durationMs: ctx.transport.nodeTimeMs.get(f.node) ?? 0,
     roundTrips: ctx.transport.roundTrips.get(f.node) ?? 0,
   }));
   const scripts: Record<string, string> = {};
@@ -210,13 +259,13 @@ export async function runUp(inv: Inventory, ctx: RunContext, opts: { dryRun: boo
     const base = { node: p.name, podCIDR: p.podCIDR, changes: described };
     if (changes.length === 0 || opts.dryRun) {
       if (opts.showScripts && changes.length) scripts[p.name] = renderNodeScript(changes);
-      outcomes.push({ ...base, result: changes.length ? 'would-change' : 'unchanged', durationMs: performance.now() - t0, roundTrips: ctx.transport.roundTrips.get(p.name) ?? 0 });
+      outcomes.push({ ...base, result: changes.length ? 'would-change' : 'unchanged', durationMs: ctx.transport.nodeTimeMs.get(p.name) ?? 0, roundTrips: ctx.transport.roundTrips.get(p.name) ?? 0 });
       ctx.progress.done(p.name, true, changes.length ? `${changes.length} change(s) planned` : 'converged, nothing to do');
       return;
     }
     ctx.progress.update(p.name, `applying ${changes.length} change(s)`);
     const outcome = await applyChanges(byName.get(p.name)!, changes, ctx);
-    outcomes.push({ ...base, ...outcome, durationMs: performance.now() - t0, roundTrips: ctx.transport.roundTrips.get(p.name) ?? 0 });
+    outcomes.push({ ...base, ...outcome, durationMs: ctx.transport.nodeTimeMs.get(p.name) ?? 0, roundTrips: ctx.transport.roundTrips.get(p.name) ?? 0 });
     ctx.progress.done(p.name, outcome.result !== 'failed', outcome.result === 'failed' ? `${outcome.step}: ${outcome.error}` : `${changes.length} change(s) applied`);
   });
   return {

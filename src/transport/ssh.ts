@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
-import { TransportError, type ExecResult, type LockResult, type NodeTarget, type Transport } from './types.js';
+import { TransportError, type ExecResult, type LockResult, type NodeTarget, type RunOptions, type Transport } from './types.js';
 
 /** The remote command is a constant: the scripts arrive on stdin. */
 export function remoteCommand(sudo: boolean): string {
@@ -132,6 +132,30 @@ export function frameInShell(command: string, nonce: string): string {
   return `${command}\n${endMarkers(nonce)}`;
 }
 
+export const LOCK_FAILED_MARK = '@@podnet:lock-failed';
+
+/**
+ * The lock and a script in one round trip: the session's shell takes the lock, then runs the script only
+ * if it got it; otherwise the holder (or nothing) and a marker with the lock's exit code are printed.
+ */
+export function frameLocked(script: string, nonce: string, owner: string): string {
+  const body = script.endsWith('\n') ? script : `${script}\n`;
+  return `${lockCommand(owner)}
+podnet_lock=$?
+if [ "$podnet_lock" -eq 0 ]; then sh -s 9>&- <<'@@podnet:${nonce}'
+${body}@@podnet:${nonce}
+else printf '\\n${LOCK_FAILED_MARK} %s\\n' "$podnet_lock"; fi
+${endMarkers(nonce)}`;
+}
+
+/** What a lock attempt's exit code and output mean. */
+export function lockOutcome(code: number, stdout: string, stderr: string): LockResult {
+  if (code === 0) return { locked: true };
+  if (code === 75) return { locked: false, holder: lastLine(stdout) || 'another podnet run' };
+  if (code === 127) return { locked: false, error: 'flock is missing on the node (util-linux): podnet cannot keep two runs from changing it at once' };
+  return { locked: false, error: `cannot open ${LOCK_FILE}: ${lastLine(stderr) || `exit ${code}`}` };
+}
+
 /** Split a framed run's output off the session's streams; undefined until both end markers arrived. */
 export function parseFramed(out: string, err: string, nonce: string): { exitCode: number; stdout: string; stderr: string; restOut: string; restErr: string } | undefined {
   const om = `\n@@podnet:end ${nonce} `;
@@ -215,7 +239,8 @@ class NodeSession {
     return this.alive && !this.pending;
   }
 
-  run(script: string, timeoutMs: number, inShell = false): Promise<SessionResult> {
+  /** Send what `frame` builds for a fresh nonce; resolves when the node's shell reports its end. */
+  run(frame: (nonce: string) => string, timeoutMs: number): Promise<SessionResult> {
     return new Promise((resolve) => {
       const nonce = randomBytes(12).toString('hex');
       this.pending = { nonce, resolve };
@@ -225,7 +250,7 @@ class NodeSession {
         this.finish({ exitCode: 124, stdout: this.out, stderr: this.err, timedOut: true, framed: false });
         this.kill();
       }, timeoutMs);
-      this.proc.stdin!.write(inShell ? frameInShell(script, nonce) : frameScript(script, nonce));
+      this.proc.stdin!.write(frame(nonce));
     });
   }
 
@@ -276,8 +301,18 @@ export class SshTransport implements Transport {
   private readonly trips = new Map<string, number>();
   private readonly sessions = new Map<string, NodeSession[]>();
 
+  private readonly busy = new Map<string, number>();
+
   get roundTrips(): ReadonlyMap<string, number> {
     return this.trips;
+  }
+
+  get nodeTimeMs(): ReadonlyMap<string, number> {
+    return this.busy;
+  }
+
+  private spent(node: string, t0: number): void {
+    this.busy.set(node, (this.busy.get(node) ?? 0) + performance.now() - t0);
   }
 
   /** An idle session to the node; a new one when there is none (or all are busy: runs never queue). */
@@ -292,30 +327,40 @@ export class SshTransport implements Transport {
     return s;
   }
 
-  async run(node: NodeTarget, script: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  async run(node: NodeTarget, script: string, opts: RunOptions = {}): Promise<ExecResult> {
     const t0 = performance.now();
     this.trips.set(node.name, (this.trips.get(node.name) ?? 0) + 1);
-    const { framed, ...r } = await this.session(node).run(script, opts.timeoutMs ?? node.ssh.commandTimeout * 1000);
+    const owner = opts.lock;
+    const frame = owner === undefined ? (nonce: string) => frameScript(script, nonce) : (nonce: string) => frameLocked(script, nonce, owner);
+    const { framed, ...r } = await this.session(node).run(frame, opts.timeoutMs ?? node.ssh.commandTimeout * 1000);
+    this.spent(node.name, t0);
     // The script's own exit code (even 255) and stderr are its business; only a session that ended
     // or stalled before the script reported back is a transport failure.
     if (!framed) {
       throw classifySshFailure(node, r) ?? new TransportError(node.name, 'disconnected', `${node.name}: the SSH session ended (exit ${r.exitCode})${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`);
+    }
+    if (owner !== undefined) {
+      const at = r.stdout.lastIndexOf(`\n${LOCK_FAILED_MARK} `);
+      if (at >= 0) {
+        const code = Number(r.stdout.slice(at + LOCK_FAILED_MARK.length + 2).trim());
+        return { exitCode: code, stdout: '', stderr: r.stderr, timedOut: false, durationMs: performance.now() - t0, lock: lockOutcome(code, r.stdout.slice(0, at), r.stderr) };
+      }
+      return { ...r, durationMs: performance.now() - t0, lock: { locked: true } };
     }
     return { ...r, durationMs: performance.now() - t0 };
   }
 
   async lock(node: NodeTarget, owner: string): Promise<LockResult> {
     this.trips.set(node.name, (this.trips.get(node.name) ?? 0) + 1);
+    const t0 = performance.now();
     // The node's first session takes it (the run's later scripts normally go through it too, at no extra
     // connection); the lock lasts while that session does.
-    const r = await this.session(node).run(lockCommand(owner), node.ssh.connectTimeout * 1000 + 10_000, true);
+    const r = await this.session(node).run((nonce) => frameInShell(lockCommand(owner), nonce), node.ssh.connectTimeout * 1000 + 10_000);
+    this.spent(node.name, t0);
     if (!r.framed) {
       throw classifySshFailure(node, r) ?? new TransportError(node.name, 'disconnected', `${node.name}: the SSH session ended (exit ${r.exitCode})${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`);
     }
-    if (r.exitCode === 0) return { locked: true };
-    if (r.exitCode === 75) return { locked: false, holder: lastLine(r.stdout) || 'another podnet run' };
-    if (r.exitCode === 127) return { locked: false, error: 'flock is missing on the node (util-linux): podnet cannot keep two runs from changing it at once' };
-    return { locked: false, error: `cannot open ${LOCK_FILE}: ${lastLine(r.stderr) || `exit ${r.exitCode}`}` };
+    return lockOutcome(r.exitCode, r.stdout, r.stderr);
   }
 
   async close(): Promise<void> {

@@ -13,17 +13,29 @@ export interface NodeTarget {
   ssh: SshSettingsLike;
 }
 
+export interface RunOptions {
+  timeoutMs?: number;
+  /** take the node's lock for this owner first, in the same round trip */
+  lock?: string;
+}
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
   durationMs: number;
   timedOut: boolean;
+  /** with RunOptions.lock: whether the lock was taken (the script ran only then) */
+  lock?: LockResult;
 }
 
 export interface Transport {
-  /** Run a POSIX sh script as root on the node; the script travels on stdin. One call is one round trip. */
-  run(node: NodeTarget, script: string, opts?: { timeoutMs?: number }): Promise<ExecResult>;
+  /**
+   * Run a POSIX sh script as root on the node; the script travels on stdin. One call is one round trip.
+   * With `lock`, the node's lock is taken first in the same round trip (see `lock`) and the script runs
+   * only if it was; `result.lock` says how that went.
+   */
+  run(node: NodeTarget, script: string, opts?: RunOptions): Promise<ExecResult>;
   /**
    * Take the node-wide lock of podnet's changing runs (up, down) for as long as this transport is open.
    * Not locked: another run holds it (`holder` says which) or the node cannot lock (`error`).
@@ -31,6 +43,8 @@ export interface Transport {
   lock(node: NodeTarget, owner: string): Promise<LockResult>;
   /** Round trips made so far, per node name. */
   readonly roundTrips: ReadonlyMap<string, number>;
+  /** Time spent waiting on each node so far (sum of its round trips), per node name, in ms. */
+  readonly nodeTimeMs: ReadonlyMap<string, number>;
   /** Close multiplexed connections and remove temporary files. */
   close(): Promise<void>;
 }

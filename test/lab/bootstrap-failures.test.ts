@@ -112,7 +112,7 @@ describe('bootstrap: partial failure, host keys, sudo', () => {
     assert.equal(r.exitCode, 3, r.stderr);
     const nodes = (JSON.parse(r.stdout) as { nodes: UpNode[] }).nodes;
     assert.deepEqual(nodes.map((n) => n.result), ['changed', 'changed', 'failed']);
-    assert.equal(nodes[2]!.step, 'lock'); // the first contact of a changing run is taking the node's lock
+    assert.equal(nodes[2]!.step, 'facts');
     assert.match(nodes[2]!.error!, /node-3: cannot reach 192\.0\.2\.13/);
     assert.match(r.stderr, /1 of 3 node\(s\) failed: node-3/);
     // sshd back, and the plan must keep node-1 and node-2 where they are
@@ -126,15 +126,15 @@ describe('bootstrap: partial failure, host keys, sudo', () => {
 
   it('a command failing on one node names the node and the step; the others are unaffected', async () => {
     await lab.podnet(['down', '-i', lab.inventory]);
-    // /etc/cni/net.d is a file on node-2: writing the conflist must fail there.
-    await lab.shOnNode('node-2', 'rm -rf /etc/cni/net.d && echo not-a-dir > /etc/cni/net.d');
+    // /etc/cni/net.d is read-only on node-2 (it is a mount of its own there): writing the conflist must fail.
+    assert.equal((await lab.shOnNode('node-2', 'mount -o remount,ro /etc/cni/net.d')).exitCode, 0);
     const r = await lab.podnet(['up', '-i', lab.inventory, '--json']);
     assert.equal(r.exitCode, 3);
     const nodes = (JSON.parse(r.stdout) as { nodes: UpNode[] }).nodes;
     assert.deepEqual(nodes.map((n) => n.result), ['changed', 'failed', 'changed']);
     assert.equal(nodes[1]!.step, 'files');
     assert.match(nodes[1]!.error!, /net\.d/);
-    await lab.shOnNode('node-2', 'rm -f /etc/cni/net.d && mkdir -p /etc/cni/net.d');
+    await lab.shOnNode('node-2', 'mount -o remount,rw /etc/cni/net.d');
     const again = await lab.podnet(['up', '-i', lab.inventory, '--json']);
     assert.equal(again.exitCode, 0, again.stdout);
   });

@@ -23,9 +23,9 @@ interface Finding {
   severity: string;
 }
 
-async function probe(lab: TestLab, extra: string[] = []): Promise<{ exitCode: number; results: Cell[]; failures: { cell: Cell; explanations: Finding[] }[] }> {
+async function probe(lab: TestLab, extra: string[] = []): Promise<{ exitCode: number; results: Cell[]; failures: { cell: Cell; explanations: Finding[]; unexplained: boolean }[] }> {
   const r = await lab.podnet(['probe', '-i', lab.inventory, '--json', ...extra]);
-  const doc = JSON.parse(r.stdout) as { results: Cell[]; failures: { cell: Cell; explanations: Finding[] }[] };
+  const doc = JSON.parse(r.stdout) as { results: Cell[]; failures: { cell: Cell; explanations: Finding[]; unexplained: boolean }[] };
   return { exitCode: r.exitCode, ...doc };
 }
 
@@ -163,8 +163,10 @@ async function exercise(lab: TestLab, fault: Fault, cells: number): Promise<void
   for (const m of fault.mustFail) assert.ok(failed.has(m), `${m} should fail; failing: ${[...failed].join(', ')}`);
   if (fault.probeFails !== false) {
     assert.equal(p.exitCode, 1, 'probe passed despite the fault');
-    // failures are explained by the doctor's findings on the nodes involved
+    // failures are explained by the doctor's findings on the nodes involved, every one of them
     assert.ok(p.failures.some((f) => f.explanations.some((e) => e.id === fault.finding)), 'no failure was joined with the finding');
+    const unexplained = p.failures.filter((f) => f.unexplained).map((f) => `${key(f.cell)}: ${f.cell.reason}`);
+    assert.deepEqual(unexplained, [], 'failed cells that no doctor finding explains');
   }
   if (fault.undo) await lab.shOnNode(fault.node, fault.undo);
   if (fault.heals) {

@@ -86,4 +86,24 @@ describe('trust: locks, foreign bridges', () => {
     const kh = readFileSync(`${lab.plan.dir}/known_hosts`, 'utf8');
     assert.ok(kh.length > 0);
   });
+
+  it('doctor and probe write JUnit XML for CI (--junit) and summarise large matrices (--output summary)', async () => {
+    assert.equal((await lab.podnet(['up', '-i', lab.inventory])).exitCode, 0);
+    const dx = `${lab.plan.dir}/doctor.xml`;
+    const px = `${lab.plan.dir}/probe.xml`;
+    const d = await lab.podnet(['doctor', '-i', lab.inventory, '--junit', dx, '-o', 'summary']);
+    assert.equal(d.exitCode, 0, d.stderr);
+    assert.match(d.stdout, /│ node\s+│ errors │ warnings │ error checks │ warning checks │/);
+    const p = await lab.podnet(['probe', '-i', lab.inventory, '--junit', px, '-o', 'summary', '--json']);
+    assert.equal(p.exitCode, 0, p.stderr);
+    const cells = (JSON.parse(p.stdout) as { results: unknown[] }).results.length;
+    const count = (file: string) => lab.onOperator(['python3', '-c', 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); print(r.get("tests"), r.get("failures"), len(r.findall("testsuite/testcase")))', file]);
+    assert.equal((await count(px)).stdout.trim(), `${cells} 0 ${cells}`);
+    const findings = (JSON.parse((await lab.podnet(['doctor', '-i', lab.inventory, '--json'])).stdout) as { findings: unknown[] }).findings.length;
+    // a passing "no errors" case per node, plus one per (warning) finding
+    assert.equal((await count(dx)).stdout.trim(), `${3 + findings} 0 ${3 + findings}`);
+    const bad = await lab.podnet(['probe', '-i', lab.inventory, '--junit', '/nonexistent/dir/x.xml']);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.stderr, /^error: --junit: cannot write "\/nonexistent\/dir\/x\.xml" \(ENOENT\); expected a writable file path/m);
+  });
 });

@@ -542,13 +542,17 @@ describe('loadInventory', () => {
 
   test('a missing file is a UserError naming the path', () => {
     const path = join(dir, 'nope.yaml');
-    assertUserError(() => loadInventory(path), `${path}: `, /not found/);
+    assertUserError(() => loadInventory(path), `--inventory: cannot load "${path}": no such file; expected an inventory file`);
   });
 
   test('a directory is a UserError naming the path', () => {
     const path = join(dir, 'a-dir');
     mkdirSync(path);
-    assertUserError(() => loadInventory(path), `${path}: `, /not a regular file/);
+    assertUserError(() => loadInventory(path), `--inventory: cannot load "${path}": a directory, not a regular file`);
+  });
+
+  test('a path with control characters is escaped in the message', () => {
+    assertUserError(() => loadInventory(join(dir, 'a\u001b[31mb')), `--inventory: cannot load "${dir}/a\\u001b[31mb": no such file`);
   });
 
   test('errors inside the file carry the path as the YAML source', () => {

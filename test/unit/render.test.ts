@@ -401,7 +401,7 @@ describe('renderCniAdd / renderCniDel: structure', () => {
       assert.doesNotMatch(s, /ip (-n|netns)|\/run\/netns/);
     }
     assert.match(renderCniAdd(LIST, binDir, pod), /unshare --net=\/run\/podnet-probe-1\/netns true/);
-    assert.match(renderCniDel(LIST, binDir, pod), /umount \/run\/podnet-probe-1\/netns/);
+    assert.match(renderCniDel(LIST, binDir, pod), /umount -l \/run\/podnet-probe-1\/netns/);
   });
 
   test('DEL runs in reverse order with the saved result', () => {

@@ -5,11 +5,11 @@
  * stderr kept per script, concurrent runs, a session that dies, a timeout, and closing.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import { frameScript, parseFramed, sshArgv, SshTransport } from '../../src/transport/ssh.js';
+import { frameLocked, frameScript, LOCK_FAILED_MARK, LOCK_FILE, lockOutcome, parseFramed, sshArgv, SshTransport } from '../../src/transport/ssh.js';
 import { TransportError, type NodeTarget } from '../../src/transport/types.js';
 
 describe('frameScript / parseFramed through sh -s', () => {
@@ -36,6 +36,40 @@ describe('frameScript / parseFramed through sh -s', () => {
     const c = parseFramed(r.stdout, r.stderr, 'c');
     assert.equal(c?.stdout, 'a\n');
     assert.equal(parseFramed(c.restOut, c.restErr, 'd')?.stdout, 'b\n');
+  });
+});
+
+describe('frameLocked: the node lock and a script in one round trip, through sh -s and flock', () => {
+  const dir = mkdtempSync(`${tmpdir()}/podnet-lock-`);
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  // The same frame, with the lock file moved into the test's directory.
+  const frame = (script: string, nonce: string, owner: string) => frameLocked(script, nonce, owner).split(LOCK_FILE).join(`${dir}/podnet.lock`);
+
+  test('free: the script runs and the owner is recorded; held by another shell: the script does not run, the holder is said', async (t) => {
+    // Shell 1 takes the lock and keeps it while it lives (the session's shell holds fd 9).
+    const holder = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    t.after(() => holder.kill());
+    let out1 = '';
+    holder.stdout.on('data', (d: Buffer) => (out1 += d.toString()));
+    holder.stdin.write(frame('echo ran-1', 'a1', 'podnet up by ops@host-a (pid 1)'));
+    for (let i = 0; i < 50 && !out1.includes('@@podnet:end a1'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out1, /^ran-1\n/);
+    assert.equal(readFileSync(`${dir}/podnet.lock.owner`, 'utf8'), 'podnet up by ops@host-a (pid 1)\n');
+
+    // Shell 2 cannot take it: no script output, the marker with 75, the holder before it.
+    const r = spawnSync('sh', ['-s'], { input: frame('echo ran-2', 'b1', 'podnet up by dev@host-b (pid 2)'), encoding: 'utf8' });
+    const b = parseFramed(r.stdout, r.stderr, 'b1')!;
+    assert.doesNotMatch(b.stdout, /ran-2/);
+    const at = b.stdout.lastIndexOf(`\n${LOCK_FAILED_MARK} `);
+    assert.ok(at >= 0, b.stdout);
+    assert.equal(b.stdout.slice(at + 1), `${LOCK_FAILED_MARK} 75\n`);
+    assert.deepEqual(lockOutcome(75, b.stdout.slice(0, at), ''), { locked: false, holder: 'podnet up by ops@host-a (pid 1)' });
+
+    // A script run by the holder does not inherit the lock (fd 9 closed), so nothing it leaves behind keeps it.
+    holder.stdin.end();
+    await new Promise((r) => holder.once('exit', r));
+    const again = spawnSync('sh', ['-s'], { input: frame('echo ran-3', 'c1', 'x'), encoding: 'utf8' });
+    assert.equal(parseFramed(again.stdout, again.stderr, 'c1')?.stdout, 'ran-3\n');
   });
 });
 
