@@ -27,7 +27,7 @@ import { labExecArgv, labExecEnv, labRun } from '../src/lab/service.js';
 import { neighNeed } from '../src/lab/neigh.js';
 import type { LabPlan } from '../src/lab/topology.js';
 import { PROBE_CHECKS } from '../src/probe/plan.js';
-import type { ProbeReport } from '../src/probe/service.js';
+import type { ProbeReport } from '../src/services/probe.js';
 import type { DoctorReport } from '../src/services/doctor.js';
 import { setBenchName, interrupted, CORES, fail, log, median, liveLabs, labDown, withLab, labCpuMs, type Cpu, measured, waitQuiet, ruWrapper, takeRusage, ms, writeSections, startBench, headerLines, type BenchStart } from './bench-lib.js';
 

@@ -3,9 +3,10 @@
  * shared/docs/FAILURE-MODES.md that can be seen from a node, plus consistency across nodes. Each finding
  * names the node, what was seen (evidence) and what to do (fix).
  */
-import type { LinkFact, NodeFacts, RouteFact } from '../facts/parse.js';
+import type { LinkFact, NodeFacts } from '../facts/parse.js';
 import { cidrContainsCidr, cidrContainsIp, cidrsOverlap } from '../net/cidr.js';
-import { lookupRoute, ROUTE_PROTO, VXLAN_OVERHEAD } from '../plan/desired.js';
+import { ROUTE_PROTO, VXLAN_OVERHEAD } from '../facts/marks.js';
+import { lookupRoute, routeDst } from '../facts/routes.js';
 import type { LiveConfig } from './live-config.js';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -39,10 +40,6 @@ type Check = (n: NodeView, ctx: CheckContext) => Finding[];
 
 const f = (id: string, node: string, severity: Severity, message: string, evidence: string, fix: string): Finding => ({ id, node, severity, message, evidence, fix });
 
-function routeDst(r: RouteFact): string {
-  if (r.dst === 'default') return '0.0.0.0/0';
-  return r.dst.includes('/') ? r.dst : `${r.dst}/32`;
-}
 
 /** Chains reachable from a built-in chain by -j jumps (one table). */
 function reachableChains(rules: string[], from: string): Set<string> {

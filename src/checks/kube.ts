@@ -4,7 +4,7 @@
  * when the node's CNI config hands out another range, pods get addresses the cluster does not route or
  * expect. Pure: NodeViews and Node objects in, findings out.
  */
-import type { KubeNode } from '../kube/nodes.js';
+import type { KubeNode } from '../facts/kube.js';
 import { cidrContainsCidr, parseCidr } from '../net/cidr.js';
 import type { Finding, NodeView } from './checks.js';
 

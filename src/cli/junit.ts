@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { DoctorReport } from '../services/doctor.js';
-import type { ProbeReport } from '../probe/service.js';
+import type { ProbeReport } from '../services/probe.js';
 import { UserError } from '../util/errors.js';
 import { describeValue } from '../util/describe.js';
 

@@ -3,14 +3,9 @@
  * plain "node: step" lines otherwise (logs, CI, pipes). Nothing here writes to stdout.
  */
 import { formatMs, logErr } from './output.js';
+import { silentProgress, type Progress } from '../services/progress.js';
 
-export interface Progress {
-  update(node: string, step: string): void;
-  done(node: string, ok: boolean, summary: string): void;
-  stop(): void;
-}
-
-export const silentProgress: Progress = { update() {}, done() {}, stop() {} };
+export { silentProgress, type Progress };
 
 class PlainProgress implements Progress {
   private readonly t0 = performance.now();

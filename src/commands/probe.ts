@@ -4,7 +4,7 @@ import { integerFlag, textFlag } from '../cli/flags.js';
 import { inventoryFlags, withSession } from '../cli/session.js';
 import { paint, renderTable } from '../cli/output.js';
 import { ChecksFailed, NodeFailure } from '../util/errors.js';
-import type { ProbeReport } from '../probe/service.js';
+import type { ProbeReport } from '../services/probe.js';
 
 const MARK = { pass: ['✔', 'green'], fail: ['✖', 'red'], warn: ['!', 'yellow'], skip: ['-', 'dim'] } as const;
 
@@ -54,7 +54,7 @@ export default class Probe extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Probe);
-    const { runProbe } = await import('../probe/service.js');
+    const { runProbe } = await import('../services/probe.js');
     const junit = flags.junit ? await import('../cli/junit.js') : undefined;
     // A path that cannot be written is found before any probe pod is made.
     if (flags.junit) junit!.writeJunit(flags.junit, '');

@@ -329,3 +329,29 @@ export function parseFacts(out: string): NodeFacts {
     netmgr: parseNetMgr(s.get('netmgr')),
   };
 }
+
+/** A node with nothing on it: the starting point of the boot-time restore script, and of tests. */
+export const EMPTY_FACTS: NodeFacts = {
+  hostname: '',
+  kernel: '',
+  uid: 0,
+  systemd: false,
+  tools: {},
+  links: [],
+  addrs: [],
+  routes: [],
+  routes6: [],
+  neigh: [],
+  fdb: [],
+  sysctl: {},
+  iptablesFilter: [],
+  iptablesNat: [],
+  iptablesBackends: {},
+  cniConfDir: '/etc/cni/net.d',
+  cniConfFiles: [],
+  cniBinDirs: [],
+  plugins: [],
+  files: {},
+  bridgePorts: [],
+  netmgr: {},
+};

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { parseDocument } from 'yaml';
 import type { ZodIssue } from 'zod';
 import {
+  maxNodeMaskSize,
   cidrContainsCidr,
   cidrContainsIp,
   cidrsOverlap,
@@ -20,7 +21,6 @@ import {
   type Cidr,
   type Family,
 } from '../net/cidr.js';
-import { maxNodeMaskSize } from '../plan/allocate.js';
 import { reservedOverlap } from '../net/reserved.js';
 import { UserError } from '../util/errors.js';
 import {

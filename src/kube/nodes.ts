@@ -9,12 +9,9 @@ import { describeValue } from '../util/describe.js';
 import { PodnetError, ExitCode, UserError, errorMessage } from '../util/errors.js';
 import { checkReferencedFile, KUBECONFIG_HINT, readKubeconfigs } from './kubeconfig.js';
 
-export interface KubeNode {
-  name: string;
-  /** spec.podCIDRs (or the single spec.podCIDR of older clusters) */
-  podCIDRs: string[];
-  internalIPs: string[];
-}
+import type { KubeNode } from '../facts/kube.js';
+
+export type { KubeNode };
 
 export interface KubeSource {
   /** one kubeconfig file, or several joined with ":" (merged as kubectl merges KUBECONFIG) */

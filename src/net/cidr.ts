@@ -262,3 +262,11 @@ export function networkOf(ip: string, prefix: number): Cidr | undefined {
   const size = prefixSize(family, prefix);
   return cidrFromRange(makeRange(ipFromValue(family, (addr.getValue() / size) * size), prefix));
 }
+
+/**
+ * The longest node mask podnet accepts: a node subnet must hold at least the bridge gateway and one pod
+ * besides the network and broadcast addresses.
+ */
+export function maxNodeMaskSize(family: Family): number {
+  return MAX_PREFIX[family] - 2;
+}

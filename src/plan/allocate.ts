@@ -3,7 +3,7 @@
  * deterministic, and deliberately sticky: a node keeps the subnet it already has (pinned or read from the
  * node) so that adding or removing other nodes never renumbers running pods.
  */
-import { MAX_PREFIX, nthSubnet, parseCidr, subnetCount, subnetIndex, type Cidr, type Family } from '../net/cidr.js';
+import { maxNodeMaskSize, nthSubnet, parseCidr, subnetCount, subnetIndex, type Cidr } from '../net/cidr.js';
 import { UserError } from '../util/errors.js';
 
 export interface AllocationRequest {
@@ -20,13 +20,7 @@ export interface Allocation {
   source: 'pinned' | 'existing' | 'allocated';
 }
 
-/**
- * The longest node mask podnet accepts: a node subnet must hold at least the bridge gateway and one pod
- * besides the network and broadcast addresses.
- */
-export function maxNodeMaskSize(family: Family): number {
-  return MAX_PREFIX[family] - 2;
-}
+export { maxNodeMaskSize } from '../net/cidr.js';
 
 function parseCluster(clusterCidr: string, maskSize: number): Cidr {
   const cluster = parseCidr(clusterCidr);

@@ -7,12 +7,12 @@
 import { createHash } from 'node:crypto';
 import type { Inventory, InventoryNode } from '../inventory/load.js';
 import type { LinkFact, NodeFacts, RouteFact } from '../facts/parse.js';
+import { LINK_ALIAS, ROUTE_PROTO, RULE_COMMENT, VXLAN_OVERHEAD } from '../facts/marks.js';
+import { isOnLink, routeDst } from '../facts/routes.js';
 import { allocatePodCidrs } from './allocate.js';
 import { cidrContainsCidr, cidrContainsIp, cidrsOverlap, hostAddress, isIp, networkOf, parseCidr } from '../net/cidr.js';
 import { UserError } from '../util/errors.js';
 
-/** Routes podnet installs carry this protocol number, so it lists and removes exactly its own. */
-export const ROUTE_PROTO = 157;
 export const CONFLIST_PATH = '/etc/cni/net.d/10-podnet.conflist';
 export const CONFLIST_NAME = 'podnet';
 export const SYSCTL_FILE = '/etc/sysctl.d/90-podnet.conf';
@@ -21,10 +21,8 @@ export const RESTORE_SCRIPT = '/etc/podnet/restore.sh';
 export const UNIT_FILE = '/etc/systemd/system/podnet.service';
 export const FORWARD_CHAIN = 'PODNET-FORWARD';
 export const POSTROUTING_CHAIN = 'PODNET-POSTROUTING';
-export const RULE_COMMENT = 'podnet';
-/** Link alias that marks a device as podnet's (the bridge and the overlay device). */
-export const LINK_ALIAS = 'podnet';
-export const VXLAN_OVERHEAD = 50;
+export { LINK_ALIAS, ROUTE_PROTO, RULE_COMMENT, VXLAN_OVERHEAD } from '../facts/marks.js';
+export { isOnLink, lookupRoute } from '../facts/routes.js';
 /** CNI spec versions podnet writes and drives, best first. */
 export const CNI_VERSIONS = ['1.0.0', '0.4.0', '0.3.1'] as const;
 export const REQUIRED_PLUGINS = ['bridge', 'host-local', 'portmap'] as const;
@@ -126,33 +124,6 @@ export function nodeIPOf(node: InventoryNode, facts: NodeFacts): string | undefi
   if (facts.sshServerAddress && isIp(facts.sshServerAddress)) return facts.sshServerAddress;
   if (isIp(node.address)) return node.address;
   return undefined;
-}
-
-function routeDst(r: RouteFact): string {
-  if (r.dst === 'default') return '0.0.0.0/0';
-  return r.dst.includes('/') ? r.dst : `${r.dst}/32`;
-}
-
-/** Longest-prefix match in the node's main table: the route the kernel would use to reach `ip`. */
-export function lookupRoute(facts: NodeFacts, ip: string): RouteFact | undefined {
-  let best: RouteFact | undefined;
-  let bestLen = -1;
-  for (const r of facts.routes) {
-    if (r.type && r.type !== 'unicast') continue;
-    const dst = routeDst(r);
-    const len = Number(dst.split('/')[1]);
-    if (len > bestLen && cidrContainsIp(dst, ip)) {
-      best = r;
-      bestLen = len;
-    }
-  }
-  return best;
-}
-
-/** Whether `peerIP` is on-link from this node: reachable without a gateway, on the uplink. */
-export function isOnLink(facts: NodeFacts, peerIP: string, uplink: string): boolean {
-  const r = lookupRoute(facts, peerIP);
-  return r !== undefined && !r.gateway && r.dev === uplink;
 }
 
 /** What podnet installed before on this node: the pod CIDR of its conflist, or of its bridge address. */

@@ -10,7 +10,7 @@ import { renderFactsScript } from '../facts/gather.js';
 import { parseFacts, type NodeFacts } from '../facts/parse.js';
 import { PluginVersionCache } from '../facts/plugin-cache.js';
 import { planCluster, type ClusterPlan, type NodePlan } from '../plan/desired.js';
-import { withFiles } from '../plan/files.js';
+import { withFiles } from '../render/files.js';
 import { describeChange, diffNode, type Change } from '../plan/diff.js';
 import { FAIL_MARK, STEP_MARK, renderNodeScript } from '../render/node-script.js';
 import { renderDownScript, REMOVED_MARK, KEPT_MARK } from '../render/down-script.js';
@@ -19,7 +19,7 @@ import { errorMessage, NodeBusy, UserError } from '../util/errors.js';
 import { describeValue } from '../util/describe.js';
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from './progress.js';
 
 export interface NodeFailure {
   node: string;

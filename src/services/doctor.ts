@@ -9,7 +9,7 @@ import { liveConfig, observedPodCidr } from '../checks/live-config.js';
 import { runChecks, type CheckContext, type Finding, type NodeView } from '../checks/checks.js';
 import { nodeIPOf } from '../plan/desired.js';
 import { kubeApiFailure, kubeChecks } from '../checks/kube.js';
-import type { KubeNode } from '../kube/nodes.js';
+import type { KubeNode } from '../facts/kube.js';
 import { errorMessage } from '../util/errors.js';
 
 export function nodeViews(inv: Inventory, facts: Map<string, NodeFacts>): NodeView[] {

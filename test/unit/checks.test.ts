@@ -9,7 +9,7 @@ import { CHECKS, runChecks, type CheckContext, type Finding, type NodeView } fro
 import { liveConfig, observedPodCidr } from '../../src/checks/live-config.js';
 import type { ConfFile, NodeFacts, RouteFact } from '../../src/facts/parse.js';
 import { JUMP_RULES, planIptables, renderConflist, vtepMac } from '../../src/plan/desired.js';
-import { EMPTY_FACTS } from '../../src/plan/files.js';
+import { EMPTY_FACTS } from '../../src/render/files.js';
 import { kubeChecks } from '../../src/checks/kube.js';
 import type { KubeNode } from '../../src/kube/nodes.js';
 

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { doctorJunit, probeJunit, renderJunit } from '../../src/cli/junit.js';
 import type { DoctorReport } from '../../src/services/doctor.js';
-import type { ProbeReport, ProbeResult } from '../../src/probe/service.js';
+import type { ProbeReport, ProbeResult } from '../../src/services/probe.js';
 
 /** Parse with a real XML parser; returns [suite name, tests, failures, skipped, [case names with outcome]]. */
 function parse(xmlText: string): unknown {

@@ -31,7 +31,7 @@ import {
   type PeerRoute,
 } from '../../src/plan/desired.js';
 import { describeChange, diffNode, type Change } from '../../src/plan/diff.js';
-import { EMPTY_FACTS, UNIT_TEXT, renderRestoreScript, withFiles } from '../../src/plan/files.js';
+import { EMPTY_FACTS, UNIT_TEXT, renderRestoreScript, withFiles } from '../../src/render/files.js';
 import { UserError } from '../../src/util/errors.js';
 
 // ---- builders -----------------------------------------------------------------------------------

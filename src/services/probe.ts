@@ -9,12 +9,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Inventory, InventoryNode } from '../inventory/load.js';
 import type { NodeFacts } from '../facts/parse.js';
-import { duplicateMachine, gatherFacts, type RunContext } from '../services/bootstrap.js';
-import { doctorFromFacts, nodeViews, type DoctorReport } from '../services/doctor.js';
+import { duplicateMachine, gatherFacts, type RunContext } from './bootstrap.js';
+import { doctorFromFacts, nodeViews, type DoctorReport } from './doctor.js';
 import type { Finding, NodeView } from '../checks/checks.js';
 import { cniAddError, podIpFromResult, renderCniAdd, renderCniDel, renderNetnsDelete, resultFromOutput, type Conflist, type PodSpec } from '../cni/runtime.js';
-import { ECHO_PY } from './echo.js';
-import { PROBE_CHECKS, probeCells, type ProbeCell, type ProbeCheck } from './plan.js';
+import { ECHO_PY } from '../probe/echo.js';
+import { PROBE_CHECKS, probeCells, type ProbeCell, type ProbeCheck } from '../probe/plan.js';
 import { mapLimit } from '../util/concurrency.js';
 import { errorMessage } from '../util/errors.js';
 import { sh } from '../util/shell.js';

@@ -3,35 +3,10 @@
  * restore script with its systemd unit. The restore script is the node's full desired state rendered
  * against an empty node, with the same idempotent renderer `up` uses.
  */
-import type { NodeFacts } from '../facts/parse.js';
-import { renderNodeScript } from '../render/node-script.js';
-import { diffNode } from './diff.js';
-import { CONFLIST_PATH, MODULES_FILE, RESTORE_SCRIPT, SYSCTL_FILE, UNIT_FILE, sha256, type FilePlan, type NodePlan } from './desired.js';
-
-export const EMPTY_FACTS: NodeFacts = {
-  hostname: '',
-  kernel: '',
-  uid: 0,
-  systemd: false,
-  tools: {},
-  links: [],
-  addrs: [],
-  routes: [],
-  routes6: [],
-  neigh: [],
-  fdb: [],
-  sysctl: {},
-  iptablesFilter: [],
-  iptablesNat: [],
-  iptablesBackends: {},
-  cniConfDir: '/etc/cni/net.d',
-  cniConfFiles: [],
-  cniBinDirs: [],
-  plugins: [],
-  files: {},
-  bridgePorts: [],
-  netmgr: {},
-};
+import { EMPTY_FACTS, type NodeFacts } from '../facts/parse.js';
+import { renderNodeScript } from './node-script.js';
+import { diffNode } from '../plan/diff.js';
+import { CONFLIST_PATH, MODULES_FILE, RESTORE_SCRIPT, SYSCTL_FILE, UNIT_FILE, sha256, type FilePlan, type NodePlan } from '../plan/desired.js';
 
 function file(path: string, content: string, mode = '0644'): FilePlan {
   return { path, content, mode, sha256: sha256(content) };
@@ -75,3 +50,5 @@ export function nodeFiles(plan: NodePlan): FilePlan[] {
 export function withFiles(plan: NodePlan): NodePlan {
   return { ...plan, files: nodeFiles(plan) };
 }
+
+export { EMPTY_FACTS };

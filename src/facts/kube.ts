@@ -1,0 +1,10 @@
+/**
+ * What podnet reads about nodes from the Kubernetes API (kube/nodes.ts fetches it), as plain data the
+ * checks compare with what the nodes themselves report.
+ */
+export interface KubeNode {
+  name: string;
+  /** spec.podCIDRs (or the single spec.podCIDR of older clusters) */
+  podCIDRs: string[];
+  internalIPs: string[];
+}

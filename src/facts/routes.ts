@@ -1,0 +1,33 @@
+/**
+ * Questions about a node's routing table, answered from its facts: pure.
+ */
+import { cidrContainsIp } from '../net/cidr.js';
+import type { NodeFacts, RouteFact } from './parse.js';
+
+/** A route's destination as a CIDR ("default" → 0.0.0.0/0, a host route → /32). */
+export function routeDst(r: RouteFact): string {
+  if (r.dst === 'default') return '0.0.0.0/0';
+  return r.dst.includes('/') ? r.dst : `${r.dst}/32`;
+}
+
+/** Longest-prefix match in the node's main table: the route the kernel would use to reach `ip`. */
+export function lookupRoute(facts: NodeFacts, ip: string): RouteFact | undefined {
+  let best: RouteFact | undefined;
+  let bestLen = -1;
+  for (const r of facts.routes) {
+    if (r.type && r.type !== 'unicast') continue;
+    const dst = routeDst(r);
+    const len = Number(dst.split('/')[1]);
+    if (len > bestLen && cidrContainsIp(dst, ip)) {
+      best = r;
+      bestLen = len;
+    }
+  }
+  return best;
+}
+
+/** Whether `peerIP` is on-link from this node: reachable without a gateway, on the uplink. */
+export function isOnLink(facts: NodeFacts, peerIP: string, uplink: string): boolean {
+  const r = lookupRoute(facts, peerIP);
+  return r !== undefined && !r.gateway && r.dev === uplink;
+}
