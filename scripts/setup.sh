@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(openssh-server openssh-client containernetworking-plugins iproute2 iptables util-linux procps iputils-ping python3 socat kmod sudo time containerd runc busybox-static)
+PACKAGES=(openssh-server openssh-client containernetworking-plugins iproute2 iptables util-linux procps iputils-ping python3 python3-pyflakes socat kmod sudo time containerd runc busybox-static)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

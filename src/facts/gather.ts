@@ -1,7 +1,8 @@
 /**
  * The facts script: one POSIX sh script that reads everything podnet needs from a node in one round
  * trip, printed as marked sections of machine-readable output (ip -j, iptables -S, sysctl values, file
- * contents). It changes nothing on the node. Parsing lives in facts/parse.ts.
+ * contents). It changes nothing on the node. Parsing lives in facts/parse.ts. Every process it starts
+ * costs a few ms of node CPU on every command, so what the shell can read itself (/proc files), it does.
  */
 import { sh } from '../util/shell.js';
 
@@ -63,7 +64,8 @@ echo "ssh_connection=$SSH_CONNECTION"
 # reach the same pair are one machine listed twice (an IP and an ssh_config alias, say).
 read -r b < /proc/sys/kernel/random/boot_id 2>/dev/null && echo "boot_id=$b"
 echo "netns=$(readlink /proc/$$/ns/net 2>/dev/null)"
-echo "uid=$(id -u)"
+# The uid from /proc (the shell reads it: no process; id(1) where /proc/self/status has no Uid line).
+u=; while read -r k v _; do [ "$k" = Uid: ] && { u=$v; break; }; done 2>/dev/null < /proc/self/status; echo "uid=\${u:-$(id -u)}"
 [ -d /run/systemd/system ] && echo systemd=yes || echo systemd=no
 . /etc/os-release 2>/dev/null && echo "os=$ID $VERSION_ID"
 # Where each tool is, by walking PATH with test(1) (a builtin): no process per tool.
@@ -83,13 +85,16 @@ ${s('fdb')}
 ip -o link show type vxlan 2>/dev/null | while IFS=' ' read -r _ d _; do d=\${d%:}; d=\${d%@*}; printf '%s ' "$d"; bridge -j fdb show dev "$d" 2>/dev/null || printf '[]'; echo; done
 ${s('sysctl')}
 # One grep for every value ("/proc/sys/net/ipv4/ip_forward:1"); a key that does not exist is absent.
+# (Not the shell's read: dash reads byte by byte, and /proc/sys answers only the first read.)
 grep -H . ${SYSCTL_KEYS.map((k) => `/proc/sys/${k.replace(/\./g, '/')}`).join(' ')} /proc/sys/net/ipv4/conf/*/rp_filter 2>/dev/null
 ${s('iptables-filter')}
 iptables -S 2>&1 || echo '#error'
 ${s('iptables-nat')}
 iptables -t nat -S 2>&1 || echo '#error'
 ${s('iptables-backends')}
-for b in legacy nft; do command -v iptables-$b-save >/dev/null 2>&1 && echo "$b=$(iptables-$b-save 2>/dev/null | grep -c '^-A')"; done
+# Rules in both backends is the failure mode; legacy tables exist only where the kernel lists some in
+# /proc/net/ip_tables_names (read by the shell), so the two save commands run only then.
+t=; read -r t 2>/dev/null < /proc/net/ip_tables_names; if [ -n "$t" ]; then for b in legacy nft; do command -v iptables-$b-save >/dev/null 2>&1 && echo "$b=$(iptables-$b-save 2>/dev/null | grep -c '^-A')"; done; else echo legacy=0; fi
 ${s('cni-conf')}
 echo ${sh(`dir=${confDir}`)}
 for f in ${sh(confDir)}/*; do [ -f "$f" ] || continue; echo ${sh(FILE)} "$f"; cat "$f"; echo; done
@@ -107,7 +112,7 @@ ${s('bridge-ports')}
 bridge -j link show 2>/dev/null || echo '[]'
 ${s('netmgr')}
 # Network managers that may claim CNI links or clean up foreign routes (only asked where they run).
-nm=$(nmcli -t -f DEVICE,STATE device 2>/dev/null) && { echo nm=running; printf '%s\\n' "$nm" | while IFS= read -r l; do echo "nm.device=$l"; done; }
+command -v nmcli >/dev/null 2>&1 && nm=$(nmcli -t -f DEVICE,STATE device 2>/dev/null) && { echo nm=running; printf '%s\\n' "$nm" | while IFS= read -r l; do echo "nm.device=$l"; done; }
 [ -d /run/systemd/system ] && systemctl is-active --quiet systemd-networkd 2>/dev/null && { echo networkd=running; grep -hs '^[[:space:]]*ManageForeignRoutes' /etc/systemd/networkd.conf /etc/systemd/networkd.conf.d/*.conf /run/systemd/networkd.conf.d/*.conf /usr/lib/systemd/networkd.conf.d/*.conf | while IFS= read -r l; do echo "networkd.conf=$l"; done; }
 ${s('end')}
 `;
