@@ -12,7 +12,18 @@ export const inventoryFlags = {
   inventory: textFlag({ char: 'i', description: 'inventory file (YAML or JSON)', required: true, expected: 'the path of an inventory file (YAML or JSON)' }),
   concurrency: integerFlag({ char: 'c', description: 'nodes worked on at once', default: 64, min: 1, max: 1024 }),
   'accept-new-host-keys': Flags.boolean({ description: 'trust host keys of nodes seen for the first time (never a changed key)', default: false }),
+  'ssh-config': textFlag({ description: 'your ssh_config file for the connections to the nodes (default: $PODNET_SSH_CONFIG, else ssh\'s own ~/.ssh/config); never taken from an inventory', expected: 'the path of an ssh_config file', helpValue: 'FILE' }),
 };
+
+/** The ssh_config the operator chose: the flag, else PODNET_SSH_CONFIG; checked to be a readable regular file. */
+async function sshConfigOf(flag: string | undefined): Promise<string | undefined> {
+  const env = process.env.PODNET_SSH_CONFIG;
+  const [path, label] = flag !== undefined ? [flag, '--ssh-config'] : env ? [env, 'PODNET_SSH_CONFIG'] : [undefined, ''];
+  if (path === undefined) return undefined;
+  const { checkInputFile } = await import('../util/files.js');
+  checkInputFile(path, { label, what: 'an ssh_config file', maxBytes: 4 * 1024 * 1024 });
+  return path;
+}
 
 export interface Session {
   inv: Inventory;
@@ -22,16 +33,20 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openSession(flags: { inventory: string; concurrency: number; 'accept-new-host-keys': boolean }, opts: { quiet: boolean }): Promise<Session> {
+export async function openSession(flags: { inventory: string; concurrency: number; 'accept-new-host-keys': boolean; 'ssh-config'?: string }, opts: { quiet: boolean }): Promise<Session> {
   const { loadInventory } = await import('../inventory/load.js');
   const inv = loadInventory(flags.inventory);
-  if (flags['accept-new-host-keys']) for (const n of inv.nodes) n.ssh.acceptNewHostKeys = true;
+  const sshConfig = await sshConfigOf(flags['ssh-config']);
+  for (const n of inv.nodes) {
+    if (flags['accept-new-host-keys']) n.ssh.acceptNewHostKeys = true;
+    if (sshConfig !== undefined) n.ssh.configFile = sshConfig;
+  }
   const { SshTransport, nodesThatForgetHostKeys } = await import('../transport/ssh.js');
   const forgetful = (await nodesThatForgetHostKeys(inv.nodes))[0];
   if (forgetful) {
     const { UserError } = await import('../util/errors.js');
     throw new UserError(
-      `${flags['accept-new-host-keys'] ? '--accept-new-host-keys' : 'ssh.acceptNewHostKeys'}: the ssh settings of ${forgetful.node} keep known hosts in ${forgetful.file}, so every host key would count as new and a changed key would be accepted; expected a real known_hosts file`,
+      `--accept-new-host-keys: the ssh settings of ${forgetful.node} keep known hosts first in ${forgetful.file}, where ssh records new keys, so every host key would count as new and a changed key would be accepted; expected a real known_hosts file first`,
       `remove UserKnownHostsFile ${forgetful.file} from your ssh_config, or add the node's key to known_hosts yourself and run without accepting new keys`,
     );
   }

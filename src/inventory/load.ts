@@ -108,12 +108,10 @@ function resolveSsh(top: SshSettings, node: SshSettings | undefined): ResolvedSs
     options: [...(pick('options') ?? SSH_DEFAULTS.options)],
     connectTimeout: pick('connectTimeout') ?? SSH_DEFAULTS.connectTimeout,
     commandTimeout: pick('commandTimeout') ?? SSH_DEFAULTS.commandTimeout,
-    acceptNewHostKeys: pick('acceptNewHostKeys') ?? SSH_DEFAULTS.acceptNewHostKeys,
+    acceptNewHostKeys: SSH_DEFAULTS.acceptNewHostKeys,
   };
   const identityFile = pick('identityFile');
-  const configFile = pick('configFile');
   if (identityFile !== undefined) resolved.identityFile = expandHome(identityFile);
-  if (configFile !== undefined) resolved.configFile = expandHome(configFile);
   return resolved;
 }
 
@@ -192,7 +190,7 @@ export function expandHome(path: string, home = homedir()): string {
 function checkSshFiles(file: InventoryFile, nodes: InventoryNode[], source: string): void {
   const seen = new Set<string>();
   nodes.forEach((n, i) => {
-    for (const key of ['configFile', 'identityFile'] as const) {
+    for (const key of ['identityFile'] as const) {
       const path = n.ssh[key];
       if (path === undefined) continue;
       const field = file.nodes[i]?.ssh?.[key] !== undefined ? `nodes[${i}].ssh.${key}` : `ssh.${key}`;
@@ -203,9 +201,9 @@ function checkSshFiles(file: InventoryFile, nodes: InventoryNode[], source: stri
         st = statSync(path);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        fail(`${field}: ${describeValue(path)} ${code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}; expected ${key === 'configFile' ? 'an ssh_config file' : 'a private key file'} on this machine`, source);
+        fail(`${field}: ${describeValue(path)} ${code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}; expected a private key file on this machine`, source);
       }
-      if (!st.isFile()) fail(`${field}: ${describeValue(path)} is not a regular file; expected ${key === 'configFile' ? 'an ssh_config file' : 'a private key file'}`, source);
+      if (!st.isFile()) fail(`${field}: ${describeValue(path)} is not a regular file; expected a private key file`, source);
     }
   });
 }

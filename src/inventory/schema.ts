@@ -119,7 +119,17 @@ export const sshSchema = strictObject(
     user: patterned('ssh user', '1-32 characters [a-z0-9_-] starting with a lowercase letter or "_"', (s) => SSH_USER_PATTERN.test(s)).optional(),
     port: int('port', 1, 65535).optional(),
     identityFile: sshPath('identity file').optional(),
-    configFile: sshPath('ssh config file').optional(),
+    // Operator-only: an ssh_config can run programs (ProxyCommand, Match exec) and choose which host keys
+    // count, so it comes from the person running podnet (--ssh-config, PODNET_SSH_CONFIG), never a file.
+    configFile: z
+      .unknown()
+      .superRefine((_v, ctx) =>
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: 'an ssh_config file is not accepted from an inventory (it can run programs and choose which host keys count); expected --ssh-config FILE or PODNET_SSH_CONFIG for your own file, or ~/.ssh/config',
+        }),
+      )
+      .optional(),
     sudo: bool('sudo setting').optional(),
     options: z
       .array(
@@ -134,7 +144,10 @@ export const sshSchema = strictObject(
       .optional(),
     connectTimeout: int('connect timeout (seconds)', 1, 300).optional(),
     commandTimeout: int('command timeout (seconds)', 1, 3600).optional(),
-    acceptNewHostKeys: bool('acceptNewHostKeys setting').optional(),
+    // Trusting first-seen host keys is the operator's call for one run (--accept-new-host-keys), not a file's.
+    acceptNewHostKeys: bool('acceptNewHostKeys setting')
+      .refine((v) => v === false, { message: 'true is not accepted from an inventory (it would trust first-seen host keys for whoever runs it); expected the --accept-new-host-keys flag' })
+      .optional(),
   },
   'ssh settings',
 );

@@ -194,7 +194,7 @@ export function renderLabInventory(plan: LabPlan): string {
     '  serviceCIDR: 10.96.0.0/12',
     'ssh:',
     '  user: root',
-    `  configFile: ${plan.dir}/ssh_config`,
+
     'nodes:',
   ];
   for (const n of plan.nodes) lines.push(`  - name: ${n.name}`, `    address: ${n.ip}`);

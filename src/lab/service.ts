@@ -273,12 +273,13 @@ export function labExecArgv(plan: LabPlan, target: ExecTarget, command: string[]
   const join = cg ? `echo $$ > ${sh(`${cg}/${plan.cgroupName}/cgroup.procs`)} 2>/dev/null || true; ` : '';
   let ns: string[];
   if (target.kind === 'operator') {
-    ns = ['nsenter', `--net=/run/netns/${plan.operator.netns}`];
+    // podnet in the operator namespace connects with the lab's ssh_config (an inventory may not name one).
+    ns = ['nsenter', `--net=/run/netns/${plan.operator.netns}`, '--', 'env', `PODNET_SSH_CONFIG=${plan.dir}/ssh_config`];
   } else {
     const node = findNode(plan, target.node);
     ns = nodeEnterArgv(plan, node);
   }
-  return ['sh', '-c', `${join}exec "$@"`, 'podnet-lab-exec', ...ns, '--', ...command];
+  return ['sh', '-c', `${join}exec "$@"`, 'podnet-lab-exec', ...ns, ...(target.kind === 'operator' ? [] : ['--']), ...command];
 }
 
 export function findNode(plan: LabPlan, name: string): LabHost {

@@ -186,7 +186,16 @@ function describeLink(l: LinkFact, facts: NodeFacts): string {
 export function adoptableBridge(facts: NodeFacts, bridge: string, clusterCIDR: string): boolean {
   const held = facts.addrs.filter((a) => a.ifname === bridge && a.family === 'inet');
   if (held.length === 0 || !held.every((a) => cidrContainsIp(clusterCIDR, a.local))) return false;
+  // Global IPv6 addresses are someone else's configuration too.
+  if (facts.addrs.some((a) => a.ifname === bridge && a.family === 'inet6' && a.scope === 'global')) return false;
+  // Another CNI configured on the node (flannel's cni0 with 10.244.x.1 looks just like podnet's) owns it.
+  if (foreignConfs(facts).length) return false;
   return facts.links.filter((l) => l.master === bridge).every((l) => l.kind === 'veth');
+}
+
+/** CNI config files on the node other than podnet's own. */
+function foreignConfs(facts: NodeFacts): string[] {
+  return facts.cniConfFiles.filter((f) => f.path !== CONFLIST_PATH && /\.(conflist|conf|json)$/.test(f.name)).map((f) => f.name);
 }
 
 /**
@@ -210,7 +219,7 @@ function checkInterfaces(inv: Inventory, facts: FactsByNode): void {
     }
     if (br && br.alias !== LINK_ALIAS && !adoptableBridge(f, c.bridge, c.podCIDR)) {
       throw new UserError(
-        `cluster.bridge: bridge ${c.bridge} ${where} was not created by podnet (${describeLink(br, f).replace(/^a bridge device/, 'it is a bridge')}${f.links.some((l) => l.master === c.bridge && l.kind !== 'veth') ? ' with non-pod ports' : ''}); podnet never changes or deletes a bridge that is not its own`,
+        `cluster.bridge: bridge ${c.bridge} ${where} was not created by podnet (${describeLink(br, f).replace(/^a bridge device/, 'it is a bridge')}${f.links.some((l) => l.master === c.bridge && l.kind !== 'veth') ? ' with non-pod ports' : ''}${foreignConfs(f).length ? `; the node has another CNI config: ${foreignConfs(f).join(', ')}` : ''}); podnet never changes or deletes a bridge that is not its own`,
         `set cluster.bridge to a name no interface uses, or, if nothing uses that bridge, remove it on ${n.name}: ip link del ${c.bridge}`,
       );
     }

@@ -46,6 +46,15 @@ function failureOf(node: string, step: string, err: unknown): NodeFailure {
   return { node, step, error: errorMessage(err) };
 }
 
+/** Who runs podnet, for the lock's owner line; a uid without a passwd entry (CI containers) makes userInfo throw. */
+function whoami(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER || `uid ${process.getuid?.() ?? '?'}`;
+  }
+}
+
 /**
  * The locks of one changing run (up, down): each node's owner line names this process and run, so a lock
  * this very run already holds shows that two entries reach one machine.
@@ -61,7 +70,7 @@ export class RunLocks {
   }
 
   ownerOf(n: InventoryNode): string {
-    return `podnet ${this.command} by ${userInfo().username}@${hostname()} (pid ${process.pid}, run ${this.run}, as ${n.name}) since ${new Date().toISOString()}`;
+    return `podnet ${this.command} by ${whoami()}@${hostname()} (pid ${process.pid}, run ${this.run}, as ${n.name}) since ${new Date().toISOString()}`;
   }
 
   /** Record a node's outcome; a failure (no flock, cannot open the file) to report for the node, if any. */
@@ -70,7 +79,7 @@ export class RunLocks {
     const twin = this.ours.exec(r.holder ?? '')?.[1];
     if (twin) this.duplicates.push([twin, n.name]);
     else if (r.holder !== undefined) this.busy.push(`${n.name}: ${r.holder}`);
-    else return { node: n.name, step: 'lock', error: r.error ?? 'cannot lock', hint: 'install util-linux on the node' };
+    else return { node: n.name, step: 'lock', error: r.error ?? 'cannot lock', hint: r.hint };
     return undefined;
   }
 

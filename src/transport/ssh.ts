@@ -57,7 +57,8 @@ export async function nodesThatForgetHostKeys(nodes: NodeTarget[]): Promise<{ no
           .split('\n')
           .filter((l) => l.startsWith('userknownhostsfile '))
           .flatMap((l) => l.split(' ').slice(1));
-        if (files.length > 0 && files.every((f) => f === '/dev/null')) out.push({ node: n.name, file: files.join(' ') });
+        // ssh records a first-seen key in the first file only: /dev/null there forgets every key.
+        if (files[0] === '/dev/null') out.push({ node: n.name, file: files[0] });
       }),
   );
   return out;
@@ -144,7 +145,7 @@ export function frameLocked(script: string, nonce: string, owner: string): strin
 podnet_lock=$?
 if [ "$podnet_lock" -eq 0 ]; then sh -s 9>&- <<'@@podnet:${nonce}'
 ${body}@@podnet:${nonce}
-else printf '\\n${LOCK_FAILED_MARK} %s\\n' "$podnet_lock"; fi
+else printf '\\n${LOCK_FAILED_MARK} ${nonce} %s\\n' "$podnet_lock"; fi
 ${endMarkers(nonce)}`;
 }
 
@@ -152,8 +153,8 @@ ${endMarkers(nonce)}`;
 export function lockOutcome(code: number, stdout: string, stderr: string): LockResult {
   if (code === 0) return { locked: true };
   if (code === 75) return { locked: false, holder: lastLine(stdout) || 'another podnet run' };
-  if (code === 127) return { locked: false, error: 'flock is missing on the node (util-linux): podnet cannot keep two runs from changing it at once' };
-  return { locked: false, error: `cannot open ${LOCK_FILE}: ${lastLine(stderr) || `exit ${code}`}` };
+  if (code === 127) return { locked: false, error: 'flock is missing on the node (util-linux): podnet cannot keep two runs from changing it at once', hint: 'install util-linux on the node' };
+  return { locked: false, error: `cannot open ${LOCK_FILE}: ${lastLine(stderr) || `exit ${code}`}`, hint: 'connect as root, or set ssh.sudo: true for a user with passwordless sudo' };
 }
 
 /** Split a framed run's output off the session's streams; undefined until both end markers arrived. */
@@ -331,7 +332,8 @@ export class SshTransport implements Transport {
     const t0 = performance.now();
     this.trips.set(node.name, (this.trips.get(node.name) ?? 0) + 1);
     const owner = opts.lock;
-    const frame = owner === undefined ? (nonce: string) => frameScript(script, nonce) : (nonce: string) => frameLocked(script, nonce, owner);
+    let used = '';
+    const frame = owner === undefined ? (nonce: string) => frameScript(script, nonce) : (nonce: string) => frameLocked(script, (used = nonce), owner);
     const { framed, ...r } = await this.session(node).run(frame, opts.timeoutMs ?? node.ssh.commandTimeout * 1000);
     this.spent(node.name, t0);
     // The script's own exit code (even 255) and stderr are its business; only a session that ended
@@ -340,10 +342,11 @@ export class SshTransport implements Transport {
       throw classifySshFailure(node, r) ?? new TransportError(node.name, 'disconnected', `${node.name}: the SSH session ended (exit ${r.exitCode})${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`);
     }
     if (owner !== undefined) {
-      const at = r.stdout.lastIndexOf(`\n${LOCK_FAILED_MARK} `);
-      if (at >= 0) {
-        const code = Number(r.stdout.slice(at + LOCK_FAILED_MARK.length + 2).trim());
-        return { exitCode: code, stdout: '', stderr: r.stderr, timedOut: false, durationMs: performance.now() - t0, lock: lockOutcome(code, r.stdout.slice(0, at), r.stderr) };
+      // Only the exact tail with this run's nonce: a script (or a file it prints) cannot fake it.
+      const m = new RegExp(`\\n${LOCK_FAILED_MARK} ${used} (\\d+)\\n$`).exec(r.stdout);
+      if (m) {
+        const code = Number(m[1]);
+        return { exitCode: code, stdout: '', stderr: r.stderr, timedOut: false, durationMs: performance.now() - t0, lock: lockOutcome(code, r.stdout.slice(0, m.index), r.stderr) };
       }
       return { ...r, durationMs: performance.now() - t0, lock: { locked: true } };
     }

@@ -49,7 +49,7 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-export type LockResult = { locked: true } | { locked: false; holder?: string; error?: string };
+export type LockResult = { locked: true } | { locked: false; holder?: string; error?: string; hint?: string };
 
 /** A failure to reach or act on a node, classified so the user is told what to do. */
 export class TransportError extends Error {

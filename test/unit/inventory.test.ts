@@ -88,12 +88,11 @@ ssh:
   user: ubuntu
   port: 2222
   identityFile: ~/.ssh/id_ed25519
-  configFile: /etc/podnet/ssh_config
   sudo: true
   options: ["ConnectTimeout=5", "ServerAliveInterval=10"]
   connectTimeout: 15
   commandTimeout: 600
-  acceptNewHostKeys: true
+  acceptNewHostKeys: false
 nodes:
   - name: node-1
     address: 192.0.2.11
@@ -121,12 +120,11 @@ nodes:
       user: 'ubuntu',
       port: 2222,
       identityFile: '~/.ssh/id_ed25519',
-      configFile: '/etc/podnet/ssh_config',
       sudo: true,
       options: ['ConnectTimeout=5', 'ServerAliveInterval=10'],
       connectTimeout: 15,
       commandTimeout: 600,
-      acceptNewHostKeys: true,
+      acceptNewHostKeys: false,
     };
     assert.deepEqual(inv.ssh, top);
     // resolved: ~ expanded (the paths reach ssh without a shell)
@@ -278,7 +276,9 @@ describe('parseInventory: schema errors name the field', () => {
     { name: 'ssh port too big', patch: (d) => (d.ssh = { port: 70000 }), prefix: 'ssh.port: 70000' },
     { name: 'identityFile with a space', patch: (d) => (d.ssh = { identityFile: '~/my key' }), prefix: 'ssh.identityFile: "~/my key" is not a valid identity file' },
     { name: 'identityFile like an option', patch: (d) => (d.ssh = { identityFile: '-oProxyCommand=x' }), prefix: 'ssh.identityFile: "-oProxyCommand=x"' },
-    { name: 'configFile empty', patch: (d) => (d.ssh = { configFile: '' }), prefix: 'ssh.configFile: "" is not a valid ssh config file' },
+    { name: 'configFile from an inventory', patch: (d) => (d.ssh = { configFile: './ssh_config' }), prefix: 'ssh.configFile: an ssh_config file is not accepted from an inventory (it can run programs and choose which host keys count); expected --ssh-config FILE' },
+    { name: 'configFile of one node', patch: (d) => (d.nodes[1].ssh = { configFile: '/etc/ssh/ssh_config' }), prefix: 'nodes[1].ssh.configFile: an ssh_config file is not accepted from an inventory' },
+    { name: 'acceptNewHostKeys true from an inventory', patch: (d) => (d.ssh = { acceptNewHostKeys: true }), prefix: 'ssh.acceptNewHostKeys: true is not accepted from an inventory (it would trust first-seen host keys for whoever runs it); expected the --accept-new-host-keys flag' },
     { name: 'sudo string', patch: (d) => (d.ssh = { sudo: 'true' }), prefix: 'ssh.sudo: "true" is not a valid sudo setting; expected true or false' },
     { name: 'options not a list', patch: (d) => (d.ssh = { options: 'ConnectTimeout=5' }), prefix: 'ssh.options: "ConnectTimeout=5" is not a valid ssh option list' },
     { name: 'option without =', patch: (d) => (d.ssh = { options: ['ConnectTimeout=5', 'Compression'] }), prefix: 'ssh.options[1]: "Compression" is not a valid ssh option' },
@@ -375,7 +375,6 @@ describe('parseInventory: hostile values are rejected by the patterns', () => {
     { field: 'cluster.podCIDR', set: (d, v) => (d.cluster = { podCIDR: `${v}10.244.0.0/16` }) },
     { field: 'ssh.user', set: (d, v) => (d.ssh = { user: `u${v}` }) },
     { field: 'ssh.identityFile', set: (d, v) => (d.ssh = { identityFile: `~/.ssh/id${v}` }) },
-    { field: 'ssh.configFile', set: (d, v) => (d.ssh = { configFile: `/etc/ssh${v}` }) },
     { field: 'ssh.options[0]', set: (d, v) => (d.ssh = { options: [`ProxyJump=${v}`] }) },
     { field: 'nodes[1].ssh.user', set: (d, v) => (d.nodes[1].ssh = { user: `${v}` }) },
   ];
@@ -574,15 +573,14 @@ describe('parseInventory: ssh options and files', () => {
   writeFileSync(join(dir, 'ssh_config'), 'Host *\n');
   writeFileSync(join(dir, 'key'), 'x');
 
-  test('configFile and identityFile that exist pass', () => {
-    const inv = parseInventory(docWith((d) => (d.ssh = { configFile: join(dir, 'ssh_config'), identityFile: join(dir, 'key') })), 'inv');
-    assert.equal(inv.nodes[1]!.ssh.configFile, join(dir, 'ssh_config'));
+  test('an identityFile that exists passes', () => {
+    const inv = parseInventory(docWith((d) => (d.ssh = { identityFile: join(dir, 'key') })), 'inv');
+    assert.equal(inv.nodes[1]!.ssh.identityFile, join(dir, 'key'));
   });
 
   const cases: { name: string; patch: (d: Doc) => void; prefix: string }[] = [
-    { name: 'missing configFile', patch: (d) => (d.ssh = { configFile: join(dir, 'nope') }), prefix: `ssh.configFile: "${join(dir, 'nope')}" does not exist; expected an ssh_config file on this machine` },
-    { name: 'missing configFile of one node', patch: (d) => (d.nodes[1].ssh = { configFile: join(dir, 'nope') }), prefix: `nodes[1].ssh.configFile: "${join(dir, 'nope')}" does not exist` },
-    { name: 'configFile is a directory', patch: (d) => (d.ssh = { configFile: dir }), prefix: `ssh.configFile: "${dir}" is not a regular file` },
+    { name: 'identityFile is a directory', patch: (d) => (d.ssh = { identityFile: dir }), prefix: `ssh.identityFile: "${dir}" is not a regular file` },
+    { name: 'missing identityFile of one node', patch: (d) => (d.nodes[1].ssh = { identityFile: join(dir, 'nope') }), prefix: `nodes[1].ssh.identityFile: "${join(dir, 'nope')}" does not exist` },
     { name: 'missing identityFile', patch: (d) => (d.ssh = { identityFile: join(dir, 'nokey') }), prefix: `ssh.identityFile: "${join(dir, 'nokey')}" does not exist; expected a private key file` },
     { name: 'missing ~ path', patch: (d) => (d.ssh = { identityFile: '~/.ssh/podnet-test-does-not-exist' }), prefix: `ssh.identityFile: "${homedir()}/.ssh/podnet-test-does-not-exist" does not exist` },
   ];

@@ -564,6 +564,12 @@ describe('planCluster: interfaces podnet does not own are refused before anythin
     assert.match(describeChange({ kind: 'bridge-adopt', bridge: 'cni0' }), /^adopt bridge cni0 /);
   });
 
+  test('an unmarked pod-looking bridge is not adopted when another CNI is configured on the node (flannel\'s cni0)', () => {
+    const f = withLink(withLink(f1(), { ifname: 'cni0', kind: 'bridge' }, ['10.244.0.1/24']), { ifname: 'veth9', kind: 'veth', master: 'cni0' });
+    f.cniConfFiles = [{ path: '/etc/cni/net.d/10-flannel.conflist', name: '10-flannel.conflist', text: '{"name":"cbr0","plugins":[{"type":"flannel"}]}' }];
+    assertUserError(() => plan(inventory([N1, N2]), { n1: f, n2: f2() }), /^cluster\.bridge: bridge cni0 on node n1 \(nodes\[0\]\) was not created by podnet \(it is a bridge holding 10\.244\.0\.1\/24; the node has another CNI config: 10-flannel\.conflist\)/);
+  });
+
   test('podnet\'s own bridge (marked) is never refused, whatever it holds', () => {
     const f = withLink(f1(), { ifname: 'cni0', kind: 'bridge', alias: 'podnet' }, ['172.31.9.1/24']);
     const changes = diffNode(withFiles(node(plan(inventory([N1, N2]), { n1: f, n2: f2() }), 'n1')), f);

@@ -62,7 +62,7 @@ describe('frameLocked: the node lock and a script in one round trip, through sh 
     assert.doesNotMatch(b.stdout, /ran-2/);
     const at = b.stdout.lastIndexOf(`\n${LOCK_FAILED_MARK} `);
     assert.ok(at >= 0, b.stdout);
-    assert.equal(b.stdout.slice(at + 1), `${LOCK_FAILED_MARK} 75\n`);
+    assert.equal(b.stdout.slice(at + 1), `${LOCK_FAILED_MARK} b1 75\n`);
     assert.deepEqual(lockOutcome(75, b.stdout.slice(0, at), ''), { locked: false, holder: 'podnet up by ops@host-a (pid 1)' });
 
     // A script run by the holder does not inherit the lock (fd 9 closed), so nothing it leaves behind keeps it.
