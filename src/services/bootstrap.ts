@@ -60,12 +60,14 @@ function whoami(): string {
  * this very run already holds shows that two entries reach one machine.
  */
 export class RunLocks {
-  private readonly run = randomBytes(6).toString('hex');
   private readonly ours: RegExp;
   readonly busy: string[] = [];
   readonly duplicates: [string, string][] = [];
 
-  constructor(private readonly command: string) {
+  constructor(
+    readonly command: string,
+    readonly run = randomBytes(6).toString('hex'),
+  ) {
     this.ours = new RegExp(`\\(pid ${process.pid}, run ${this.run}, as ([a-z0-9-]+)\\)`);
   }
 
@@ -113,6 +115,32 @@ export async function gatherFacts(
   onFacts?: (node: InventoryNode, facts: NodeFacts) => Promise<void>,
   locks?: RunLocks,
 ): Promise<FactsResult> {
+  if (!locks) return gatherOnce(inv, ctx, nodes, onFacts);
+  // Two runs started together can each take some nodes' locks and find the others held: both would stop.
+  // So a run that finds a node busy gives back the locks it took, waits a random moment and tries again
+  // (up to 6 rounds, at most ~7 s of waiting); a run that holds a node longer still stops this one, naming it.
+  for (let attempt = 1; ; attempt++) {
+    const round = new RunLocks(locks.command, locks.run);
+    const r = await gatherOnce(inv, ctx, nodes, onFacts, round);
+    if (round.duplicates.length || !round.busy.length || attempt >= LOCK_ATTEMPTS) {
+      round.check(inv);
+      return r;
+    }
+    await Promise.allSettled(nodes.map((n) => ctx.transport.unlock(n)));
+    for (const n of nodes) ctx.progress.update(n.name, `waiting for another podnet run (${round.busy[0]})`);
+    await new Promise((res) => setTimeout(res, 300 + Math.random() * 500 * attempt));
+  }
+}
+
+const LOCK_ATTEMPTS = 6;
+
+async function gatherOnce(
+  inv: Inventory,
+  ctx: RunContext,
+  nodes: InventoryNode[],
+  onFacts: ((node: InventoryNode, facts: NodeFacts) => Promise<void>) | undefined,
+  locks?: RunLocks,
+): Promise<FactsResult> {
   const cache = ctx.pluginCache ?? new PluginVersionCache();
   const facts = new Map<string, NodeFacts>();
   const failures: NodeFailure[] = [];
@@ -143,7 +171,6 @@ export async function gatherFacts(
     }
   });
   cache.save();
-  locks?.check(inv);
   return { facts, failures };
 }
 

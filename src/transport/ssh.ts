@@ -301,6 +301,8 @@ class NodeSession {
 export class SshTransport implements Transport {
   private readonly trips = new Map<string, number>();
   private readonly sessions = new Map<string, NodeSession[]>();
+  /** the session whose shell holds each node's lock */
+  private readonly lockedBy = new Map<string, NodeSession>();
 
   private readonly busy = new Map<string, number>();
 
@@ -334,7 +336,8 @@ export class SshTransport implements Transport {
     const owner = opts.lock;
     let used = '';
     const frame = owner === undefined ? (nonce: string) => frameScript(script, nonce) : (nonce: string) => frameLocked(script, (used = nonce), owner);
-    const { framed, ...r } = await this.session(node).run(frame, opts.timeoutMs ?? node.ssh.commandTimeout * 1000);
+    const session = this.session(node);
+    const { framed, ...r } = await session.run(frame, opts.timeoutMs ?? node.ssh.commandTimeout * 1000);
     this.spent(node.name, t0);
     // The script's own exit code (even 255) and stderr are its business; only a session that ended
     // or stalled before the script reported back is a transport failure.
@@ -348,6 +351,7 @@ export class SshTransport implements Transport {
         const code = Number(m[1]);
         return { exitCode: code, stdout: '', stderr: r.stderr, timedOut: false, durationMs: performance.now() - t0, lock: lockOutcome(code, r.stdout.slice(0, m.index), r.stderr) };
       }
+      this.lockedBy.set(node.name, session);
       return { ...r, durationMs: performance.now() - t0, lock: { locked: true } };
     }
     return { ...r, durationMs: performance.now() - t0 };
@@ -358,12 +362,22 @@ export class SshTransport implements Transport {
     const t0 = performance.now();
     // The node's first session takes it (the run's later scripts normally go through it too, at no extra
     // connection); the lock lasts while that session does.
-    const r = await this.session(node).run((nonce) => frameInShell(lockCommand(owner), nonce), node.ssh.connectTimeout * 1000 + 10_000);
+    const session = this.session(node);
+    const r = await session.run((nonce) => frameInShell(lockCommand(owner), nonce), node.ssh.connectTimeout * 1000 + 10_000);
     this.spent(node.name, t0);
     if (!r.framed) {
       throw classifySshFailure(node, r) ?? new TransportError(node.name, 'disconnected', `${node.name}: the SSH session ended (exit ${r.exitCode})${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`);
     }
-    return lockOutcome(r.exitCode, r.stdout, r.stderr);
+    const outcome = lockOutcome(r.exitCode, r.stdout, r.stderr);
+    if (outcome.locked) this.lockedBy.set(node.name, session);
+    return outcome;
+  }
+
+  async unlock(node: NodeTarget): Promise<void> {
+    const session = this.lockedBy.get(node.name);
+    this.lockedBy.delete(node.name);
+    if (!session?.alive) return;
+    await session.run((nonce) => frameInShell('flock -u 9 2>/dev/null; exec 9>&-', nonce), node.ssh.connectTimeout * 1000 + 10_000);
   }
 
   async close(): Promise<void> {

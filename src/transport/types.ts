@@ -41,6 +41,8 @@ export interface Transport {
    * Not locked: another run holds it (`holder` says which) or the node cannot lock (`error`).
    */
   lock(node: NodeTarget, owner: string): Promise<LockResult>;
+  /** Give a node's lock back before the transport closes (a run that backs off to let another finish). */
+  unlock(node: NodeTarget): Promise<void>;
   /** Round trips made so far, per node name. */
   readonly roundTrips: ReadonlyMap<string, number>;
   /** Time spent waiting on each node so far (sum of its round trips), per node name, in ms. */
