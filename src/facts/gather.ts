@@ -47,7 +47,7 @@ export function cacheable(key: string, answer: string): boolean {
 }
 
 function knownAnswers(known: ReadonlyMap<string, string> | undefined): string {
-  const parts = [...(known ?? [])].filter(([k, v]) => cacheable(k, v) && !k.includes('=')).map(([k, v]) => `${k}=${v}`);
+  const parts = [...(known ?? [])].filter(([k, v]) => cacheable(k, v)).map(([k, v]) => `${k}=${v}`);
   return parts.length ? `|${parts.join('|')}|` : '';
 }
 

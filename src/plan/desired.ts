@@ -253,22 +253,18 @@ function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map
     if (ip && cidrContainsIp(c.podCIDR, ip)) {
       throw new UserError(`cluster.podCIDR: ${c.podCIDR} contains the IP ${ip} of node ${n.name} (nodes[${i}]); expected a pod CIDR apart from the node network`);
     }
-    const foreign = conflictingRoutes(f, c.podCIDR, c.bridge, c.vxlan.device);
-    for (const r of foreign) {
+    for (const r of conflictingRoutes(f, c.podCIDR, c.bridge, c.vxlan.device)) {
       // It takes a pod CIDR when it is as specific or more (a wider route loses to podnet's own).
       const owner = allocations.find((a) => cidrContainsCidr(a.podCIDR, routeDst(r)));
-      if (!owner || conflicts.has(n.name)) continue;
+      if (!owner) {
+        throw new UserError(`cluster.podCIDR: ${c.podCIDR} overlaps the route "${routeText(r)}" on node ${n.name} (nodes[${i}]); expected a pod CIDR no existing route uses`);
+      }
+      if (conflicts.has(n.name)) continue;
       const whose = owner.name === n.name ? `this node's own pod CIDR ${owner.podCIDR}` : `the pod CIDR ${owner.podCIDR} of ${owner.name}`;
       conflicts.set(n.name, {
         error: `the route "${routeText(r)}"${r.protocol ? ` (proto ${r.protocol})` : ''} was not created by podnet and takes ${whose}; podnet never replaces routes it did not create`,
         hint: `if nothing needs it, remove it on ${n.name}: ip route del ${routeText(r)}; then run podnet up again`,
       });
-    }
-    const bad = foreign.find((r) => !allocations.some((a) => cidrContainsCidr(a.podCIDR, routeDst(r))));
-    if (bad) {
-      throw new UserError(
-        `cluster.podCIDR: ${c.podCIDR} overlaps the route "${bad.dst}${bad.gateway ? ` via ${bad.gateway}` : ''}${bad.dev ? ` dev ${bad.dev}` : ''}" on node ${n.name} (nodes[${i}]); expected a pod CIDR no existing route uses`,
-      );
     }
     for (const a of f.addrs) {
       if (a.family !== 'inet' || a.ifname === c.bridge || a.ifname === c.vxlan.device || a.scope === 'host') continue;

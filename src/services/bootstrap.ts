@@ -37,8 +37,6 @@ export interface RunContext {
   transport: Transport;
   concurrency: number;
   progress: Progress;
-  /** remembered CNI plugin VERSION answers (default: the user's cache file; tests pass their own) */
-  pluginCache?: PluginVersionCache;
 }
 
 function failureOf(node: string, step: string, err: unknown): NodeFailure {
@@ -104,8 +102,8 @@ export class RunLocks {
 
 /**
  * Facts of every node, one round trip each, in parallel. `onFacts` runs for a node as soon as its facts
- * are parsed, within the same concurrency slot (probe makes the node's probe pod there). With `locks`
- * (a changing run), each node's lock is taken in that same round trip, so two changing runs never
+ * are parsed, within the same concurrency slot (probe makes the node's probe pod there). With `lockAs`
+ * (a changing run: the command's name, for the lock's owner line), each node's lock is taken in that same round trip, so two changing runs never
  * interleave on a node and each plans from what the other left; see RunLocks.check.
  */
 export async function gatherFacts(
@@ -113,15 +111,17 @@ export async function gatherFacts(
   ctx: RunContext,
   nodes: InventoryNode[] = inv.nodes,
   onFacts?: (node: InventoryNode, facts: NodeFacts) => Promise<void>,
-  locks?: RunLocks,
+  lockAs?: string,
 ): Promise<FactsResult> {
-  if (!locks) return gatherOnce(inv, ctx, nodes, onFacts);
+  const cache = new PluginVersionCache();
+  if (!lockAs) return gatherOnce(inv, ctx, nodes, onFacts, cache);
   // Two runs started together can each take some nodes' locks and find the others held: both would stop.
   // So a run that finds a node busy gives back the locks it took, waits a random moment and tries again
   // (up to 6 rounds, at most ~7 s of waiting); a run that holds a node longer still stops this one, naming it.
+  const run = randomBytes(6).toString('hex');
   for (let attempt = 1; ; attempt++) {
-    const round = new RunLocks(locks.command, locks.run);
-    const r = await gatherOnce(inv, ctx, nodes, onFacts, round);
+    const round = new RunLocks(lockAs, run);
+    const r = await gatherOnce(inv, ctx, nodes, onFacts, cache, round);
     if (round.duplicates.length || !round.busy.length || attempt >= LOCK_ATTEMPTS) {
       round.check(inv);
       return r;
@@ -139,9 +139,9 @@ async function gatherOnce(
   ctx: RunContext,
   nodes: InventoryNode[],
   onFacts: ((node: InventoryNode, facts: NodeFacts) => Promise<void>) | undefined,
+  cache: PluginVersionCache,
   locks?: RunLocks,
 ): Promise<FactsResult> {
-  const cache = ctx.pluginCache ?? new PluginVersionCache();
   const facts = new Map<string, NodeFacts>();
   const failures: NodeFailure[] = [];
   await mapLimit(nodes, ctx.concurrency, async (n) => {
@@ -235,7 +235,7 @@ export interface PlannedCluster {
 }
 
 export async function planFromNodes(inv: Inventory, ctx: RunContext, opts: { lock?: string } = {}): Promise<PlannedCluster> {
-  const { facts, failures } = await gatherFacts(inv, ctx, inv.nodes, undefined, opts.lock ? new RunLocks(opts.lock) : undefined);
+  const { facts, failures } = await gatherFacts(inv, ctx, inv.nodes, undefined, opts.lock);
   checkDistinctMachines(inv, facts);
   const plan = planCluster(inv, facts);
   plan.nodes = plan.nodes.map(withFiles);

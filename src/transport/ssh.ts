@@ -107,7 +107,7 @@ function lastLine(s: string): string {
  */
 export function frameScript(script: string, nonce: string): string {
   const body = script.endsWith('\n') ? script : `${script}\n`;
-  // fd 9 is the session's node lock (see LOCK_COMMAND): scripts, and what they leave running, must not hold it.
+  // fd 9 is the session's node lock (see lockCommand): scripts, and what they leave running, must not hold it.
   return `sh -s 9>&- <<'@@podnet:${nonce}'\n${body}@@podnet:${nonce}\n${endMarkers(nonce)}`;
 }
 
@@ -304,18 +304,30 @@ export class SshTransport implements Transport {
   /** the session whose shell holds each node's lock */
   private readonly lockedBy = new Map<string, NodeSession>();
 
-  private readonly busy = new Map<string, number>();
+  private readonly timeMs = new Map<string, number>();
 
   get roundTrips(): ReadonlyMap<string, number> {
     return this.trips;
   }
 
   get nodeTimeMs(): ReadonlyMap<string, number> {
-    return this.busy;
+    return this.timeMs;
   }
 
-  private spent(node: string, t0: number): void {
-    this.busy.set(node, (this.busy.get(node) ?? 0) + performance.now() - t0);
+  /**
+   * One round trip through an idle session: counted, timed, and a transport failure when the session
+   * ended or stalled before the node's shell reported back (the script's own exit code is its business).
+   */
+  private async exchange(node: NodeTarget, frame: (nonce: string) => string, timeoutMs: number): Promise<{ session: NodeSession; r: Omit<SessionResult, 'framed'> }> {
+    const t0 = performance.now();
+    this.trips.set(node.name, (this.trips.get(node.name) ?? 0) + 1);
+    const session = this.session(node);
+    const { framed, ...r } = await session.run(frame, timeoutMs);
+    this.timeMs.set(node.name, (this.timeMs.get(node.name) ?? 0) + performance.now() - t0);
+    if (!framed) {
+      throw classifySshFailure(node, r) ?? new TransportError(node.name, 'disconnected', `${node.name}: the SSH session ended (exit ${r.exitCode})${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`);
+    }
+    return { session, r };
   }
 
   /** An idle session to the node; a new one when there is none (or all are busy: runs never queue). */
@@ -332,18 +344,10 @@ export class SshTransport implements Transport {
 
   async run(node: NodeTarget, script: string, opts: RunOptions = {}): Promise<ExecResult> {
     const t0 = performance.now();
-    this.trips.set(node.name, (this.trips.get(node.name) ?? 0) + 1);
     const owner = opts.lock;
     let used = '';
     const frame = owner === undefined ? (nonce: string) => frameScript(script, nonce) : (nonce: string) => frameLocked(script, (used = nonce), owner);
-    const session = this.session(node);
-    const { framed, ...r } = await session.run(frame, opts.timeoutMs ?? node.ssh.commandTimeout * 1000);
-    this.spent(node.name, t0);
-    // The script's own exit code (even 255) and stderr are its business; only a session that ended
-    // or stalled before the script reported back is a transport failure.
-    if (!framed) {
-      throw classifySshFailure(node, r) ?? new TransportError(node.name, 'disconnected', `${node.name}: the SSH session ended (exit ${r.exitCode})${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`);
-    }
+    const { session, r } = await this.exchange(node, frame, opts.timeoutMs ?? node.ssh.commandTimeout * 1000);
     if (owner !== undefined) {
       // Only the exact tail with this run's nonce: a script (or a file it prints) cannot fake it.
       const m = new RegExp(`\\n${LOCK_FAILED_MARK} ${used} (\\d+)\\n$`).exec(r.stdout);
@@ -358,16 +362,9 @@ export class SshTransport implements Transport {
   }
 
   async lock(node: NodeTarget, owner: string): Promise<LockResult> {
-    this.trips.set(node.name, (this.trips.get(node.name) ?? 0) + 1);
-    const t0 = performance.now();
     // The node's first session takes it (the run's later scripts normally go through it too, at no extra
     // connection); the lock lasts while that session does.
-    const session = this.session(node);
-    const r = await session.run((nonce) => frameInShell(lockCommand(owner), nonce), node.ssh.connectTimeout * 1000 + 10_000);
-    this.spent(node.name, t0);
-    if (!r.framed) {
-      throw classifySshFailure(node, r) ?? new TransportError(node.name, 'disconnected', `${node.name}: the SSH session ended (exit ${r.exitCode})${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`);
-    }
+    const { session, r } = await this.exchange(node, (nonce) => frameInShell(lockCommand(owner), nonce), node.ssh.connectTimeout * 1000 + 10_000);
     const outcome = lockOutcome(r.exitCode, r.stdout, r.stderr);
     if (outcome.locked) this.lockedBy.set(node.name, session);
     return outcome;
