@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(openssh-server openssh-client containernetworking-plugins iproute2 iptables util-linux procps iputils-ping python3 python3-pyflakes socat kmod sudo time containerd runc busybox-static)
+PACKAGES=(openssh-server openssh-client containernetworking-plugins iproute2 iptables util-linux procps iputils-ping python3 python3-pyflakes shellcheck socat kmod sudo time containerd runc busybox-static nftables)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -27,7 +27,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-if [ ! -f dist/.build-stamp ] || [ -n "$(find src package.json tsconfig.json tsconfig.build.json scripts/generate.js -newer dist/.build-stamp -print -quit 2>/dev/null)" ]; then
+if [ ! -f dist/.build-stamp ] || [ -n "$(find src package.json tsconfig.json tsconfig.build.json scripts/generate.js scripts/assets.js -newer dist/.build-stamp -print -quit 2>/dev/null)" ]; then
   echo "setup: building" >&2
   npm run --silent build
   touch dist/.build-stamp

@@ -6,7 +6,7 @@
  */
 import type { KubeNode } from '../facts/kube.js';
 import { cidrContainsCidr, parseCidr } from '../net/cidr.js';
-import type { Finding, NodeView } from './checks.js';
+import type { Finding, NodeView } from './index.js';
 
 /** Findings about the API itself (it did not answer) carry this in place of a node name. */
 export const API_NODE = 'kubernetes-api';

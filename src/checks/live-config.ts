@@ -8,23 +8,33 @@ import { hostAddress, networkOf, parseCidr } from '../net/cidr.js';
 
 export interface LiveConfig {
   file: ConfFile;
+  /** a .conflist (libcni reads a plugin list only from those) */
   isList: boolean;
+  /** the network name (host-local keeps its state under it) */
+  name?: string;
   cniVersion?: string;
   plugins: Record<string, unknown>[];
   bridge?: { name: string; ipMasq: boolean; mtu?: number; isGateway: boolean; ipamType?: string; subnet?: string; gateway?: string };
   portmap: boolean;
   parseError?: string;
+  /** why a runtime cannot load it although it is JSON: a list in a .conf, or a .conflist without plugins */
+  kindError?: string;
 }
 
 export function liveConfig(f: NodeFacts): LiveConfig | undefined {
   const file = f.cniConfFiles.find((c) => /\.(conflist|conf|json)$/.test(c.name));
   if (!file) return undefined;
-  const isList = file.name.endsWith('.conflist') || file.text.includes('"plugins"');
+  const isList = file.name.endsWith('.conflist');
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(file.text) as Record<string, unknown>;
   } catch (e) {
     return { file, isList, plugins: [], portmap: false, parseError: (e as Error).message };
+  }
+  const name = typeof raw.name === 'string' ? raw.name : undefined;
+  if (isList && !Array.isArray(raw.plugins)) return { file, isList, name, plugins: [], portmap: false, kindError: 'a .conflist needs a "plugins" list' };
+  if (!isList && typeof raw.type !== 'string') {
+    return { file, isList, name, plugins: [], portmap: false, kindError: Array.isArray(raw.plugins) ? 'it holds a plugin list, but libcni reads lists only from .conflist files ("no \'type\'; perhaps this is a .conflist?")' : 'it has no "type"' };
   }
   const plugins = (isList ? (raw.plugins as Record<string, unknown>[] | undefined) ?? [] : [raw]).filter((p) => typeof p === 'object' && p !== null);
   const br = plugins.find((p) => p.type === 'bridge');
@@ -45,7 +55,7 @@ export function liveConfig(f: NodeFacts): LiveConfig | undefined {
     };
   }
   const portmap = plugins.some((p) => p.type === 'portmap' && (p.capabilities as Record<string, unknown> | undefined)?.portMappings === true);
-  return { file, isList, cniVersion: raw.cniVersion as string | undefined, plugins, bridge, portmap };
+  return { file, isList, name, cniVersion: raw.cniVersion as string | undefined, plugins, bridge, portmap };
 }
 
 /** The node's pod CIDR as the node itself shows it: the live config's subnet, else the bridge's address. */

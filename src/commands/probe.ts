@@ -47,6 +47,7 @@ export default class Probe extends BaseCommand {
   static override flags = {
     ...inventoryFlags,
     sample: integerFlag({ description: 'probe K peers per node (ring order: every node is a source and a target) instead of the full mesh', min: 1 }),
+    'host-port': integerFlag({ description: 'the hostPort the probe pods map, TCP and UDP (default: one of 31000-31999 per run); pick one your firewalls let through', min: 1, max: 65535 }),
     strict: Flags.boolean({ description: 'treat NAT on hostNetwork→pod traffic as a failure, not a warning', default: false }),
     junit: textFlag({ description: 'also write the results as JUnit XML to FILE (a test suite per check, a test case per cell), for CI', expected: 'a file path to write', helpValue: 'FILE' }),
     output: Flags.string({ char: 'o', description: 'wide: a node×node matrix per check; summary: counts per check and the failures only; auto: wide up to 16 nodes', options: ['auto', 'wide', 'summary'], default: 'auto' }),
@@ -58,7 +59,7 @@ export default class Probe extends BaseCommand {
     const junit = flags.junit ? await import('../cli/junit.js') : undefined;
     // A path that cannot be written is found before any probe pod is made.
     if (flags.junit) junit!.writeJunit(flags.junit, '');
-    const { session, result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runProbe(s.inv, s.ctx, { strict: flags.strict, sample: flags.sample, onCleanup: (fn) => s.addCleanup(fn) }));
+    const { session, result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runProbe(s.inv, s.ctx, { strict: flags.strict, sample: flags.sample, hostPort: flags['host-port'], onCleanup: (fn) => s.addCleanup(fn) }));
     const nodes = session.inv.nodes.map((n) => n.name);
     if (flags.junit) {
       const { PROBE_CHECKS } = await import('../probe/plan.js');

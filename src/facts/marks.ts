@@ -12,3 +12,8 @@ export const LINK_ALIAS = 'podnet';
 export const RULE_COMMENT = 'podnet';
 /** Bytes VXLAN adds over IPv4 (outer IP, UDP, VXLAN and inner Ethernet headers). */
 export const VXLAN_OVERHEAD = 50;
+/** The file name of podnet's conflist, and its network name (host-local keeps state under that name). */
+export const PODNET_CONFLIST = '10-podnet.conflist';
+export const PODNET_NETWORK = 'podnet';
+/** Container ids of probe pods start with this (their IPAM reservations carry it). */
+export const PROBE_POD_PREFIX = 'pnp-';

@@ -61,6 +61,65 @@ export interface PluginFact {
   /** the binary's identity (path:inode:size:mtime:ctime) and its raw VERSION answer, to remember */
   key?: string;
   answer?: string;
+  /** named by a config but cannot run: not executable, or no answer to VERSION (wrong arch, corrupt) */
+  broken?: 'noexec' | 'noversion';
+}
+
+/** An `ip rule` (IPv4): priority, selectors and what it does. */
+export interface RuleFact {
+  priority: number;
+  src?: string;
+  dst?: string;
+  table?: string;
+  /** lookup (absent), or blackhole / unreachable / prohibit / goto / nop */
+  action?: string;
+  /** selectors podnet does not evaluate (fwmark, iif, oif, uidrange, ipproto, ports, not, …) */
+  selectors: string[];
+}
+
+/** One host-local reservation: the address (the file's name), when it was made, the container id in it. */
+export interface IpamReservation {
+  ip: string;
+  mtime: number;
+  owner: string;
+}
+
+export interface IpamFact {
+  dataDir: string;
+  /** when the node booted (seconds since the epoch, /proc/stat btime) */
+  bootTime?: number;
+  /** network name → reservations */
+  networks: Record<string, IpamReservation[]>;
+  /** run ids of podnet probes in progress on the node */
+  probeRuns: string[];
+}
+
+/** What a container runtime's own configuration says about CNI (only settings that are set). */
+export interface RuntimeCni {
+  runtime: 'containerd' | 'crio';
+  /** the file that set them ('' when the runtime is installed with no CNI settings) */
+  file: string;
+  confDir?: string;
+  confDirLine?: string;
+  binDirs?: string[];
+  binDirLine?: string;
+  internalLoopback?: boolean;
+}
+
+/** A native nftables base chain on the forward hook. */
+export interface NftChain {
+  family: string;
+  table: string;
+  chain: string;
+  policy: string;
+  rules: string[];
+}
+
+/** A setting in a sysctl configuration file. */
+export interface SysctlFileFact {
+  file: string;
+  key: string;
+  value: string;
 }
 
 export interface NodeFacts {
@@ -95,6 +154,17 @@ export interface NodeFacts {
   bridgePorts: { ifname: string; master?: string }[];
   /** network managers running on the node */
   netmgr: NetMgrFact;
+  /** uname -m */
+  arch?: string;
+  rules: RuleFact[];
+  /** routes of the tables policy rules look up, other than main, local and default */
+  routeTables: Record<string, RouteFact[]>;
+  ipam: IpamFact;
+  /** file names in libcni's result cache (/var/lib/cni/results) */
+  cniCache: string[];
+  runtimeCni: RuntimeCni[];
+  nftForward: NftChain[];
+  sysctlFiles: SysctlFileFact[];
 }
 
 export interface NetMgrFact {
@@ -118,6 +188,148 @@ export function parseNetMgr(text: string | undefined): NetMgrFact {
       const m = /ManageForeignRoutes\s*=\s*(\S+)/.exec(line);
       if (m) (out.networkd ??= {}).manageForeignRoutes = m[1]!.toLowerCase();
     }
+  }
+  return out;
+}
+
+/** `ip -j rule show` entries → RuleFact. */
+export function parseRules(text: string | undefined): RuleFact[] {
+  const KNOWN = new Set(['priority', 'src', 'srclen', 'dst', 'dstlen', 'table', 'action', 'protocol', 'l3mdev']);
+  const raw = jsonArray<Record<string, unknown>>(text, 'ip rule');
+  return raw.map((r) => {
+    const cidr = (a: unknown, len: unknown) => (typeof a === 'string' && a !== 'all' ? `${a}/${typeof len === 'number' ? len : 32}` : undefined);
+    return {
+      priority: Number(r.priority ?? 0),
+      src: cidr(r.src, r.srclen),
+      dst: cidr(r.dst, r.dstlen),
+      table: r.table === undefined ? undefined : String(r.table),
+      action: typeof r.action === 'string' ? r.action : undefined,
+      selectors: Object.keys(r).filter((k) => !KNOWN.has(k)),
+    };
+  });
+}
+
+/** Lines "<table> <ip -j route show table T>". */
+function parseRouteTables(text: string | undefined): Record<string, RouteFact[]> {
+  const out: Record<string, RouteFact[]> = {};
+  for (const line of (text ?? '').split('\n')) {
+    const i = line.indexOf(' ');
+    if (i <= 0) continue;
+    try {
+      out[line.slice(0, i)] = (JSON.parse(line.slice(i + 1)) as RouteFact[]).map(routeOf);
+    } catch {
+      /* a table that vanished mid-read */
+    }
+  }
+  return out;
+}
+
+function routeOf(r: RouteFact & { flags?: string[] }): RouteFact {
+  return { ...r, protocol: r.protocol === undefined ? undefined : String(r.protocol), flags: r.flags ?? [] };
+}
+
+/**
+ * The ipam section: "dir=…", "btime=…", "probe.run=ID", then per network `stat` lines
+ * ("mtime <epoch> <dir>/<network>/<ip>") and `grep -H` lines ("<dir>/<network>/<ip>:<container id>").
+ */
+export function parseIpam(text: string | undefined): IpamFact {
+  const out: IpamFact = { dataDir: '/var/lib/cni/networks', networks: {}, probeRuns: [] };
+  const byPath = new Map<string, IpamReservation & { network: string }>();
+  const entry = (path: string) => {
+    let e = byPath.get(path);
+    if (!e) {
+      const parts = path.split('/');
+      const ip = parts.at(-1) ?? '';
+      const network = parts.at(-2) ?? '';
+      if (!/^[0-9a-f.:]+$/i.test(ip) || !network) return undefined;
+      byPath.set(path, (e = { ip, network, mtime: 0, owner: '' }));
+    }
+    return e;
+  };
+  for (const line of (text ?? '').split('\n')) {
+    if (line.startsWith('dir=')) out.dataDir = line.slice(4);
+    else if (line.startsWith('btime=')) out.bootTime = Number(line.slice(6)) || undefined;
+    else if (line.startsWith('probe.run=')) out.probeRuns.push(line.slice(10));
+    else if (line.startsWith('mtime ')) {
+      const m = /^mtime (\d+) (\/.+)$/.exec(line);
+      const e = m && entry(m[2]!);
+      if (e) e.mtime = Number(m[1]);
+    } else if (line.startsWith('/')) {
+      const i = line.indexOf(':', line.lastIndexOf('/'));
+      const e = i > 0 ? entry(line.slice(0, i)) : undefined;
+      if (e) e.owner = line.slice(i + 1).trim();
+    }
+  }
+  for (const e of byPath.values()) (out.networks[e.network] ??= []).push({ ip: e.ip, mtime: e.mtime, owner: e.owner });
+  return out;
+}
+
+/** The runtime section: "runtime=containerd", "containerd=<file>:<line>", "crio=<file>:<line>". */
+export function parseRuntimeCni(text: string | undefined): RuntimeCni[] {
+  const byKey = new Map<string, RuntimeCni>();
+  const get = (runtime: RuntimeCni['runtime'], file: string) => {
+    const k = `${runtime} ${file}`;
+    let r = byKey.get(k);
+    if (!r) byKey.set(k, (r = { runtime, file }));
+    return r;
+  };
+  const installed = new Set<RuntimeCni['runtime']>();
+  const strings = (v: string) => [...v.matchAll(/["']([^"']+)["']/g)].map((m) => m[1]!);
+  for (const line of (text ?? '').split('\n')) {
+    const inst = /^runtime=(containerd|crio)$/.exec(line);
+    if (inst) {
+      installed.add(inst[1] as RuntimeCni['runtime']);
+      continue;
+    }
+    const m = /^(containerd|crio)=([^:]+):(.*)$/.exec(line);
+    if (!m) continue;
+    const runtime = m[1] as RuntimeCni['runtime'];
+    const setting = m[3]!.trim();
+    if (setting.startsWith('#')) continue;
+    const kv = /^([A-Za-z_]+)\s*=\s*(.*)$/.exec(setting);
+    if (!kv) continue;
+    const [key, value] = [kv[1]!, kv[2]!];
+    const r = get(runtime, m[2]!);
+    if ((runtime === 'containerd' && key === 'conf_dir') || (runtime === 'crio' && key === 'network_dir')) {
+      r.confDir = strings(value)[0];
+      r.confDirLine = setting;
+    } else if ((runtime === 'containerd' && (key === 'bin_dir' || key === 'bin_dirs')) || (runtime === 'crio' && (key === 'plugin_dir' || key === 'plugin_dirs'))) {
+      r.binDirs = strings(value);
+      r.binDirLine = setting;
+    } else if (key === 'use_internal_loopback') r.internalLoopback = /true/.test(value);
+  }
+  for (const rt of installed) if (![...byKey.values()].some((r) => r.runtime === rt)) get(rt, '');
+  // Later files override earlier ones (drop-ins after the main file): keep one entry per runtime, merged in order.
+  const merged = new Map<RuntimeCni['runtime'], RuntimeCni>();
+  for (const r of byKey.values()) {
+    const m = merged.get(r.runtime);
+    if (!m) merged.set(r.runtime, { ...r });
+    else {
+      if (r.confDir !== undefined) Object.assign(m, { confDir: r.confDir, confDirLine: r.confDirLine, file: r.file });
+      if (r.binDirs !== undefined) Object.assign(m, { binDirs: r.binDirs, binDirLine: r.binDirLine, file: r.file });
+      if (r.internalLoopback !== undefined) m.internalLoopback = r.internalLoopback;
+    }
+  }
+  return [...merged.values()];
+}
+
+/** The nft section: "chain=<family> <table> <chain> <policy>" followed by "rule=<text>" lines. */
+export function parseNft(text: string | undefined): NftChain[] {
+  const out: NftChain[] = [];
+  for (const line of (text ?? '').split('\n')) {
+    const c = /^chain=(\S+) (\S+) (\S+) (\S+)$/.exec(line);
+    if (c) out.push({ family: c[1]!, table: c[2]!, chain: c[3]!, policy: c[4]!, rules: [] });
+    else if (line.startsWith('rule=') && out.length) out[out.length - 1]!.rules.push(line.slice(5).trim());
+  }
+  return out;
+}
+
+/** `grep -H` over sysctl files: "/etc/sysctl.d/99-x.conf:net.ipv4.ip_forward = 0" (also the slash form). */
+export function parseSysctlFiles(text: string | undefined): SysctlFileFact[] {
+  const out: SysctlFileFact[] = [];
+  for (const line of (text ?? '').split('\n')) {
+    const m = /^([^:]+):\s*-?\s*([A-Za-z0-9_./-]+)\s*=\s*(\S*)/.exec(line);
+    if (m) out.push({ file: m[1]!, key: m[2]!.replace(/\//g, '.'), value: m[3]! });
   }
   return out;
 }
@@ -244,7 +456,7 @@ export function parseFacts(out: string): NodeFacts {
   for (const l of jsonArray<{ ifname: string; addr_info?: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string }[] }>(s.get('addr'), 'ip addr')) {
     for (const a of l.addr_info ?? []) addrs.push({ ifname: l.ifname, family: a.family, local: a.local, prefixlen: a.prefixlen, scope: a.scope });
   }
-  const route = (r: RouteFact & { flags?: string[] }): RouteFact => ({ ...r, protocol: r.protocol === undefined ? undefined : String(r.protocol), flags: r.flags ?? [] });
+  const route = routeOf;
 
   const conf: ConfFile[] = [];
   let confDir = '/etc/cni/net.d';
@@ -276,6 +488,10 @@ export function parseFacts(out: string): NodeFacts {
     }
     const m = /^plugin=(\S+) (\S+) ?(.*)$/.exec(line);
     if (!m) continue;
+    if (m[3] === '!noexec') {
+      plugins.push({ dir: m[1]!, name: m[2]!, broken: 'noexec' });
+      continue;
+    }
     let supportedVersions: string[] | undefined;
     if (m[3]) {
       try {
@@ -285,7 +501,9 @@ export function parseFacts(out: string): NodeFacts {
       }
     }
     const key = keys.get(`${m[1]} ${m[2]}`);
-    plugins.push({ dir: m[1]!, name: m[2]!, supportedVersions, ...(key !== undefined && m[3] ? { key, answer: m[3] } : {}) });
+    // Asked (it has an identity line) and gave nothing: it does not run.
+    const broken = key !== undefined && !m[3] ? { broken: 'noversion' as const } : {};
+    plugins.push({ dir: m[1]!, name: m[2]!, supportedVersions, ...(key !== undefined && m[3] ? { key, answer: m[3] } : {}), ...broken });
   }
 
   const files: Record<string, string> = {};
@@ -327,6 +545,14 @@ export function parseFacts(out: string): NodeFacts {
     files,
     bridgePorts: jsonArray<{ ifname: string; master?: string }>(s.get('bridge-ports'), 'bridge link').map((p) => ({ ifname: p.ifname, master: p.master })),
     netmgr: parseNetMgr(s.get('netmgr')),
+    arch: meta.arch || undefined,
+    rules: parseRules(s.get('rules')),
+    routeTables: parseRouteTables(s.get('route-tables')),
+    ipam: parseIpam(s.get('ipam')),
+    cniCache: (s.get('cni-cache') ?? '').split('\n').filter((l) => l !== '' && !l.includes('/')),
+    runtimeCni: parseRuntimeCni(s.get('runtime')),
+    nftForward: parseNft(s.get('nft')),
+    sysctlFiles: parseSysctlFiles(s.get('sysctl-files')),
   };
 }
 
@@ -354,4 +580,11 @@ export const EMPTY_FACTS: NodeFacts = {
   files: {},
   bridgePorts: [],
   netmgr: {},
+  rules: [],
+  routeTables: {},
+  ipam: { dataDir: '/var/lib/cni/networks', networks: {}, probeRuns: [] },
+  cniCache: [],
+  runtimeCni: [],
+  nftForward: [],
+  sysctlFiles: [],
 };

@@ -7,14 +7,14 @@
 import { createHash } from 'node:crypto';
 import type { Inventory, InventoryNode } from '../inventory/load.js';
 import type { LinkFact, NodeFacts, RouteFact } from '../facts/parse.js';
-import { LINK_ALIAS, ROUTE_PROTO, RULE_COMMENT, VXLAN_OVERHEAD } from '../facts/marks.js';
+import { LINK_ALIAS, PODNET_CONFLIST, PODNET_NETWORK, ROUTE_PROTO, RULE_COMMENT, VXLAN_OVERHEAD } from '../facts/marks.js';
 import { isOnLink, routeDst } from '../facts/routes.js';
 import { allocatePodCidrs } from './allocate.js';
 import { cidrContainsCidr, cidrContainsIp, cidrsOverlap, hostAddress, isIp, networkOf, parseCidr } from '../net/cidr.js';
 import { UserError } from '../util/errors.js';
 
-export const CONFLIST_PATH = '/etc/cni/net.d/10-podnet.conflist';
-export const CONFLIST_NAME = 'podnet';
+export const CONFLIST_PATH = `/etc/cni/net.d/${PODNET_CONFLIST}`;
+export const CONFLIST_NAME = PODNET_NETWORK;
 export const SYSCTL_FILE = '/etc/sysctl.d/90-podnet.conf';
 export const MODULES_FILE = '/etc/modules-load.d/podnet.conf';
 export const RESTORE_SCRIPT = '/etc/podnet/restore.sh';
@@ -135,6 +135,23 @@ export function existingPodCidr(facts: NodeFacts, bridge: string): string | unde
   }
   const a = facts.addrs.find((x) => x.ifname === bridge && x.family === 'inet');
   return a ? networkOf(a.local, a.prefixlen)?.text : undefined;
+}
+
+/**
+ * What a node already has for a peer podnet could not read this run (unreachable, or no usable IP): its
+ * podnet route to the peer's pod CIDR, and for an overlay route the VXLAN entries. A peer that cannot be
+ * read is not a peer that is gone: its share of the node's state is kept as it is, never removed.
+ */
+export function heldForPeer(f: NodeFacts, peerIP: string | undefined, overlayDevice: string): { route: PeerRoute; vxlan?: VxlanPeer } | undefined {
+  if (!peerIP) return undefined;
+  const ours = f.routes.filter((r) => r.protocol === String(ROUTE_PROTO) && parseCidr(r.dst));
+  const direct = ours.find((r) => r.gateway === peerIP && r.dev !== overlayDevice);
+  if (direct) return { route: { peer: '', podCIDR: parseCidr(direct.dst)!.text, kind: 'direct', via: peerIP, dev: direct.dev ?? '', onlink: direct.flags.includes('onlink') } };
+  const mac = vtepMac(peerIP);
+  const neigh = f.neigh.find((n) => n.dev === overlayDevice && n.lladdr === mac);
+  const route = neigh && ours.find((r) => r.dev === overlayDevice && r.gateway === neigh.dst);
+  if (!neigh || !route) return undefined;
+  return { route: { peer: '', podCIDR: parseCidr(route.dst)!.text, kind: 'overlay', via: neigh.dst, dev: overlayDevice, onlink: true }, vxlan: { peer: '', nodeIP: peerIP, vtepAddress: neigh.dst, mac } };
 }
 
 function uplinkOf(facts: NodeFacts, nodeIP: string): { ifname: string; mtu: number } | undefined {
@@ -303,12 +320,27 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
   }
   checkInterfaces(inv, facts);
 
+  // Nodes not read this run keep their place: what the readable nodes hold for them stays as it is, and
+  // their pod CIDR (as those routes show it) is not handed to anyone else.
+  const absent = inv.nodes.filter((n) => !nodeIPs.has(n.name));
+  const held = new Map<string, Map<string, NonNullable<ReturnType<typeof heldForPeer>>>>();
+  for (const n of inv.nodes.filter((x) => nodeIPs.has(x.name))) {
+    const f = facts.get(n.name)!;
+    const mine = new Map<string, NonNullable<ReturnType<typeof heldForPeer>>>();
+    for (const p of absent) {
+      const h = heldForPeer(f, p.ip ?? (isIp(p.address) ? p.address : undefined), c.vxlan.device);
+      if (h) mine.set(p.name, { route: { ...h.route, peer: p.name }, ...(h.vxlan ? { vxlan: { ...h.vxlan, peer: p.name } } : {}) });
+    }
+    held.set(n.name, mine);
+  }
+  const heldCidrOf = (name: string) => [...held.values()].map((m) => m.get(name)?.route.podCIDR).find(Boolean);
+
   const allocations = allocatePodCidrs(
     c.podCIDR,
     c.nodeMaskSize,
     inv.nodes.map((n) => {
       const f = facts.get(n.name);
-      return { name: n.name, pinned: n.podCIDR, existing: f ? existingPodCidr(f, c.bridge) : undefined };
+      return { name: n.name, pinned: n.podCIDR, existing: f ? existingPodCidr(f, c.bridge) : heldCidrOf(n.name) };
     }),
   );
   const podCidrOf = new Map(allocations.map((a) => [a.name, a]));
@@ -335,9 +367,14 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
       kinds.set(`${n.name}>${p.name}`, kind);
     }
   }
-  const anyOverlay = [...kinds.values()].includes('overlay');
+  const anyOverlay = [...kinds.values()].includes('overlay') || [...held.values()].some((m) => [...m.values()].some((h) => h.route.kind === 'overlay'));
   const minUplink = Math.min(...[...uplinks.values()].map((u) => u.mtu), 65535);
-  const mtu = c.mtu ?? (uplinks.size ? minUplink - (anyOverlay ? VXLAN_OVERHEAD : 0) : 1500);
+  let mtu = c.mtu ?? (uplinks.size ? minUplink - (anyOverlay ? VXLAN_OVERHEAD : 0) : 1500);
+  if (c.mtu === undefined && absent.length) {
+    // An unread node's uplink is unknown: never raise the pod MTU past what the nodes use now.
+    const now = ready.map((n) => /"mtu"\s*:\s*(\d+)/.exec(facts.get(n.name)!.cniConfFiles.find((x) => x.path === CONFLIST_PATH)?.text ?? '')?.[1]).filter(Boolean).map(Number);
+    if (now.length) mtu = Math.min(mtu, ...now);
+  }
 
   const nodes: NodePlan[] = [];
   for (const n of ready) {
@@ -363,16 +400,21 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
     const ip = nodeIPs.get(n.name)!;
     const uplink = uplinks.get(n.name)!;
     const peers = ready.filter((p) => p.name !== n.name);
-    const vxlanPeers: VxlanPeer[] = [];
-    const routes: PeerRoute[] = peers.map((p) => {
+    const kept = [...(held.get(n.name)?.values() ?? [])];
+    const vxlanPeers: VxlanPeer[] = kept.flatMap((h) => (h.vxlan ? [h.vxlan] : []));
+    const routes: PeerRoute[] = [...kept.map((h) => h.route), ...peers.map((p) => {
       const kind = kinds.get(`${n.name}>${p.name}`)!;
       const peerCidr = podCidrOf.get(p.name)!.podCIDR;
       const peerIP = nodeIPs.get(p.name)!;
       if (kind === 'direct') return { peer: p.name, podCIDR: peerCidr, kind, via: peerIP, dev: uplink.ifname, onlink: false };
       const vtepAddress = hostAddress(peerCidr, 0);
       vxlanPeers.push({ peer: p.name, nodeIP: peerIP, vtepAddress, mac: vtepMac(peerIP) });
-      return { peer: p.name, podCIDR: peerCidr, kind, via: vtepAddress, dev: c.vxlan.device, onlink: true };
-    });
+      return { peer: p.name, podCIDR: peerCidr, kind, via: vtepAddress, dev: c.vxlan.device, onlink: true } as PeerRoute;
+    })];
+    // Inventory order, whether a peer was read this run or kept as it was: the files render the same.
+    const order = new Map(inv.nodes.map((x, i) => [x.name, i]));
+    routes.sort((a, b) => order.get(a.peer)! - order.get(b.peer)!);
+    vxlanPeers.sort((a, b) => order.get(a.peer)! - order.get(b.peer)!);
     const vxlan: VxlanPlan | undefined = vxlanPeers.length
       ? {
           device: c.vxlan.device,

@@ -4,7 +4,10 @@
  * empty list means the node is converged and `up` does not touch it.
  */
 import type { NodeFacts } from '../facts/parse.js';
+import { firstVerdict } from '../facts/iptables.js';
+import { PROBE_POD_PREFIX } from '../facts/marks.js';
 import {
+  CONFLIST_NAME,
   FORWARD_CHAIN,
   JUMP_RULES,
   LINK_ALIAS,
@@ -31,7 +34,8 @@ export type Change =
   | { kind: 'neigh-del'; device: string; address: string }
   | { kind: 'route-set'; route: PeerRoute; from?: string }
   | { kind: 'route-del'; dst: string; desc: string }
-  | { kind: 'iptables'; table: 'filter' | 'nat'; chain: string; jump: string; rules: string[]; reason: string }
+  | { kind: 'iptables'; table: 'filter' | 'nat'; chain: string; jump: string; rules: string[]; reason: string; moveFirst?: boolean }
+  | { kind: 'ipam-release'; dir: string; reservations: { ip: string; owner: string }[] }
   | { kind: 'file-write'; file: FilePlan; exists: boolean }
   | { kind: 'file-remove'; path: string }
   | { kind: 'unit-enable' };
@@ -70,6 +74,8 @@ export function describeChange(c: Change): string {
       return `remove route ${c.desc}`;
     case 'iptables':
       return `iptables -t ${c.table} ${c.chain}: ${c.reason}`;
+    case 'ipam-release':
+      return `release ${c.reservations.length} IPAM reservation(s) of podnet probe pods that are gone (${c.reservations.map((r) => r.ip).slice(0, 4).join(', ')}${c.reservations.length > 4 ? ', …' : ''})`;
     case 'file-write':
       return `${c.exists ? 'update' : 'write'} ${c.file.path}`;
     case 'file-remove':
@@ -147,7 +153,8 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
   }
   for (const o of ours) if (!plan.routes.some((r) => r.podCIDR === o.dst)) out.push({ kind: 'route-del', dst: o.dst, desc: routeKey(o.dst, o.gateway, o.dev) });
 
-  out.push(...diffIptables('filter', FORWARD_CHAIN, JUMP_RULES.filter, plan.iptables.filter, f.iptablesFilter));
+  const devs = [plan.bridge, plan.uplink, ...(plan.vxlan ? [plan.vxlan.device] : [])];
+  out.push(...diffIptables('filter', FORWARD_CHAIN, JUMP_RULES.filter, plan.iptables.filter, f.iptablesFilter, { cidr: plan.clusterCIDR, devs }));
   out.push(...diffIptables('nat', POSTROUTING_CHAIN, JUMP_RULES.nat, plan.iptables.nat, f.iptablesNat));
 
   for (const file of plan.files) {
@@ -158,10 +165,15 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
   }
   for (const path of Object.keys(f.files)) if (!plan.files.some((x) => x.path === path)) out.push({ kind: 'file-remove', path });
   if (plan.persistence === 'systemd' && out.some((c) => c.kind === 'file-write' && c.file.path.endsWith('.service'))) out.push({ kind: 'unit-enable' });
+
+  // Addresses host-local still holds for podnet's own probe pods that are gone (a probe killed before its
+  // teardown, a node rebooted mid-probe): podnet made them, so podnet releases them.
+  const leaked = (f.ipam.networks[CONFLIST_NAME] ?? []).filter((r) => r.owner.startsWith(PROBE_POD_PREFIX) && !f.ipam.probeRuns.includes(r.owner.slice(PROBE_POD_PREFIX.length)));
+  if (leaked.length) out.push({ kind: 'ipam-release', dir: `${f.ipam.dataDir}/${CONFLIST_NAME}`, reservations: leaked.map((r) => ({ ip: r.ip, owner: r.owner })) });
   return out;
 }
 
-function diffIptables(table: 'filter' | 'nat', chain: string, jump: string, want: string[], observed: string[]): Change[] {
+function diffIptables(table: 'filter' | 'nat', chain: string, jump: string, want: string[], observed: string[], pods?: { cidr: string; devs: string[] }): Change[] {
   const have = observed.filter((l) => l.startsWith(`-A ${chain} `));
   const jumps = observed.filter((l) => l === jump).length;
   const chainExists = observed.includes(`-N ${chain}`);
@@ -170,5 +182,12 @@ function diffIptables(table: 'filter' | 'nat', chain: string, jump: string, want
   if (jumps === 0) reasons.push(`add jump from ${jump.split(' ')[1]}`);
   if (jumps > 1) reasons.push(`remove ${jumps - 1} duplicate jump(s)`);
   if (have.join('\n') !== want.join('\n')) reasons.push(`set ${want.length} rule(s)${have.length ? ` (had ${have.length})` : ''}`);
-  return reasons.length ? [{ kind: 'iptables', table, chain, jump, rules: want, reason: reasons.join('; ') }] : [];
+  // A rule above podnet's jump that drops every pod flow (a firewall's REJECT, a stale CNI chain) wins over
+  // podnet's ACCEPTs: the jump goes back to the top, where podnet put it.
+  const at = observed.indexOf(jump);
+  const builtin = jump.split(' ')[1]!;
+  const blocker = pods && at >= 0 ? firstVerdict(observed.filter((l, i) => !l.startsWith(`-A ${builtin} `) || i < at), builtin, pods.cidr, pods.devs) : undefined;
+  const moveFirst = blocker !== undefined && blocker.verdict !== 'ACCEPT';
+  if (moveFirst) reasons.push(`move the jump above "${blocker.rule}", which drops pod traffic`);
+  return reasons.length ? [{ kind: 'iptables', table, chain, jump, rules: want, reason: reasons.join('; '), ...(moveFirst ? { moveFirst } : {}) }] : [];
 }

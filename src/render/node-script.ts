@@ -2,21 +2,26 @@
  * Changes → one POSIX sh script per node. Kernel changes are batched: one `ip -batch` for all routes and
  * neighbours, one `bridge -batch` for all FDB entries, one `iptables-restore --noflush` per table, one
  * `sysctl` call. Every command is idempotent (replace, guarded create), so the same renderer produces
- * the boot-time restore script. The script marks its steps on stderr so a failure names the step.
+ * the boot-time restore script. The script marks its steps on stderr so a failure names the step; that
+ * part, the same in every script that changes a node, is the fixed text of prelude.sh beside this module.
  */
 import type { Change } from '../plan/diff.js';
 import { ROUTE_PROTO, LINK_ALIAS } from '../plan/desired.js';
-import { heredoc, sh } from '../util/shell.js';
+import { asset } from '../util/asset.js';
+import { heredoc, sh, shScript, type ShParams } from '../util/shell.js';
 
 export const STEP_MARK = '@@podnet:step';
 export const FAIL_MARK = '@@podnet:failed';
 
-const PRELUDE = `set -u
-export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
-STEP=start
-step() { STEP=$1; echo "${STEP_MARK} $1" >&2; }
-fail() { echo "${FAIL_MARK} $STEP" >&2; exit 1; }
-`;
+const preludeText = asset(new URL('./prelude.sh', import.meta.url));
+
+/**
+ * A script that changes a node: prelude.sh (set -u, PATH, and the step/fail marks the services read), then
+ * `body`; the parameters of both are assigned above them. The down script starts the same way.
+ */
+export function renderWithPrelude(body: string, params: ShParams = {}): string {
+  return shScript({ PODNET_STEP_MARK: STEP_MARK, PODNET_FAIL_MARK: FAIL_MARK, ...params }, preludeText() + body);
+}
 
 function block(cmd: string, body: string, delim: string): string {
   const h = heredoc(delim, body);
@@ -33,7 +38,7 @@ export interface RenderOptions {
 }
 
 export function renderNodeScript(changes: Change[], opts: RenderOptions = { files: true }): string {
-  const out: string[] = [PRELUDE];
+  const out: string[] = [];
 
   const modules = of(changes, 'module');
   const sysctls = of(changes, 'sysctl');
@@ -126,14 +131,22 @@ export function renderNodeScript(changes: Change[], opts: RenderOptions = { file
       `step iptables-${c.table}`,
       // Declaring our chain in --noflush mode empties it first: the chain's content is replaced atomically.
       block('iptables-restore -w 5 --noflush', input, 'PODNET_RULES'),
+      ...(c.moveFirst ? [`iptables -w 5 ${t} -D ${builtin} ${args} 2>/dev/null; iptables -w 5 ${t} -I ${builtin} 1 ${args} || fail`] : []),
       `iptables -w 5 ${t} -C ${builtin} ${args} 2>/dev/null || iptables -w 5 ${t} -I ${builtin} 1 ${args} || fail`,
       `while [ "$(iptables -w 5 ${t} -S ${builtin} | grep -c -x -F -- ${sh(c.jump)})" -gt 1 ]; do iptables -w 5 ${t} -D ${builtin} ${args} || fail; done`,
     );
+  }
+
+  const release = of(changes, 'ipam-release');
+  if (release.length) {
+    out.push('step ipam');
+    // Only while the file still names the gone probe pod: a reservation made since is left alone.
+    for (const c of release) for (const r of c.reservations) out.push(`f=${sh(`${c.dir}/${r.ip}`)}; o=; read -r o < "$f" 2>/dev/null; [ "$o" = ${sh(r.owner)} ] && { rm -f "$f" || fail; }`);
   }
 
   if (opts.files && of(changes, 'unit-enable').length) {
     out.push('step systemd', 'systemctl daemon-reload || fail', 'systemctl enable podnet.service >/dev/null 2>&1 || fail');
   }
   out.push('step done');
-  return `${out.join('\n')}\n`;
+  return renderWithPrelude(`${out.join('\n')}\n`);
 }

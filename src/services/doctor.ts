@@ -6,7 +6,7 @@ import type { Inventory } from '../inventory/load.js';
 import type { NodeFacts } from '../facts/parse.js';
 import { checkDistinctMachines, gatherFacts, type RunContext } from './bootstrap.js';
 import { liveConfig, observedPodCidr } from '../checks/live-config.js';
-import { runChecks, type CheckContext, type Finding, type NodeView } from '../checks/checks.js';
+import { runChecks, type CheckContext, type Finding, type NodeView } from '../checks/index.js';
 import { nodeIPOf } from '../plan/desired.js';
 import { kubeApiFailure, kubeChecks } from '../checks/kube.js';
 import type { KubeNode } from '../facts/kube.js';

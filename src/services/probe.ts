@@ -9,9 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Inventory, InventoryNode } from '../inventory/load.js';
 import type { NodeFacts } from '../facts/parse.js';
+import { PROBE_POD_PREFIX } from '../facts/marks.js';
 import { duplicateMachine, gatherFacts, type RunContext } from './bootstrap.js';
 import { doctorFromFacts, nodeViews, type DoctorReport } from './doctor.js';
-import type { Finding, NodeView } from '../checks/checks.js';
+import type { Finding, NodeView } from '../checks/index.js';
 import { cniAddError, podIpFromResult, renderCniAdd, renderCniDel, renderNetnsDelete, resultFromOutput, type Conflist, type PodSpec } from '../cni/runtime.js';
 import { ECHO_PY } from '../probe/echo.js';
 import { PROBE_CHECKS, probeCells, type ProbeCell, type ProbeCheck } from '../probe/plan.js';
@@ -124,13 +125,15 @@ ${PY} $D/echo.py batch $D/probes.json ${PROBE_TIMEOUT_S} ${sh(podNetns)} ${PROBE
 export interface ProbeOptions {
   strict: boolean;
   sample?: number;
+  /** the hostPort the probe pods map (default: one of 31000-31999 chosen per run) */
+  hostPort?: number;
   /** called with a function that tears down whatever is set up; the caller runs it on SIGINT */
   onCleanup?: (fn: () => Promise<void>) => void;
 }
 
 export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptions): Promise<ProbeReport> {
   const runId = randomBytes(3).toString('hex');
-  const hostPort = 31000 + (parseInt(runId, 16) % 1000);
+  const hostPort = opts.hostPort ?? 31000 + (parseInt(runId, 16) % 1000);
   const nodes: ProbeNode[] = [];
   const byName = new Map<string, ProbeNode>();
   let tornDown = false;
@@ -287,7 +290,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
 
 function prepare(inv: Inventory, view: NodeView, f: NodeFacts, runId: string, hostPort: number): ProbeNode {
   const pod: PodSpec = {
-    id: `pnp-${runId}`,
+    id: `${PROBE_POD_PREFIX}${runId}`,
     netns: `${dirOf(runId)}/netns`,
     portMappings: [
       { hostPort, containerPort: ECHO_PORT, protocol: 'tcp' },
@@ -300,6 +303,7 @@ function prepare(inv: Inventory, view: NodeView, f: NodeFacts, runId: string, ho
   const noUtil = (['unshare', 'nsenter'] as const).filter((t) => !f.tools[t]);
   if (noUtil.length) return { ...base, missingTool: true, error: `${noUtil.join(' and ')} ${noUtil.length > 1 ? 'are' : 'is'} missing on the node: the probe pod's network namespace needs util-linux (Debian/Ubuntu: apt-get install util-linux)` };
   if (!view.live || view.live.parseError) return { ...base, error: `no usable CNI config in ${f.cniConfDir}` };
+  if (view.live.kindError) return { ...base, error: `the live CNI config ${view.live.file.name} cannot be loaded: ${view.live.kindError}` };
   if (!view.nodeIP) return { ...base, error: 'the node IP is unknown (set nodes[].ip)' };
   const types = view.live.plugins.map((p) => String(p.type));
   const binDir = inv.cluster.cniBinDir ?? f.cniBinDirs.find((d) => types.every((t) => f.plugins.some((p) => p.dir === d && p.name === t))) ?? f.cniBinDirs[0];

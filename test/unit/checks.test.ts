@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CHECKS, runChecks, type CheckContext, type Finding, type NodeView } from '../../src/checks/checks.js';
+import { CHECKS, catalogue, runChecks, runUnit, type CheckContext, type CheckUnit, type Finding, type NodeView } from '../../src/checks/index.js';
+import { readFileSync } from 'node:fs';
 import { liveConfig, observedPodCidr } from '../../src/checks/live-config.js';
 import type { ConfFile, NodeFacts, RouteFact } from '../../src/facts/parse.js';
 import { JUMP_RULES, planIptables, renderConflist, vtepMac } from '../../src/plan/desired.js';
@@ -136,8 +137,14 @@ describe('healthy setups', () => {
     }
   });
 
-  test('there is one check per failure family (no check dropped from the list)', () => {
-    assert.equal(CHECKS.length, 18);
+  test('the catalogue: every unit declares its ids, no id is declared twice, every id is in docs/FAILURE-MODES.md', () => {
+    const ids = (CHECKS as readonly CheckUnit[]).flatMap((u) => Object.keys(u.findings));
+    assert.equal(new Set(ids).size, ids.length, 'an id declared by two units');
+    assert.ok(ids.length >= 40, `${ids.length} ids`);
+    const doc = readFileSync(new URL('../../docs/FAILURE-MODES.md', import.meta.url), 'utf8');
+    const rows = new Set([...doc.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]!));
+    for (const c of catalogue()) assert.ok(rows.has(c.id), `${c.id} has no row in docs/FAILURE-MODES.md`);
+    for (const r of rows) assert.ok(catalogue().some((c) => c.id === r), `docs/FAILURE-MODES.md has a row for ${r}, which no check emits`);
   });
 });
 
@@ -708,6 +715,212 @@ const scenarios: Scenario[] = [
     },
     expected: [],
   },
+  // --- researched failure modes (docs/FAILURE-MODES.md) ---
+  {
+    name: 'forward-reject: RHEL\'s default REJECT in FORWARD before podnet\'s jump',
+    mutate: (f1) => {
+      f1.iptablesFilter.splice(4, 0, '-A FORWARD -j REJECT --reject-with icmp-host-prohibited');
+    },
+    expected: ['n1:forward-reject'],
+    check: (x) => assert.match(only(x, 'forward-reject').evidence, /icmp-host-prohibited/),
+  },
+  {
+    name: 'forward-reject: NOT after podnet\'s ACCEPT, nor for state/mark/other-interface rules',
+    mutate: (f1) => {
+      f1.iptablesFilter.push('-A FORWARD -j REJECT --reject-with icmp-host-prohibited');
+      f1.iptablesFilter.splice(4, 0, '-A FORWARD -m conntrack --ctstate INVALID -j DROP', '-A FORWARD -o docker0 -j DROP', '-A FORWARD -m mark --mark 0x1 -j DROP', '-A FORWARD ! -s 10.0.0.0/8 -j DROP');
+    },
+    expected: [],
+  },
+  {
+    name: 'forward-reject: through a jumped-to chain (a leftover CNI chain ending in DROP)',
+    mutate: (f1) => {
+      f1.iptablesFilter.splice(3, 0, '-N cali-FORWARD', '-A FORWARD -j cali-FORWARD', '-A cali-FORWARD -j DROP');
+    },
+    expected: ['n1:forward-reject'],
+  },
+  {
+    name: 'nft-forward-drop: a native nftables forward chain with policy drop',
+    mutate: (f1) => {
+      f1.nftForward = [{ family: 'inet', table: 'firewalld', chain: 'filter_FORWARD', policy: 'drop', rules: ['ct state established,related accept', 'iifname "lo" accept'] }];
+    },
+    expected: ['n1:nft-forward-drop'],
+  },
+  {
+    name: 'nft-forward-drop: NOT when it accepts the cluster CIDR, nor iptables-nft\'s own FORWARD',
+    mutate: (f1, f2) => {
+      f1.nftForward = [{ family: 'inet', table: 'fw', chain: 'fwd', policy: 'drop', rules: ['ip saddr 10.244.0.0/16 accept'] }];
+      f2.nftForward = [{ family: 'ip', table: 'filter', chain: 'FORWARD', policy: 'drop', rules: [] }];
+    },
+    expected: [],
+  },
+  {
+    name: 'blackhole-route: a leftover Calico blackhole inside a peer\'s pod CIDR',
+    mutate: (f1) => {
+      f1.routes.push(route('10.244.1.0/26', { type: 'blackhole', protocol: 'bird', flags: [] }));
+    },
+    expected: ['n1:blackhole-route'],
+    check: (x) => assert.match(only(x, 'blackhole-route').message, /n2's pods/),
+  },
+  {
+    name: 'blackhole-route: an exact blackhole for the peer CIDR is not called a foreign route',
+    mutate: (f1) => {
+      f1.routes = f1.routes.filter((r) => r.dst !== S2.podCIDR);
+      f1.routes.push(route(S2.podCIDR, { type: 'unreachable' }));
+    },
+    expected: ['n1:blackhole-route'],
+  },
+  {
+    name: 'policy-route: a rule before main sends pod traffic to a table that routes it elsewhere',
+    mutate: (f1) => {
+      f1.rules = [
+        { priority: 0, table: 'local', selectors: [] },
+        { priority: 5270, table: '52', selectors: [] },
+        { priority: 32766, table: 'main', selectors: [] },
+      ];
+      f1.routeTables = { '52': [route('default', { dev: 'tailscale0' })] };
+    },
+    expected: ['n1:policy-route', 'n1:policy-route'],
+  },
+  {
+    name: 'policy-route: NOT for fwmark rules, nor tables without a route for pods, nor rules after main',
+    mutate: (f1) => {
+      f1.rules = [
+        { priority: 0, table: 'local', selectors: [] },
+        { priority: 5210, table: 'main', selectors: ['fwmark', 'fwmask'] },
+        { priority: 5270, table: '52', selectors: [] },
+        { priority: 32766, table: 'main', selectors: [] },
+        { priority: 32767, table: '99', selectors: [] },
+      ];
+      f1.routeTables = { '52': [route('100.64.0.0/10', { dev: 'tailscale0' })], '99': [route('default', { dev: 'eth0' })] };
+    },
+    expected: [],
+  },
+  {
+    name: 'bridge-down: the bridge is set down (and no own-cidr-route finding for the route it lost)',
+    mutate: (f1) => {
+      f1.links.find((l) => l.ifname === 'cni0')!.flags = ['BROADCAST', 'MULTICAST'];
+      f1.routes = f1.routes.filter((r) => r.dst !== S1.podCIDR);
+    },
+    expected: ['n1:bridge-down'],
+  },
+  {
+    name: 'bridge-mismatch: the bridge kept the gateway of an old pod CIDR',
+    mutate: (f1) => {
+      f1.addrs = f1.addrs.map((a) => (a.ifname === 'cni0' ? { ...a, local: '10.244.7.1' } : a));
+    },
+    expected: ['n1:bridge-mismatch'],
+  },
+  {
+    name: 'cni-config-kind: podnet\'s list renamed to .conf',
+    mutate: (f1) => {
+      f1.cniConfFiles[0] = { ...f1.cniConfFiles[0]!, name: '10-podnet.conf', path: '/etc/cni/net.d/10-podnet.conf' };
+    },
+    expected: ['n1:cni-config-kind'],
+  },
+  {
+    name: 'cni-config-shadowed: a leftover flannel config sorts first',
+    mutate: (f1) => {
+      f1.cniConfFiles.unshift({ path: '/etc/cni/net.d/05-flannel.conflist', name: '05-flannel.conflist', text: '{"cniVersion":"0.3.1","name":"cbr0","plugins":[{"type":"flannel","delegate":{"isDefaultGateway":true}},{"type":"portmap","capabilities":{"portMappings":true}}]}' });
+    },
+    expected: ['n1:cni-config-shadowed', 'n1:plugin-missing'],
+    check: (x) => assert.match(only(x, 'cni-config-shadowed').message, /05-flannel\.conflist \(flannel\) sorts before 10-podnet\.conflist/),
+  },
+  {
+    name: 'cni-config-leftover: a Calico config after podnet\'s',
+    mutate: (f1) => {
+      f1.cniConfFiles.push({ path: '/etc/cni/net.d/20-calico.conflist', name: '20-calico.conflist', text: '{"name":"k8s-pod-network","plugins":[{"type":"calico","ipam":{"type":"calico-ipam"}}]}' });
+    },
+    expected: ['n1:cni-config-leftover'],
+  },
+  {
+    name: 'plugin-broken: bridge not executable, portmap does not run',
+    mutate: (f1) => {
+      f1.plugins = f1.plugins.map((p) => (p.name === 'bridge' ? { dir: p.dir, name: p.name, broken: 'noexec' as const } : p.name === 'portmap' ? { dir: p.dir, name: p.name, broken: 'noversion' as const } : p));
+    },
+    expected: ['n1:plugin-broken', 'n1:plugin-broken'],
+  },
+  {
+    name: 'runtime-cni-dirs: containerd looks for plugins and configs elsewhere',
+    mutate: (f1) => {
+      f1.runtimeCni = [{ runtime: 'containerd', file: '/etc/containerd/config.toml', binDirs: ['/usr/local/bin'], binDirLine: 'bin_dir = "/usr/local/bin"', confDir: '/etc/k8s/cni', confDirLine: 'conf_dir = "/etc/k8s/cni"' }];
+    },
+    expected: ['n1:runtime-cni-dirs', 'n1:runtime-cni-dirs'],
+  },
+  {
+    name: 'loopback-missing: containerd installed, no loopback in /opt/cni/bin; NOT with use_internal_loopback',
+    mutate: (f1, f2) => {
+      f1.plugins = f1.plugins.filter((p) => p.name !== 'loopback');
+      f1.runtimeCni = [{ runtime: 'containerd', file: '' }];
+      f2.plugins = f2.plugins.filter((p) => p.name !== 'loopback');
+      f2.runtimeCni = [{ runtime: 'containerd', file: '/etc/containerd/config.toml', internalLoopback: true }];
+    },
+    expected: ['n1:loopback-missing'],
+  },
+  {
+    name: 'ipam-exhausted + ipam-leak: every address reserved, most before the last boot',
+    mutate: (f1) => {
+      const res = Array.from({ length: 253 }, (_, i) => ({ ip: `10.244.0.${i + 2}`, mtime: i < 200 ? 1000 : 5000, owner: 'a'.repeat(64) }));
+      f1.ipam = { dataDir: '/var/lib/cni/networks', bootTime: 2000, networks: { podnet: res }, probeRuns: [] };
+    },
+    expected: ['n1:ipam-exhausted', 'n1:ipam-leak'],
+    check: (x) => assert.match(only(x, 'ipam-exhausted').message, /all 253 addresses of 10\.244\.0\.0\/24/),
+  },
+  {
+    name: 'ipam-leak: a gone probe pod\'s reservation (a running probe\'s is not)',
+    mutate: (f1) => {
+      f1.ipam = { dataDir: '/var/lib/cni/networks', bootTime: 1000, networks: { podnet: [{ ip: '10.244.0.7', mtime: 5000, owner: 'pnp-dead01' }, { ip: '10.244.0.8', mtime: 5000, owner: 'pnp-live02' }] }, probeRuns: ['live02'] };
+    },
+    expected: ['n1:ipam-leak'],
+    check: (x) => assert.match(only(x, 'ipam-leak').fix, /podnet up releases them/),
+  },
+  {
+    name: 'stale-hostport: a DNAT chain to an address no reservation holds',
+    mutate: (f1) => {
+      f1.ipam = { dataDir: '/var/lib/cni/networks', networks: { podnet: [{ ip: '10.244.0.5', mtime: 1, owner: 'b'.repeat(64) }] }, probeRuns: [] };
+      f1.iptablesNat.push('-N CNI-HOSTPORT-DNAT', '-N CNI-DN-1', '-N CNI-DN-2', '-A CNI-DN-1 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.0.9:80', '-A CNI-DN-2 -p tcp -m tcp --dport 9090 -j DNAT --to-destination 10.244.0.5:80');
+    },
+    expected: ['n1:stale-hostport'],
+    check: (x) => assert.match(only(x, 'stale-hostport').message, /hostPort 8080\/tcp still forwards to 10\.244\.0\.9/),
+  },
+  {
+    name: 'leftover-links: flannel.1 and cilium_host left behind (error: an address in the cluster CIDR)',
+    mutate: (f1) => {
+      f1.links.push({ ifindex: 9, ifname: 'flannel.1', mtu: 1450, flags: ['UP'], kind: 'vxlan', vxlan: { id: 1, port: 8472 } }, { ifindex: 10, ifname: 'cilium_host', mtu: 1500, flags: ['UP'], kind: 'veth' });
+      f1.addrs.push({ ifname: 'flannel.1', family: 'inet', local: '10.244.9.0', prefixlen: 32, scope: 'global' });
+    },
+    expected: ['n1:leftover-links', 'n1:leftover-links'],
+    check: (x) => assert.deepEqual(x.filter((f) => f.id === 'leftover-links').map((f) => f.severity).sort(), ['error', 'warning']),
+  },
+  {
+    name: 'stale-cni-cache: cached results of a network no config defines',
+    mutate: (f1) => {
+      f1.cniCache = [`cbr0-${'c'.repeat(64)}-eth0`, `podnet-${'d'.repeat(64)}-eth0`];
+    },
+    expected: ['n1:stale-cni-cache'],
+  },
+  {
+    name: 'sysctl-reverts: a later file sets ip_forward back to 0',
+    mutate: (f1) => {
+      f1.sysctlFiles = [
+        { file: '/etc/sysctl.d/90-podnet.conf', key: 'net.ipv4.ip_forward', value: '1' },
+        { file: '/etc/sysctl.d/99-cis.conf', key: 'net.ipv4.ip_forward', value: '0' },
+        { file: '/usr/lib/sysctl.d/99-cis.conf', key: 'net.ipv4.ip_forward', value: '1' },
+      ];
+    },
+    expected: ['n1:sysctl-reverts'],
+    check: (x) => assert.match(only(x, 'sysctl-reverts').message, /99-cis\.conf sets net\.ipv4\.ip_forward = 0 after 90-podnet\.conf/),
+  },
+  {
+    name: 'sysctl-reverts: NOT when /etc/sysctl.conf (applied last) sets it back to 1',
+    mutate: (f1) => {
+      f1.sysctlFiles = [
+        { file: '/etc/sysctl.d/99-cis.conf', key: 'net.ipv4.ip_forward', value: '0' },
+        { file: '/etc/sysctl.conf', key: 'net.ipv4.ip_forward', value: '1' },
+      ];
+    },
+    expected: [],
+  },
 ];
 
 describe('runChecks: one scenario per finding', () => {
@@ -721,8 +934,28 @@ describe('runChecks: one scenario per finding', () => {
 
   test('every finding id documented here is covered by a scenario', () => {
     const covered = new Set(scenarios.flatMap((s) => s.expected.map((e) => e.split(':')[1])));
-    for (const id of ['forward-drop', 'ip-forward-off', 'br-netfilter', 'rp-filter', 'mtu', 'cidr-overlap', 'dup-podcidr', 'missing-route', 'hostgw-l3', 'own-cidr-route', 'wrong-iface', 'vxlan-blocked', 'no-cni-config', 'no-hostport', 'plugin-missing', 'cni-version', 'pod-nat', 'conntrack-full', 'iptables-split', 'vtep-mac', 'old-kernel-vxlan-csum', 'nm-managed']) {
-      assert.ok(covered.has(id), id);
+    const others = new Set(['unreachable', 'kube-node-missing', 'kube-node-unknown', 'kube-podcidr', 'kube-api']);
+    for (const { id } of catalogue()) if (!others.has(id)) assert.ok(covered.has(id), `no scenario for ${id}`);
+  });
+
+  test('each check reads only the facts it declares (needs)', () => {
+    for (const unit of CHECKS as readonly CheckUnit[]) {
+      for (const sc of scenarios) {
+        const ctx = setup(sc.mutate, { vxlan: sc.vxlan, serviceCIDR: sc.serviceCIDR });
+        const guarded = {
+          ...ctx,
+          nodes: ctx.nodes.map((v) => ({
+            ...v,
+            facts: new Proxy(v.facts, {
+              get(t, k) {
+                if (typeof k === 'string' && !unit.needs.includes(k as keyof NodeFacts)) throw new Error(`${Object.keys(unit.findings).join('/')} reads facts.${k} without declaring it`);
+                return Reflect.get(t, k);
+              },
+            }),
+          })),
+        };
+        for (const n of guarded.nodes) runUnit(unit, n, guarded);
+      }
     }
   });
 });
@@ -785,11 +1018,18 @@ describe('liveConfig / observedPodCidr', () => {
     assert.deepEqual(live.bridge, { name: 'cni0', ipMasq: true, mtu: undefined, isGateway: false, ipamType: 'host-local', subnet: '10.22.7.0/24', gateway: '10.22.7.1' });
   });
 
-  test('a .json file with "plugins" is a list', () => {
-    const live = liveConfig(facts([file('10-x.json', '{"name":"x","plugins":[{"type":"bridge","bridge":"br1"}]}')]))!;
-    assert.equal(live.isList, true);
-    assert.equal(live.bridge?.name, 'br1');
-    assert.equal(live.bridge?.subnet, undefined);
+  test('a .json or .conf file with "plugins" cannot be loaded (libcni reads lists only from .conflist)', () => {
+    for (const name of ['10-x.json', '10-x.conf']) {
+      const live = liveConfig(facts([file(name, '{"name":"x","plugins":[{"type":"bridge","bridge":"br1"}]}')]))!;
+      assert.equal(live.isList, false);
+      assert.match(live.kindError ?? '', /reads lists only from \.conflist/);
+      assert.equal(live.bridge, undefined);
+    }
+  });
+
+  test('a .conflist without "plugins" cannot be loaded', () => {
+    const live = liveConfig(facts([file('10-x.conflist', '{"name":"x","type":"bridge"}')]))!;
+    assert.match(live.kindError ?? '', /needs a "plugins" list/);
   });
 
   test('invalid JSON → parseError', () => {

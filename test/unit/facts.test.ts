@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { FILE, SECTION, renderFactsScript } from '../../src/facts/gather.js';
-import { FactsParseError, parseFacts, parseNetMgr, parseSysctl, splitSections, type NodeFacts } from '../../src/facts/parse.js';
+import { FactsParseError, parseFacts, parseIpam, parseNetMgr, parseNft, parseRules, parseRuntimeCni, parseSysctl, parseSysctlFiles, splitSections, type NodeFacts } from '../../src/facts/parse.js';
 
 const FIXTURE = readFileSync(new URL('../fixtures/facts-lab-node.txt', import.meta.url), 'utf8');
 
@@ -400,31 +400,33 @@ describe('renderFactsScript', () => {
     const read = new Set([...parseSource.matchAll(/\bs\.(?:get|has)\('([a-z0-9-]+)'\)/g)].map((m) => m[1]!));
     assert.ok(read.size >= 15, `expected to find the parser's section names, found ${[...read].join(', ')}`);
     const script = renderFactsScript();
-    const printed = [...script.matchAll(/^echo (?:'([^']*)'|(\S+))$/gm)]
-      .map((m) => m[1] ?? m[2]!)
-      .filter((s) => s.startsWith(`${SECTION} `))
-      .map((s) => s.slice(SECTION.length + 1));
+    assert.match(script, new RegExp(`^PODNET_SECTION=${SECTION}$`, 'm'));
+    assert.match(script, /^section\(\) \{ echo "\$PODNET_SECTION \$1"; \}$/m);
+    const printed = [...script.matchAll(/^section (\S+)$/gm)].map((m) => m[1]!);
     for (const name of read) assert.ok(printed.includes(name), `section ${name} is read by the parser but not printed by the script`);
     assert.equal(printed.at(-1), 'end');
     assert.equal(new Set(printed).size, printed.length, 'no section printed twice');
   });
 
   test('uses the given bin dir only, else probes the candidates', () => {
-    assert.match(renderFactsScript(), /for d in \/opt\/cni\/bin \/usr\/lib\/cni \/usr\/libexec\/cni;/);
-    assert.match(renderFactsScript({ cniBinDir: '/srv/cni' }), /for d in \/srv\/cni;/);
-    assert.match(renderFactsScript({ confDir: '/srv/net.d' }), /echo dir=\/srv\/net.d/);
+    assert.match(renderFactsScript(), /^PODNET_CNI_PATH=\/opt\/cni\/bin:\/usr\/lib\/cni:\/usr\/libexec\/cni$/m);
+    assert.match(renderFactsScript({ cniBinDir: '/srv/cni' }), /^PODNET_CNI_PATH=\/srv\/cni$/m);
+    assert.match(renderFactsScript({ confDir: '/srv/net.d' }), /^PODNET_CONF_DIR=\/srv\/net.d$/m);
+    assert.match(renderFactsScript(), /^echo "dir=\$PODNET_CONF_DIR"$/m);
   });
 
   test('the conf dir line is quoted like every other value', () => {
     const confDir = '/tmp/$(echo injected)`echo x`"';
-    const line = renderFactsScript({ confDir }).split('\n').find((l) => l.includes('dir=') && !l.includes('$d'))!;
-    const r = spawnSync('sh', ['-c', line], { encoding: 'utf8' });
+    const lines = renderFactsScript({ confDir }).split('\n');
+    const assignment = lines.find((l) => l.startsWith('PODNET_CONF_DIR='))!;
+    const line = lines.find((l) => l.includes('dir=') && !l.includes('$d'))!;
+    const r = spawnSync('sh', ['-c', `${assignment}\n${line}`], { encoding: 'utf8' });
     assert.equal(r.stdout, `dir=${confDir}\n`);
   });
 
   test('a run of the script through a fake shell is parseable once it completes', () => {
     // Only the markers matter to the parser: every marker line of the script, echoed, is a valid output.
-    const markers = [...renderFactsScript().matchAll(/^echo ('[^']*'|\S+)$/gm)].map((m) => m[1]!.replace(/^'|'$/g, '')).filter((s) => s.startsWith(SECTION));
+    const markers = [...renderFactsScript().matchAll(/^section (\S+)$/gm)].map((m) => `${SECTION} ${m[1]}`);
     const f = parseFacts(`${markers.join('\n')}\n`);
     assert.equal(f.hostname, '');
     assert.deepEqual(f.links, []);
@@ -463,5 +465,84 @@ describe('netmgr section', () => {
   });
   test('networkd without a setting', () => {
     assert.deepEqual(parseNetMgr('networkd=running\n'), { networkd: {} });
+  });
+});
+
+describe('sections for the researched failure modes', () => {
+  const capture = readFileSync(new URL('../fixtures/facts/flat-up/node-2.txt', import.meta.url), 'utf8');
+
+  test('a captured lab node: rules, runtime, sysctl files, boot time, arch', () => {
+    const f = parseFacts(capture);
+    assert.deepEqual(f.rules.map((r) => [r.priority, r.table, r.selectors.length]), [[0, 'local', 0], [32766, 'main', 0], [32767, 'default', 0]]);
+    assert.deepEqual(f.routeTables, {});
+    assert.deepEqual(f.runtimeCni, [{ runtime: 'containerd', file: '/etc/containerd/config.toml', binDirs: ['/usr/lib/cni'], binDirLine: 'bin_dir = "/usr/lib/cni"', confDir: '/etc/cni/net.d', confDirLine: 'conf_dir = "/etc/cni/net.d"' }]);
+    assert.deepEqual(f.sysctlFiles, [
+      { file: '/etc/sysctl.d/90-podnet.conf', key: 'net.ipv4.ip_forward', value: '1' },
+      { file: '/etc/sysctl.d/90-podnet.conf', key: 'net.bridge.bridge-nf-call-iptables', value: '1' },
+    ]);
+    assert.ok(f.ipam.bootTime && f.ipam.bootTime > 1.6e9);
+    assert.equal(f.arch, 'x86_64');
+    assert.deepEqual(f.nftForward, []);
+    assert.deepEqual(f.cniCache, []);
+  });
+
+  test('rules: selectors podnet does not judge are kept as such; to/from become CIDRs', () => {
+    const r = parseRules('[{"priority":100,"src":"all","dst":"10.244.2.0","dstlen":24,"table":"100"},{"priority":5210,"src":"all","fwmark":"0x80000","fwmask":"0xff0000","table":"main"},{"priority":9,"src":"10.0.0.1","action":"prohibit"}]');
+    assert.deepEqual(r, [
+      { priority: 100, src: undefined, dst: '10.244.2.0/24', table: '100', action: undefined, selectors: [] },
+      { priority: 5210, src: undefined, dst: undefined, table: 'main', action: undefined, selectors: ['fwmark', 'fwmask'] },
+      { priority: 9, src: '10.0.0.1/32', dst: undefined, table: undefined, action: 'prohibit', selectors: [] },
+    ]);
+  });
+
+  test('route tables: one line per table', () => {
+    const f = parse({ 'route-tables': '52 [{"dst":"default","dev":"tailscale0","flags":[]}]\n100 [{"type":"unreachable","dst":"10.244.2.0/24","flags":[]}]\n' });
+    assert.deepEqual(Object.keys(f.routeTables), ['52', '100']);
+    assert.equal(f.routeTables['100']![0]!.type, 'unreachable');
+  });
+
+  test('ipam: stat and grep lines joined by path; lock files and odd names ignored', () => {
+    const ipam = parseIpam('dir=/var/lib/cni/networks\nbtime=1700000000\nprobe.run=abc123\nmtime 1690000000 /var/lib/cni/networks/podnet/10.244.1.5\nmtime 1700000100 /var/lib/cni/networks/podnet/10.244.1.6\n/var/lib/cni/networks/podnet/10.244.1.5:' + 'a'.repeat(64) + '\n/var/lib/cni/networks/podnet/10.244.1.6:pnp-abc123\n/var/lib/cni/networks/podnet/lock:x\n');
+    assert.deepEqual(ipam, {
+      dataDir: '/var/lib/cni/networks',
+      bootTime: 1700000000,
+      probeRuns: ['abc123'],
+      networks: { podnet: [{ ip: '10.244.1.5', mtime: 1690000000, owner: 'a'.repeat(64) }, { ip: '10.244.1.6', mtime: 1700000100, owner: 'pnp-abc123' }] },
+    });
+  });
+
+  test('runtime: drop-ins override the main file; comments skipped; CRI-O lists; installed with no settings', () => {
+    const rt = parseRuntimeCni(
+      'runtime=containerd\nruntime=crio\ncontainerd=/etc/containerd/config.toml:  bin_dir = "/opt/cni/bin"\ncontainerd=/etc/containerd/config.toml:  # conf_dir = "/x"\ncontainerd=/etc/containerd/conf.d/10.toml:  bin_dirs = ["/usr/lib/cni", "/opt/cni/bin"]\ncontainerd=/etc/containerd/conf.d/10.toml:  use_internal_loopback = true\ncrio=/etc/crio/crio.conf.d/10-net.conf:plugin_dirs = [ "/usr/libexec/cni", ]\n',
+    );
+    assert.deepEqual(rt, [
+      { runtime: 'containerd', file: '/etc/containerd/conf.d/10.toml', binDirs: ['/usr/lib/cni', '/opt/cni/bin'], binDirLine: 'bin_dirs = ["/usr/lib/cni", "/opt/cni/bin"]', internalLoopback: true },
+      { runtime: 'crio', file: '/etc/crio/crio.conf.d/10-net.conf', binDirs: ['/usr/libexec/cni'], binDirLine: 'plugin_dirs = [ "/usr/libexec/cni", ]' },
+    ]);
+    assert.deepEqual(parseRuntimeCni('runtime=containerd\n'), [{ runtime: 'containerd', file: '' }]);
+  });
+
+  test('nft: chains with their rules', () => {
+    assert.deepEqual(parseNft('chain=inet firewalld filter_FORWARD drop\nrule=ct state established,related accept\nrule=iifname "lo" accept\nchain=ip fw fwd drop\n'), [
+      { family: 'inet', table: 'firewalld', chain: 'filter_FORWARD', policy: 'drop', rules: ['ct state established,related accept', 'iifname "lo" accept'] },
+      { family: 'ip', table: 'fw', chain: 'fwd', policy: 'drop', rules: [] },
+    ]);
+  });
+
+  test('sysctl files: dotted and slash keys, the "-" prefix, values', () => {
+    assert.deepEqual(parseSysctlFiles('/etc/sysctl.conf:net.ipv4.ip_forward=1\n/etc/sysctl.d/99-x.conf:  - net/ipv4/ip_forward = 0\n'), [
+      { file: '/etc/sysctl.conf', key: 'net.ipv4.ip_forward', value: '1' },
+      { file: '/etc/sysctl.d/99-x.conf', key: 'net.ipv4.ip_forward', value: '0' },
+    ]);
+  });
+
+  test('plugins: not executable, and asked but silent, are broken', () => {
+    const f = parse({ 'cni-bin': 'dir=/opt/cni/bin\nplugin=/opt/cni/bin bridge !noexec\npluginkey=/opt/cni/bin portmap /opt/cni/bin/portmap:1:2:3:4\nplugin=/opt/cni/bin portmap \nplugin=/opt/cni/bin tuning \n' });
+    assert.deepEqual(f.plugins.map((p) => [p.name, p.broken]), [['bridge', 'noexec'], ['portmap', 'noversion'], ['tuning', undefined]]);
+  });
+
+  test('the facts script itself: every new section is printed', () => {
+    const script = renderFactsScript();
+    for (const s of ['rules', 'route-tables', 'ipam', 'cni-cache', 'runtime', 'nft', 'sysctl-files']) assert.match(script, new RegExp(`^section ${s}$`, 'm'));
   });
 });

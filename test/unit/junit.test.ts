@@ -42,7 +42,7 @@ describe('junit', () => {
       ],
       findings: [
         { id: 'forward-drop', node: 'n1', severity: 'error', message: 'FORWARD policy DROP', evidence: '-P FORWARD DROP', fix: 'podnet up' },
-        { id: 'conntrack', node: 'n1', severity: 'warning', message: 'conntrack 90% full', evidence: 'count', fix: 'raise it' },
+        { id: 'conntrack-full', node: 'n1', severity: 'warning', message: 'conntrack 90% full', evidence: 'count', fix: 'raise it' },
         { id: 'kube-node-unknown', node: 'n9', severity: 'warning', message: 'Node n9 is not in the inventory', evidence: '-', fix: 'add it' },
       ],
       summary: { errors: 1, warnings: 2, info: 0 },
@@ -52,7 +52,7 @@ describe('junit', () => {
       failures: '1',
       skipped: '0',
       suites: [
-        ['n1', '2', '1', [['doctor.n1', 'forward-drop', 'fail:forward-drop: FORWARD policy DROP|FORWARD policy DROP\nevidence: -P FORWARD DROP\nfix: podnet up'], ['doctor.n1', 'conntrack', 'pass']]],
+        ['n1', '2', '1', [['doctor.n1', 'forward-drop', 'fail:forward-drop: FORWARD policy DROP|FORWARD policy DROP\nevidence: -P FORWARD DROP\nfix: podnet up'], ['doctor.n1', 'conntrack-full', 'pass']]],
         ['n2', '1', '0', [['doctor.n2', 'no errors', 'pass']]],
         ['cluster', '1', '0', [['doctor.cluster', 'n9: kube-node-unknown', 'pass']]],
       ],

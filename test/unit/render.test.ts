@@ -148,7 +148,8 @@ describe('renderNodeScript', () => {
   test('no changes: only the prelude and step done, valid sh', () => {
     const s = renderNodeScript([]);
     shN(s);
-    assert.match(s, /^set -u\n/);
+    assert.match(s, /^PODNET_STEP_MARK=\S+\nPODNET_FAIL_MARK=\S+\n/);
+    assert.match(s, /^set -u$/m);
     assert.ok(s.endsWith('step done\n'));
     assert.equal(count(s, /^step /m), 1);
     assert.ok(s.includes(STEP_MARK) && s.includes(FAIL_MARK));
@@ -265,19 +266,27 @@ describe('renderDownScript', () => {
   }
 
   test('removes routes by protocol, the overlay by alias, both jumps and chains, the files', () => {
+    // The parameters, assigned above the fixed text of down.sh (which the unit tests do not run: see the lab tests).
     const s = renderDownScript(cluster, { force: false });
-    assert.match(s, /ip -4 route flush proto 157 \|\| fail/);
-    assert.match(s, /cat \/sys\/class\/net\/podnet\.1\/ifalias 2>\/dev\/null\)" = podnet \]; then ip link del dev podnet\.1/);
-    assert.match(s, /iptables -w 5 -t filter -D FORWARD -m comment --comment podnet -j PODNET-FORWARD/);
-    assert.match(s, /iptables -w 5 -t nat -D POSTROUTING -m comment --comment podnet -j PODNET-POSTROUTING/);
-    assert.match(s, /iptables -w 5 -t filter -F PODNET-FORWARD && iptables -w 5 -t filter -X PODNET-FORWARD/);
-    assert.match(s, /iptables -w 5 -t nat -F PODNET-POSTROUTING && iptables -w 5 -t nat -X PODNET-POSTROUTING/);
-    for (const p of ['/etc/cni/net.d/10-podnet.conflist', '/etc/sysctl.d/90-podnet.conf', '/etc/modules-load.d/podnet.conf', '/etc/podnet/restore.sh', '/etc/systemd/system/podnet.service']) {
-      assert.ok(s.includes(p), p);
-    }
-    assert.ok(s.includes(REMOVED_MARK) && s.includes(KEPT_MARK));
-    assert.match(s, /\[ 0 -eq 1 \]/);
-    assert.match(renderDownScript(cluster, { force: true }), /\[ 1 -eq 1 \]/);
+    assert.match(s, /^PODNET_ROUTE_PROTO=157$/m);
+    assert.match(s, /ip -4 route flush proto "\$PODNET_ROUTE_PROTO" \|\| fail/);
+    assert.match(s, /^PODNET_VXLAN_DEVICE=podnet\.1$/m);
+    assert.match(s, /^PODNET_LINK_ALIAS=podnet$/m);
+    assert.match(s, /cat "\/sys\/class\/net\/\$PODNET_VXLAN_DEVICE\/ifalias" 2>\/dev\/null\)" = "\$PODNET_LINK_ALIAS" \]; then ip link del dev "\$PODNET_VXLAN_DEVICE"/);
+    assert.ok(s.includes(`PODNET_FILTER_JUMP='${JUMP_RULES.filter}'`));
+    assert.ok(s.includes(`PODNET_NAT_JUMP='${JUMP_RULES.nat}'`));
+    assert.match(s, /^PODNET_FILTER_CHAIN=PODNET-FORWARD$/m);
+    assert.match(s, /^PODNET_NAT_CHAIN=PODNET-POSTROUTING$/m);
+    assert.match(s, /^remove_chain filter "\$PODNET_FILTER_CHAIN" \$PODNET_FILTER_JUMP$/m);
+    assert.match(s, /^remove_chain nat "\$PODNET_NAT_CHAIN" \$PODNET_NAT_JUMP$/m);
+    assert.match(s, /iptables -w 5 -t "\$table" -D "\$builtin" "\$@"/);
+    assert.match(s, /iptables -w 5 -t "\$table" -F "\$chain" \|\| fail; iptables -w 5 -t "\$table" -X "\$chain" \|\| fail/);
+    assert.match(s, /^PODNET_FILES='\/etc\/cni\/net\.d\/10-podnet\.conflist \/etc\/sysctl\.d\/90-podnet\.conf \/etc\/modules-load\.d\/podnet\.conf \/etc\/podnet\/restore\.sh'$/m);
+    assert.match(s, /^PODNET_UNIT_FILE=\/etc\/systemd\/system\/podnet\.service$/m);
+    assert.ok(s.includes(`PODNET_REMOVED_MARK=${REMOVED_MARK}\n`) && s.includes(`PODNET_KEPT_MARK=${KEPT_MARK}\n`));
+    assert.match(s, /^PODNET_FORCE=0$/m);
+    assert.match(renderDownScript(cluster, { force: true }), /^PODNET_FORCE=1$/m);
+    assert.match(s, /\[ "\$PODNET_FORCE" -eq 1 \]/);
   });
 
   test('steps in order', () => {
@@ -288,16 +297,16 @@ describe('renderDownScript', () => {
   test('custom device names are used and the script stays valid', () => {
     const s = renderDownScript({ bridge: 'br-pods.0', vxlan: { device: 'vx_9', vni: 9, port: 4789 } }, { force: false });
     shN(s);
-    assert.match(s, /\/sys\/class\/net\/br-pods\.0\/bridge/);
-    assert.match(s, /ip link del dev vx_9/);
+    assert.match(s, /^PODNET_BRIDGE=br-pods\.0$/m);
+    assert.match(s, /^PODNET_VXLAN_DEVICE=vx_9$/m);
     assert.doesNotMatch(s, /cni0|podnet\.1/);
   });
 
   test('a hostile name stays quoted (second wall behind the inventory patterns)', () => {
     const s = renderDownScript({ bridge: "b'$(id)", vxlan: { device: 'v`id`', vni: 1, port: 8472 } }, { force: true });
     shN(s);
-    assert.ok(s.includes(`ip link del dev ${sh("b'$(id)")}`));
-    assert.ok(s.includes(`ip link del dev ${sh('v`id`')}`));
+    assert.ok(s.includes(`\nPODNET_BRIDGE=${sh("b'$(id)")}\n`));
+    assert.ok(s.includes(`\nPODNET_VXLAN_DEVICE=${sh('v`id`')}\n`));
   });
 });
 

@@ -1,0 +1,52 @@
+/**
+ * Static checks: facts of every node → findings. Each area of the node has its file in areas/, each check
+ * there is a declared unit (the finding ids it emits, their severity, the facts it reads); this list is
+ * the catalogue, and the finding ids are the union of what the units declare.
+ */
+import type { CheckContext, CheckUnit, Declared, Finding, Severity } from './types.js';
+import { FORWARDING } from './areas/forwarding.js';
+import { ROUTING } from './areas/routing.js';
+import { OVERLAY } from './areas/overlay.js';
+import { ADDRESSING } from './areas/addressing.js';
+import { CNI_CONFIG } from './areas/cni-config.js';
+import { IPAM } from './areas/ipam.js';
+import { NAT } from './areas/nat.js';
+import { NETMGR } from './areas/netmgr.js';
+import { LEFTOVERS } from './areas/leftovers.js';
+import { PERSISTENCE } from './areas/persistence.js';
+
+export type { CheckContext, CheckUnit, Finding, NodeView, Severity } from './types.js';
+
+export const CHECKS = [...FORWARDING, ...ROUTING, ...OVERLAY, ...ADDRESSING, ...CNI_CONFIG, ...IPAM, ...NAT, ...LEFTOVERS, ...NETMGR, ...PERSISTENCE] as const;
+
+type IdsOf<U> = U extends CheckUnit<infer I> ? I : never;
+/** Findings about a node that are not static checks: it could not be read, or the Kubernetes API disagrees. */
+export const OTHER_FINDINGS = {
+  unreachable: { severity: 'error', title: 'the node could not be read' },
+  'kube-node-missing': { severity: 'warning', title: 'no Node object in the Kubernetes API for this machine' },
+  'kube-node-unknown': { severity: 'warning', title: 'a Node in the cluster that is not in the inventory' },
+  'kube-podcidr': { severity: 'error', title: "the API's spec.podCIDRs disagree with the node or the cluster CIDR" },
+  'kube-api': { severity: 'warning', title: 'the Kubernetes API could not be read' },
+} as const satisfies Record<string, Declared>;
+
+export type FindingId = IdsOf<(typeof CHECKS)[number]> | keyof typeof OTHER_FINDINGS;
+
+/** Every finding id with its default severity and title: the catalogue doctor --list-checks prints. */
+export function catalogue(): { id: FindingId; severity: Severity; title: string }[] {
+  const out = new Map<string, Declared>();
+  for (const u of CHECKS as readonly CheckUnit[]) for (const [id, d] of Object.entries(u.findings)) out.set(id, d);
+  for (const [id, d] of Object.entries(OTHER_FINDINGS)) out.set(id, d);
+  return [...out].map(([id, d]) => ({ id: id as FindingId, severity: d.severity, title: d.title }));
+}
+
+export function runUnit<I extends string>(unit: CheckUnit<I>, node: CheckContext['nodes'][number], ctx: CheckContext): Finding[] {
+  const out: Finding[] = [];
+  unit.run(node, ctx, (id, message, evidence, fix, severity) => {
+    out.push({ id: id as unknown as FindingId, node: node.name, severity: severity ?? unit.findings[id].severity, message, evidence, fix });
+  });
+  return out;
+}
+
+export function runChecks(ctx: CheckContext): Finding[] {
+  return ctx.nodes.flatMap((n) => (CHECKS as readonly CheckUnit[]).flatMap((u) => runUnit(u, n, ctx)));
+}
