@@ -8,67 +8,8 @@ import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { killSshd, startLab, startSshd, type TestLab } from '../helpers/lab.js';
+import { assertClean, assertNoProbeLeftovers, doctor, exercise, involves, key, probe, type Fault, type Finding } from '../helpers/diagnose.js';
 import { labExecArgv, labExecEnv } from '../../src/lab/service.js';
-
-interface Cell {
-  check: string;
-  src: string;
-  dst: string;
-  status: string;
-  reason?: string;
-}
-interface Finding {
-  id: string;
-  node: string;
-  severity: string;
-}
-
-async function probe(lab: TestLab, extra: string[] = []): Promise<{ exitCode: number; results: Cell[]; failures: { cell: Cell; explanations: Finding[]; unexplained: boolean }[] }> {
-  const r = await lab.podnet(['probe', '-i', lab.inventory, '--json', ...extra]);
-  const doc = JSON.parse(r.stdout) as { results: Cell[]; failures: { cell: Cell; explanations: Finding[]; unexplained: boolean }[] };
-  return { exitCode: r.exitCode, ...doc };
-}
-
-async function doctor(lab: TestLab): Promise<{ exitCode: number; findings: Finding[] }> {
-  const r = await lab.podnet(['doctor', '-i', lab.inventory, '--json']);
-  return { exitCode: r.exitCode, findings: (JSON.parse(r.stdout) as { findings: Finding[] }).findings };
-}
-
-const key = (c: Pick<Cell, 'check' | 'src' | 'dst'>) => `${c.check} ${c.src}→${c.dst}`;
-
-async function assertClean(lab: TestLab, cells: number): Promise<void> {
-  const d = await doctor(lab);
-  assert.deepEqual(d.findings.filter((f) => f.severity === 'error'), [], 'doctor found errors on a clean network');
-  assert.equal(d.exitCode, 0);
-  const p = await probe(lab);
-  assert.deepEqual(p.results.filter((r) => r.status !== 'pass').map((r) => `${key(r)}: ${r.reason}`), []);
-  assert.equal(p.results.length, cells);
-  assert.equal(p.exitCode, 0);
-}
-
-async function assertNoProbeLeftovers(lab: TestLab): Promise<void> {
-  for (const n of lab.plan.nodes) {
-    const r = await lab.shOnNode(n.name, 'ip netns list; grep podnet-probe /proc/self/mountinfo; pgrep -af podnet-probe; iptables -t nat -S | grep -- "-A CNI-DN-"; ls /var/lib/cni/networks/podnet 2>/dev/null | grep -v -e lock -e last_reserved; ls -d /run/podnet-probe-* 2>/dev/null');
-    assert.equal(r.stdout.trim(), '', `${n.name} has probe leftovers:\n${r.stdout}`);
-  }
-}
-
-interface Fault {
-  name: string;
-  node: string;
-  inject: string;
-  finding: string;
-  /** cells that must fail */
-  mustFail: string[];
-  /** every failing cell must satisfy this */
-  scope: (c: Cell) => boolean;
-  heals: boolean;
-  undo?: string;
-  /** false when the probe itself repairs the fault (the bridge plugin turns ip_forward on at CNI ADD) */
-  probeFails?: boolean;
-}
-
-const involves = (node: string) => (c: Cell) => c.src === node || c.dst === node;
 
 const FLAT_FAULTS: Fault[] = [
   {
@@ -148,33 +89,6 @@ const FLAT_FAULTS: Fault[] = [
     undo: 'iptables -t nat -D POSTROUTING -s 10.244.0.0/16 -o eth0 -j MASQUERADE; iptables -t nat -D POSTROUTING -s 10.244.0.0/16 -d 10.244.0.0/16 -j MASQUERADE',
   },
 ];
-
-async function exercise(lab: TestLab, fault: Fault, cells: number): Promise<void> {
-  const inj = await lab.shOnNode(fault.node, fault.inject);
-  assert.equal(inj.exitCode, 0, `inject: ${inj.stderr}`);
-  const d = await doctor(lab);
-  assert.ok(d.findings.some((f) => f.id === fault.finding && f.node === fault.node), `doctor: no ${fault.finding} on ${fault.node}: ${JSON.stringify(d.findings)}`);
-  if (fault.finding !== 'mtu') assert.equal(d.exitCode, 1);
-  const p = await probe(lab);
-  const failing = p.results.filter((r) => r.status === 'fail');
-  const outOfScope = failing.filter((c) => !fault.scope(c)).map((c) => `${key(c)}: ${c.reason}`);
-  assert.deepEqual(outOfScope, [], 'cells not affected by the fault failed');
-  const failed = new Set(failing.map(key));
-  for (const m of fault.mustFail) assert.ok(failed.has(m), `${m} should fail; failing: ${[...failed].join(', ')}`);
-  if (fault.probeFails !== false) {
-    assert.equal(p.exitCode, 1, 'probe passed despite the fault');
-    // failures are explained by the doctor's findings on the nodes involved, every one of them
-    assert.ok(p.failures.some((f) => f.explanations.some((e) => e.id === fault.finding)), 'no failure was joined with the finding');
-    const unexplained = p.failures.filter((f) => f.unexplained).map((f) => `${key(f.cell)}: ${f.cell.reason}`);
-    assert.deepEqual(unexplained, [], 'failed cells that no doctor finding explains');
-  }
-  if (fault.undo) await lab.shOnNode(fault.node, fault.undo);
-  if (fault.heals) {
-    const up = await lab.podnet(['up', '-i', lab.inventory]);
-    assert.equal(up.exitCode, 0, up.stderr);
-  }
-  await assertClean(lab, cells);
-}
 
 /**
  * Start `podnet probe` in the operator namespace with node-3 dropping forwarded packets (so the probes to

@@ -10,7 +10,8 @@ export const mtu = defineCheck({
   needs: ['links', 'routes'],
   run(n, ctx, emit) {
     const podMtu = n.live?.bridge?.mtu;
-    const vx = n.facts.links.find((l) => l.kind === 'vxlan' && l.vxlan?.port === ctx.vxlanPort);
+    // The overlay device pod routes go through (a leftover VXLAN device nothing routes through does not count).
+    const vx = n.facts.links.find((l) => l.kind === 'vxlan' && l.vxlan?.port === ctx.vxlanPort && n.facts.routes.some((r) => r.dev === l.ifname));
     const up = n.uplink;
     if (up && vx && vx.mtu > up.mtu - VXLAN_OVERHEAD) {
       emit('mtu', `VXLAN device ${vx.ifname} MTU ${vx.mtu} leaves no room for the ${VXLAN_OVERHEAD}-byte overhead on ${up.ifname} (MTU ${up.mtu})`, `${vx.ifname} mtu ${vx.mtu}, ${up.ifname} mtu ${up.mtu}`, `ip link set ${vx.ifname} mtu ${up.mtu - VXLAN_OVERHEAD}`);
