@@ -22,7 +22,8 @@ export const CHECKS = [...FORWARDING, ...ROUTING, ...OVERLAY, ...ADDRESSING, ...
 type IdsOf<U> = U extends CheckUnit<infer I> ? I : never;
 /** Findings about a node that are not static checks: it could not be read, or the Kubernetes API disagrees. */
 export const OTHER_FINDINGS = {
-  unreachable: { severity: 'error', title: 'the node could not be read' },
+  unreachable: { severity: 'error', title: 'the node could not be reached' },
+  'facts-failed': { severity: 'error', title: "the node answered, but its facts script failed" },
   'kube-node-missing': { severity: 'warning', title: 'no Node object in the Kubernetes API for this machine' },
   'kube-node-unknown': { severity: 'warning', title: 'a Node in the cluster that is not in the inventory' },
   'kube-podcidr': { severity: 'error', title: "the API's spec.podCIDRs disagree with the node or the cluster CIDR" },

@@ -7,6 +7,7 @@
 import type { KubeNode } from '../facts/kube.js';
 import { cidrContainsCidr, parseCidr } from '../net/cidr.js';
 import type { Finding, NodeView } from './index.js';
+import { familyOf, IPV4 } from '../net/family.js';
 
 /** Findings about the API itself (it did not answer) carry this in place of a node name. */
 export const API_NODE = 'kubernetes-api';
@@ -22,7 +23,7 @@ export function kubeChecks(inventoryNodes: string[], views: NodeView[], kube: Ku
       continue;
     }
     matched.add(k.name);
-    const api = k.podCIDRs.filter((c) => parseCidr(c)?.family === 4);
+    const api = k.podCIDRs.filter((c) => familyOf(c) === IPV4);
     if (!api.length || !v) continue;
     for (const c of api) {
       if (parseCidr(c) && !cidrContainsCidr(clusterCIDR, c)) {

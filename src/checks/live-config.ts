@@ -5,6 +5,7 @@
  */
 import type { ConfFile, NodeFacts } from '../facts/parse.js';
 import { hostAddress, networkOf, parseCidr } from '../net/cidr.js';
+import { IPV4 } from '../net/family.js';
 
 export interface LiveConfig {
   file: ConfFile;
@@ -14,7 +15,7 @@ export interface LiveConfig {
   name?: string;
   cniVersion?: string;
   plugins: Record<string, unknown>[];
-  bridge?: { name: string; ipMasq: boolean; mtu?: number; isGateway: boolean; ipamType?: string; subnet?: string; gateway?: string };
+  bridge?: { name: string; ipMasq: boolean; mtu?: number; isGateway: boolean; ipamType?: string; subnet?: string; gateway?: string; ipamDataDir?: string };
   portmap: boolean;
   parseError?: string;
   /** why a runtime cannot load it although it is JSON: a list in a .conf, or a .conflist without plugins */
@@ -52,16 +53,22 @@ export function liveConfig(f: NodeFacts): LiveConfig | undefined {
       ipamType: ipam.type as string | undefined,
       subnet: c?.text,
       gateway: (ranges?.[0]?.[0]?.gateway ?? (ipam.gateway as string | undefined)) ?? (c ? hostAddress(c, 1) : undefined),
+      ...(typeof ipam.dataDir === 'string' && ipam.dataDir.replace(/\/+$/, '') !== '/var/lib/cni/networks' ? { ipamDataDir: ipam.dataDir } : {}),
     };
   }
   const portmap = plugins.some((p) => p.type === 'portmap' && (p.capabilities as Record<string, unknown> | undefined)?.portMappings === true);
   return { file, isList, name, cniVersion: raw.cniVersion as string | undefined, plugins, bridge, portmap };
 }
 
+/** A meta-plugin (Multus) that delegates to the cluster's network: the checks of one network do not apply to it. */
+export function isMetaConfig(live: LiveConfig | undefined): boolean {
+  return Boolean(live?.plugins.some((p) => /^multus/.test(String(p.type)) || 'delegates' in p || 'clusterNetwork' in p));
+}
+
 /** The node's pod CIDR as the node itself shows it: the live config's subnet, else the bridge's address. */
 export function observedPodCidr(f: NodeFacts, live: LiveConfig | undefined): string | undefined {
   if (live?.bridge?.subnet) return live.bridge.subnet;
   const name = live?.bridge?.name ?? 'cni0';
-  const a = f.addrs.find((x) => x.ifname === name && x.family === 'inet');
+  const a = f.addrs.find((x) => x.ifname === name && x.family === IPV4.inet);
   return a ? networkOf(a.local, a.prefixlen)?.text : undefined;
 }

@@ -29,16 +29,17 @@ u=; while read -r k v _; do [ "$k" = Uid: ] && { u=$v; break; }; done 2>/dev/nul
 # Where each tool is, by walking PATH with test(1) (a builtin): no process per tool.
 for t in $PODNET_TOOLS; do IFS=:; for d in $PATH; do [ -f "$d/$t" ] && [ -x "$d/$t" ] && { echo "tool.$t=$d/$t"; break; }; done; unset IFS; done
 echo "iptables_version=$(iptables -V 2>/dev/null)"
-section link
-ip -j -d link show 2>/dev/null || echo '[]'
-section addr
-ip -j addr show 2>/dev/null || echo '[]'
-section route
-ip -j -4 route show table main 2>/dev/null || echo '[]'
+section ip
+# Links, addresses, the main table's IPv4 routes, permanent neighbours and IPv4 policy rules from one ip
+# process (ip -batch; one JSON array per line, in this order): each ip start costs a few ms.
+# An ip that fails one of them (too old for `ip -j rule`, say) is asked one by one, '[]' for what it cannot answer.
+if ! ipo=$(printf 'link show\naddr show\nroute show table main\nneigh show nud permanent\nrule show\n' | ip -j -d -batch - 2>/dev/null); then
+  # shellcheck disable=SC2086 # each question is split into ip's arguments
+  ipo=$(for q in 'link show' 'addr show' 'route show table main' 'neigh show nud permanent' 'rule show'; do ip -j -d $q 2>/dev/null || echo '[]'; done)
+fi
+printf '%s\n' "$ipo"
 section route6
 ip -j -6 route show table main 2>/dev/null || echo '[]'
-section neigh
-ip -j neigh show nud permanent 2>/dev/null || echo '[]'
 section fdb
 ip -o link show type vxlan 2>/dev/null | while IFS=' ' read -r _ d _; do d=${d%:}; d=${d%@*}; printf '%s ' "$d"; bridge -j fdb show dev "$d" 2>/dev/null || printf '[]'; echo; done
 section sysctl
@@ -57,6 +58,18 @@ t=; read -r t 2>/dev/null < /proc/net/ip_tables_names; if [ -n "$t" ]; then for 
 section cni-conf
 echo "dir=$PODNET_CONF_DIR"
 for f in "$PODNET_CONF_DIR"/*; do [ -f "$f" ] || continue; echo "$PODNET_FILE_MARK" "$f"; cat "$f"; echo; done
+section runtime
+# Installed runtimes (builtins), then one grep for what podnet reads from other files: the boot time
+# (/proc/stat), the runtimes' CNI settings and the sysctl files' forwarding settings; the path of each line
+# tells which. The runtimes' plugin dirs are looked into below too.
+command -v containerd >/dev/null 2>&1 && echo runtime=containerd
+command -v crio >/dev/null 2>&1 && echo runtime=crio
+g=$(grep -Hs -E '^(btime |[[:space:]]*(bin_dirs?|conf_dir|use_internal_loopback|imports|network_dir|plugin_dirs?)[[:space:]]*=|[[:space:]]*-?[[:space:]]*net[./](ipv4[./]ip_forward|ipv4[./]conf[./]all[./]forwarding|bridge[./]bridge-nf-call-iptables)[[:space:]]*=)' /proc/stat /etc/containerd/config.toml /etc/containerd/conf.d/*.toml /etc/crio/crio.conf /etc/crio/crio.conf.d/* /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf)
+printf '%s\n' "$g"
+extra=
+while IFS= read -r l; do case "$l" in /etc/containerd/*bin_dir*|/etc/crio/*plugin_dir*) v=${l#*=}; IFS='"'; set -f; for w in $v; do case "$w" in /*) extra="$extra:${w%/}";; esac; done; set +f; unset IFS;; esac; done <<RUNTIME_DIRS
+$g
+RUNTIME_DIRS
 section cni-bin
 # Ask VERSION only of the plugins that matter (the ones podnet uses and the ones the conflists name):
 # running every binary in the directory would cost more than the rest of the script.
@@ -64,7 +77,7 @@ types='"bridge" "host-local" "portmap" "loopback" '"$(grep -oh '"type"[[:space:]
 # A binary podnet asked before (same path, inode, size, mtime and ctime) is not asked again: the answers
 # podnet remembers travel in $PODNET_KNOWN ("|identity=answer|…"); a plugin costs a Go start-up of 20-40 ms.
 # The bin dirs are split on ':' (as PATH is walked above); IFS is back to normal for the loop's body.
-IFS=:; for d in $PODNET_CNI_PATH; do unset IFS; [ -d "$d" ] || continue; echo "dir=$d"; stat -L -c '%i %s %Y %Z %n' "$d"/* 2>/dev/null | while read -r i z m c p; do n=${p##*/}; if [ ! -x "$p" ]; then case "$types" in *'"'"$n"'"'*) echo "plugin=$d $n !noexec";; esac; continue; fi; v=; case "$types" in *'"'"$n"'"'*) k="$p:$i:$z:$m:$c"; echo "pluginkey=$d $n $k"; case "$PODNET_KNOWN" in *"|$k="*) v=${PODNET_KNOWN#*"|$k="}; v=${v%%"|"*};; *) v=$(CNI_COMMAND=VERSION "$p" </dev/null 2>/dev/null | tr -d '\n');; esac;; esac; echo "plugin=$d $n $v"; done; done; unset IFS
+seen=':'; IFS=:; for d in $PODNET_CNI_PATH$extra; do unset IFS; case "$seen" in *":$d:"*) continue;; esac; seen="$seen$d:"; [ -d "$d" ] || continue; echo "dir=$d"; stat -L -c '%i %s %Y %Z %n' "$d"/* 2>/dev/null | while read -r i z m c p; do n=${p##*/}; if [ ! -x "$p" ]; then case "$types" in *'"'"$n"'"'*) echo "plugin=$d $n !noexec";; esac; continue; fi; v=; case "$types" in *'"'"$n"'"'*) k="$p:$i:$z:$m:$c"; echo "pluginkey=$d $n $k"; case "$PODNET_KNOWN" in *"|$k="*) v=${PODNET_KNOWN#*"|$k="}; v=${v%%"|"*};; *) v=$(CNI_COMMAND=VERSION "$p" </dev/null 2>/dev/null | tr -d '\n');; esac;; esac; echo "plugin=$d $n $v"; done; done; unset IFS
 section files
 # shellcheck disable=SC2086 # a list of paths, split into one argument each
 sha256sum $PODNET_FILES 2>/dev/null
@@ -74,38 +87,39 @@ section netmgr
 # Network managers that may claim CNI links or clean up foreign routes (only asked where they run).
 command -v nmcli >/dev/null 2>&1 && nm=$(nmcli -t -f DEVICE,STATE device 2>/dev/null) && { echo nm=running; printf '%s\n' "$nm" | while IFS= read -r l; do echo "nm.device=$l"; done; }
 [ -d /run/systemd/system ] && systemctl is-active --quiet systemd-networkd 2>/dev/null && { echo networkd=running; grep -hs '^[[:space:]]*ManageForeignRoutes' /etc/systemd/networkd.conf /etc/systemd/networkd.conf.d/*.conf /run/systemd/networkd.conf.d/*.conf /usr/lib/systemd/networkd.conf.d/*.conf | while IFS= read -r l; do echo "networkd.conf=$l"; done; }
-section rules
-# Policy routing: the rules (one process) and the routes of each table they look up besides local, main
-# and default (one process per such table; the table names are found by the shell in the JSON text).
-r=$(ip -j -4 rule show 2>/dev/null) || r='[]'; printf '%s\n' "$r"
 section route-tables
+# The routes of each table a policy rule looks up besides local, main and default (one process per such
+# table; the shell finds the table names in the rules' JSON, the last line of the ip section).
+r=${ipo##*"
+"}
 seen=' local main default '; rest=$r
 while :; do case "$rest" in *'"table":"'*) rest=${rest#*'"table":"'}; t=${rest%%'"'*}; case "$seen" in *" $t "*) ;; *) seen="$seen$t "; printf '%s ' "$t"; ip -j -4 route show table "$t" 2>/dev/null || printf '[]'; echo;; esac;; *) break;; esac; done
 section ipam
-# host-local's state: one file per reserved address (named by it, holding the container id). Their times
-# (one stat per network) against the boot time, their owners (one grep per network), probes in progress.
+# host-local's state: one file per reserved address (named by it, holding the container id): their times
+# (one stat) and owners (one grep) for every network at once, and the probes in progress (the boot time
+# is in the runtime section).
 d=/var/lib/cni/networks; echo "dir=$d"
-grep -m1 '^btime ' /proc/stat 2>/dev/null | while read -r _ v; do echo "btime=$v"; done
 for p in /run/podnet-probe-*; do [ -d "$p" ] && echo "probe.run=${p#/run/podnet-probe-}"; done
-for n in "$d"/*/; do [ -d "$n" ] || continue; set -- "$n"*.*.*; [ -e "$1" ] || continue; stat -c 'mtime %Y %n' "$@" 2>/dev/null; grep -H -m1 '' "$@" 2>/dev/null; done
+set -- "$d"/*/*.*.*; if [ -e "$1" ]; then stat -c 'mtime %Y %n' "$@" 2>/dev/null; grep -H -m1 '' "$@" 2>/dev/null; fi
 section cni-cache
 # libcni's cached results, by name only (<network>-<container id>-<ifname>): the shell lists them.
 for f in /var/lib/cni/results/*; do [ -f "$f" ] && echo "${f##*/}"; done
-section runtime
-# Where the container runtime looks for CNI configs and plugins, as its own configuration says.
-command -v containerd >/dev/null 2>&1 && echo runtime=containerd
-command -v crio >/dev/null 2>&1 && echo runtime=crio
-if [ -e /etc/containerd/config.toml ] || [ -d /etc/containerd/conf.d ]; then grep -Hs -E '^[[:space:]]*(bin_dirs?|conf_dir|use_internal_loopback)[[:space:]]*=' /etc/containerd/config.toml /etc/containerd/conf.d/*.toml | while IFS= read -r l; do echo "containerd=$l"; done; fi
-if [ -e /etc/crio/crio.conf ] || [ -d /etc/crio/crio.conf.d ]; then grep -Hs -E '^[[:space:]]*(network_dir|plugin_dirs?)[[:space:]]*=' /etc/crio/crio.conf /etc/crio/crio.conf.d/* | while IFS= read -r l; do echo "crio=$l"; done; fi
 section nft
-# Native nftables base chains on the forward hook with policy drop, and their rules (where nft exists).
-# iptables-nft's own FORWARD chain is skipped: iptables -S shows it above.
-if command -v nft >/dev/null 2>&1; then nft list chains 2>/dev/null | while read -r l; do case "$l" in
+# Native nftables tables with a forward-hook base chain (firewalld's, a hand-written ruleset), whole, so
+# the checks can follow their jumps. iptables-nft's own FORWARD chain is skipped: iptables -S shows it.
+# Only where something manages native nftables rules (firewalld running, the nftables service enabled):
+# nft costs 10-40 ms a run, more than any other section. And only where nf_tables is there already (a
+# kernel without modules, or the module loaded: listing would load it) and nft is installed.
+nftm=; for f in /run/firewalld /etc/systemd/system/sysinit.target.wants/nftables.service /etc/systemd/system/multi-user.target.wants/nftables.service; do [ -e "$f" ] && nftm=1; done
+if [ -n "$nftm" ] && { [ ! -e /proc/modules ] || [ -d /sys/module/nf_tables ]; } && command -v nft >/dev/null 2>&1; then seen=' '; nft list chains 2>/dev/null | while read -r l; do case "$l" in
   'table '*) fam=${l#table }; tab=${fam#* }; fam=${fam%% *}; tab=${tab%% *};;
   'chain '*) ch=${l#chain }; ch=${ch%% *};;
-  *'hook forward'*'policy drop'*) case "$fam $tab $ch" in 'ip filter FORWARD'|'ip6 filter FORWARD') ;; *) echo "chain=$fam $tab $ch drop"; nft list chain "$fam" "$tab" "$ch" 2>/dev/null | while read -r x; do case "$x" in table*|chain*|type*|'}'|'') ;; *) echo "rule=$x";; esac; done;; esac;;
+  *'hook forward'*) case "$fam $tab $ch" in 'ip filter FORWARD'|'ip6 filter FORWARD') ;; *) case "$seen" in *" $fam/$tab "*) ;; *) seen="$seen$fam/$tab "; echo "table=$fam $tab"; nft list table "$fam" "$tab" 2>/dev/null;; esac;; esac;;
 esac; done; fi
 section sysctl-files
-# The settings the pod network needs as the sysctl files set them: at boot the last file to set one wins.
-grep -Hs -E '^[[:space:]]*-?[[:space:]]*net[./](ipv4[./]ip_forward|ipv4[./]conf[./]all[./]forwarding|bridge[./]bridge-nf-call-iptables)[[:space:]]*=' /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /etc/sysctl.conf
+# Every sysctl configuration file by name (the shell lists them): a file of the same name in an earlier
+# directory hides a later one, even one that sets nothing or links to /dev/null. What they set is read by
+# the grep of the runtime section.
+for d in /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do for f in "$d"/*.conf; do [ -e "$f" ] || [ -L "$f" ] && echo "file=$f"; done; done
+[ -e /etc/sysctl.conf ] && echo "file=/etc/sysctl.conf"
 section end

@@ -8,16 +8,15 @@
  */
 import { asset } from '../util/asset.js';
 import { shList, shScript } from '../util/shell.js';
+import { FAMILIES } from '../net/family.js';
 
 export const SECTION = '@@podnet:section';
 export const FILE = '@@podnet:file';
 
 /** sysctls worth knowing; `IF` is replaced per interface below. */
 export const SYSCTL_KEYS = [
-  'net.ipv4.ip_forward',
-  'net.ipv6.conf.all.forwarding',
-  'net.bridge.bridge-nf-call-iptables',
-  'net.bridge.bridge-nf-call-ip6tables',
+  ...FAMILIES.map((f) => f.forwarding),
+  ...FAMILIES.map((f) => f.bridgeNf),
   'net.ipv4.conf.all.rp_filter',
   'net.ipv4.conf.default.rp_filter',
   'net.netfilter.nf_conntrack_max',

@@ -4,6 +4,7 @@
  * and by planning (podnet's jump must come before a rule that drops pod traffic).
  */
 import { cidrContainsCidr, cidrsOverlap } from '../net/cidr.js';
+import { hostCidr } from '../net/family.js';
 
 const TARGETS = new Set(['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'MASQUERADE', 'SNAT', 'DNAT', 'MARK', 'LOG', 'CONNMARK', 'NOTRACK', 'CT', 'TCPMSS']);
 
@@ -32,7 +33,7 @@ export function reachableChains(rules: string[], from: string): Set<string> {
 }
 
 export function asCidr(v: string): string {
-  return v.includes('/') ? v : `${v}/32`;
+  return v.includes('/') ? v : hostCidr(v);
 }
 
 export interface RuleArg {
@@ -60,31 +61,63 @@ export function mayMatchCidr(a: RuleArg | undefined, cidr: string): boolean {
  * is followed (a RETURN or the end of the chain comes back); rules with matches podnet cannot evaluate
  * (conntrack state, marks, sets, addresses elsewhere, other interfaces) are passed over as "may not apply".
  */
-export function firstVerdict(rules: string[], chain: string, cidr: string, devs: string[], depth = 0): { verdict: 'ACCEPT' | 'DROP' | 'REJECT'; rule: string } | undefined {
-  if (depth > 8) return undefined;
-  for (const r of rules) {
-    if (chainOf(r) !== chain || !r.startsWith('-A ')) continue;
-    const opts = r.split(' ').slice(2);
-    // Only -s/-d/-i/-o/-p all/comments: any other match (state, mark, set, …) may not apply to every flow.
-    if (opts.some((o) => o.startsWith('-') && !['-s', '-d', '-i', '-o', '-j', '-g', '-m', '--comment', '-p', '--reject-with'].includes(o))) continue;
-    if (/ -m (?!comment\b)\S+/.test(r)) continue;
-    if (/ -p (?!all\b)\S+/.test(r)) continue;
-    if (/!/.test(r)) continue;
-    const s = ruleArg(r, '-s');
-    const d = ruleArg(r, '-d');
-    // -s/-d must hold the whole cluster CIDR for the rule to apply to every pod flow.
-    const holds = (a?: { value: string }) => !a || coversWhole(a.value, cidr);
-    if (!holds(s) || !holds(d)) continue;
-    const dev = (flag: string) => ruleArg(r, flag)?.value;
-    const devOk = (x?: string) => !x || devs.some((v) => (x.endsWith('+') ? v.startsWith(x.slice(0, -1)) : v === x));
-    if (!devOk(dev('-i')) || !devOk(dev('-o'))) continue;
-    const t = targetOf(r) ?? / -g (\S+)/.exec(r)?.[1];
-    if (t === 'ACCEPT' || t === 'DROP' || t === 'REJECT') return { verdict: t, rule: r };
-    if (t === 'RETURN') return undefined;
-    if (t && /^[A-Za-z0-9_-]+$/.test(t)) {
-      const inner = firstVerdict(rules, t, cidr, devs, depth + 1);
-      if (inner) return inner;
+/** One way a pod flow crosses the node: the interface it comes in on and the one it leaves by. */
+export interface PodPath {
+  in: string;
+  out: string;
+}
+
+/** The paths pod traffic takes through a node with this bridge, uplink and overlay devices. */
+export function podPaths(bridge: string, uplink: string | undefined, overlays: string[]): PodPath[] {
+  const outside = [uplink, ...overlays].filter((x): x is string => Boolean(x));
+  return [{ in: bridge, out: bridge }, ...outside.flatMap((o) => [{ in: bridge, out: o }, { in: o, out: bridge }])];
+}
+
+type Verdict = { verdict: 'ACCEPT' | 'DROP' | 'REJECT'; rule: string };
+
+/**
+ * Walk a chain in order as a new pod flow on `path` would: the first rule that surely applies decides. A
+ * jump is followed (RETURN or the end of the chain comes back; the end of a goto's chain returns from the
+ * chain that went there); rules with matches podnet cannot judge (conntrack state, marks, sets, negations,
+ * protocols, addresses that do not hold the whole cluster CIDR) are passed over as "may not apply".
+ */
+export function firstVerdict(rules: string[], chain: string, cidr: string, path: PodPath): Verdict | undefined {
+  const walk = (c: string, depth: number): Verdict | 'return' | undefined => {
+    if (depth > 8) return undefined;
+    for (const r of rules) {
+      if (chainOf(r) !== c || !r.startsWith('-A ')) continue;
+      const opts = r.split(' ').slice(2);
+      if (opts.some((o) => o.startsWith('-') && !['-s', '-d', '-i', '-o', '-j', '-g', '-m', '--comment', '-p', '--reject-with'].includes(o))) continue;
+      if (/ -m (?!comment\b)\S+/.test(r)) continue;
+      if (/ -p (?!all\b)\S+/.test(r)) continue;
+      if (/!/.test(r)) continue;
+      const holds = (a?: { value: string }) => !a || coversWhole(a.value, cidr);
+      if (!holds(ruleArg(r, '-s')) || !holds(ruleArg(r, '-d'))) continue;
+      const on = (x: string | undefined, dev: string) => !x || (x.endsWith('+') ? dev.startsWith(x.slice(0, -1)) : dev === x);
+      if (!on(ruleArg(r, '-i')?.value, path.in) || !on(ruleArg(r, '-o')?.value, path.out)) continue;
+      const jump = targetOf(r);
+      const go = / -g (\S+)/.exec(r)?.[1];
+      const t = jump ?? go;
+      if (t === 'ACCEPT' || t === 'DROP' || t === 'REJECT') return { verdict: t, rule: r };
+      if (t === 'RETURN') return 'return';
+      if (t && /^[A-Za-z0-9_-]+$/.test(t)) {
+        const inner = walk(t, depth + 1);
+        if (inner && inner !== 'return') return inner;
+        // The end of a goto's chain returns from this chain too.
+        if (go) return 'return';
+      }
     }
+    return undefined;
+  };
+  const v = walk(chain, 0);
+  return v === 'return' ? undefined : v;
+}
+
+/** The first path on which a DROP or REJECT comes before any ACCEPT, with the rule. */
+export function droppingPath(rules: string[], chain: string, cidr: string, paths: PodPath[]): (Verdict & { path: PodPath }) | undefined {
+  for (const path of paths) {
+    const v = firstVerdict(rules, chain, cidr, path);
+    if (v && v.verdict !== 'ACCEPT') return { ...v, path };
   }
   return undefined;
 }

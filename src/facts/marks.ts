@@ -10,8 +10,6 @@ export const ROUTE_PROTO = 157;
 export const LINK_ALIAS = 'podnet';
 /** iptables rules podnet installs carry this comment. */
 export const RULE_COMMENT = 'podnet';
-/** Bytes VXLAN adds over IPv4 (outer IP, UDP, VXLAN and inner Ethernet headers). */
-export const VXLAN_OVERHEAD = 50;
 /** The file name of podnet's conflist, and its network name (host-local keeps state under that name). */
 export const PODNET_CONFLIST = '10-podnet.conflist';
 export const PODNET_NETWORK = 'podnet';

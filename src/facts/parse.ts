@@ -3,6 +3,7 @@
  * `iptables -S` lines, key=value pairs and file contents. Pure; unit-tested on captured output.
  */
 import { FILE, SECTION, SYSCTL_KEYS } from './gather.js';
+import { parseNftTable, type NftTable } from './nftables.js';
 
 export interface LinkFact {
   ifindex: number;
@@ -106,14 +107,6 @@ export interface RuntimeCni {
   internalLoopback?: boolean;
 }
 
-/** A native nftables base chain on the forward hook. */
-export interface NftChain {
-  family: string;
-  table: string;
-  chain: string;
-  policy: string;
-  rules: string[];
-}
 
 /** A setting in a sysctl configuration file. */
 export interface SysctlFileFact {
@@ -163,8 +156,10 @@ export interface NodeFacts {
   /** file names in libcni's result cache (/var/lib/cni/results) */
   cniCache: string[];
   runtimeCni: RuntimeCni[];
-  nftForward: NftChain[];
-  sysctlFiles: SysctlFileFact[];
+  /** native nftables tables that have a forward-hook base chain */
+  nftTables: NftTable[];
+  /** sysctl configuration files (every one, in /etc, /run, /usr/local/lib, /usr/lib, /lib and /etc/sysctl.conf) and the needed keys they set */
+  sysctlFiles: { files: string[]; settings: SysctlFileFact[] };
 }
 
 export interface NetMgrFact {
@@ -195,7 +190,13 @@ export function parseNetMgr(text: string | undefined): NetMgrFact {
 /** `ip -j rule show` entries → RuleFact. */
 export function parseRules(text: string | undefined): RuleFact[] {
   const KNOWN = new Set(['priority', 'src', 'srclen', 'dst', 'dstlen', 'table', 'action', 'protocol', 'l3mdev']);
-  const raw = jsonArray<Record<string, unknown>>(text, 'ip rule');
+  let raw: Record<string, unknown>[];
+  try {
+    raw = jsonArray<Record<string, unknown>>(text, 'ip rule');
+  } catch {
+    // An iproute2 too old for `ip -j rule`: policy routing stays unjudged rather than the node unread.
+    return [];
+  }
   return raw.map((r) => {
     const cidr = (a: unknown, len: unknown) => (typeof a === 'string' && a !== 'all' ? `${a}/${typeof len === 'number' ? len : 32}` : undefined);
     return {
@@ -248,7 +249,7 @@ export function parseIpam(text: string | undefined): IpamFact {
   };
   for (const line of (text ?? '').split('\n')) {
     if (line.startsWith('dir=')) out.dataDir = line.slice(4);
-    else if (line.startsWith('btime=')) out.bootTime = Number(line.slice(6)) || undefined;
+    else if (line.startsWith('btime=') || line.startsWith('btime ')) out.bootTime = Number(line.slice(6)) || undefined;
     else if (line.startsWith('probe.run=')) out.probeRuns.push(line.slice(10));
     else if (line.startsWith('mtime ')) {
       const m = /^mtime (\d+) (\/.+)$/.exec(line);
@@ -264,7 +265,11 @@ export function parseIpam(text: string | undefined): IpamFact {
   return out;
 }
 
-/** The runtime section: "runtime=containerd", "containerd=<file>:<line>", "crio=<file>:<line>". */
+/**
+ * The runtime section: "runtime=containerd|crio" for each installed runtime, then `grep -H` lines of their
+ * configuration ("/etc/containerd/config.toml:  bin_dir = \"/usr/lib/cni\""); the path tells the runtime.
+ * containerd reads /etc/containerd/conf.d only through an `imports` line of its main file.
+ */
 export function parseRuntimeCni(text: string | undefined): RuntimeCni[] {
   const byKey = new Map<string, RuntimeCni>();
   const get = (runtime: RuntimeCni['runtime'], file: string) => {
@@ -275,21 +280,27 @@ export function parseRuntimeCni(text: string | undefined): RuntimeCni[] {
   };
   const installed = new Set<RuntimeCni['runtime']>();
   const strings = (v: string) => [...v.matchAll(/["']([^"']+)["']/g)].map((m) => m[1]!);
-  for (const line of (text ?? '').split('\n')) {
+  const lines = (text ?? '').split('\n');
+  const importsConfD = lines.some((l) => /^\/etc\/containerd\/config\.toml:\s*imports\s*=.*conf\.d/.test(l));
+  for (const line of lines) {
     const inst = /^runtime=(containerd|crio)$/.exec(line);
     if (inst) {
       installed.add(inst[1] as RuntimeCni['runtime']);
       continue;
     }
-    const m = /^(containerd|crio)=([^:]+):(.*)$/.exec(line);
+    // grep -H lines, or the older "containerd=<file>:<line>" form.
+    const m = /^(?:(containerd|crio)=)?(\/etc\/(containerd|crio)\/[^:]+):(.*)$/.exec(line);
     if (!m) continue;
-    const runtime = m[1] as RuntimeCni['runtime'];
-    const setting = m[3]!.trim();
+    const runtime = (m[3] === 'crio' ? 'crio' : 'containerd') as RuntimeCni['runtime'];
+    const file = m[2]!;
+    if (runtime === 'containerd' && file.startsWith('/etc/containerd/conf.d/') && !importsConfD) continue;
+    const setting = m[4]!.trim();
     if (setting.startsWith('#')) continue;
     const kv = /^([A-Za-z_]+)\s*=\s*(.*)$/.exec(setting);
     if (!kv) continue;
     const [key, value] = [kv[1]!, kv[2]!];
-    const r = get(runtime, m[2]!);
+    if (key === 'imports') continue;
+    const r = get(runtime, file);
     if ((runtime === 'containerd' && key === 'conf_dir') || (runtime === 'crio' && key === 'network_dir')) {
       r.confDir = strings(value)[0];
       r.confDirLine = setting;
@@ -299,7 +310,7 @@ export function parseRuntimeCni(text: string | undefined): RuntimeCni[] {
     } else if (key === 'use_internal_loopback') r.internalLoopback = /true/.test(value);
   }
   for (const rt of installed) if (![...byKey.values()].some((r) => r.runtime === rt)) get(rt, '');
-  // Later files override earlier ones (drop-ins after the main file): keep one entry per runtime, merged in order.
+  // Later files override earlier ones (drop-ins after the main file): one entry per runtime, merged in order.
   const merged = new Map<RuntimeCni['runtime'], RuntimeCni>();
   for (const r of byKey.values()) {
     const m = merged.get(r.runtime);
@@ -313,25 +324,40 @@ export function parseRuntimeCni(text: string | undefined): RuntimeCni[] {
   return [...merged.values()];
 }
 
-/** The nft section: "chain=<family> <table> <chain> <policy>" followed by "rule=<text>" lines. */
-export function parseNft(text: string | undefined): NftChain[] {
-  const out: NftChain[] = [];
+/** The nft section: "table=<family> <name>" followed by what `nft list table` printed for it. */
+export function parseNft(text: string | undefined): NftTable[] {
+  const out: NftTable[] = [];
+  let cur: { family: string; name: string; lines: string[] } | undefined;
+  const flush = () => cur && out.push(parseNftTable(cur.family, cur.name, cur.lines.join('\n')));
   for (const line of (text ?? '').split('\n')) {
-    const c = /^chain=(\S+) (\S+) (\S+) (\S+)$/.exec(line);
-    if (c) out.push({ family: c[1]!, table: c[2]!, chain: c[3]!, policy: c[4]!, rules: [] });
-    else if (line.startsWith('rule=') && out.length) out[out.length - 1]!.rules.push(line.slice(5).trim());
+    const t = /^table=(\S+) (\S+)$/.exec(line);
+    if (t) {
+      flush();
+      cur = { family: t[1]!, name: t[2]!, lines: [] };
+    } else cur?.lines.push(line);
   }
+  flush();
   return out;
 }
 
-/** `grep -H` over sysctl files: "/etc/sysctl.d/99-x.conf:net.ipv4.ip_forward = 0" (also the slash form). */
-export function parseSysctlFiles(text: string | undefined): SysctlFileFact[] {
-  const out: SysctlFileFact[] = [];
+/**
+ * The sysctl-files section: "file=<path>" for every sysctl configuration file, then `grep -H` lines of the
+ * ones that set a key ("/etc/sysctl.d/99-x.conf:net.ipv4.ip_forward = 0", also the slash form).
+ */
+export function parseSysctlFiles(text: string | undefined): { files: string[]; settings: SysctlFileFact[] } {
+  const files: string[] = [];
+  const settings: SysctlFileFact[] = [];
   for (const line of (text ?? '').split('\n')) {
-    const m = /^([^:]+):\s*-?\s*([A-Za-z0-9_./-]+)\s*=\s*(\S*)/.exec(line);
-    if (m) out.push({ file: m[1]!, key: m[2]!.replace(/\//g, '.'), value: m[3]! });
+    if (line.startsWith('file=')) {
+      files.push(line.slice(5));
+      continue;
+    }
+    const m = /^([^:]+):\s*-?\s*(net[./][A-Za-z0-9_./-]+)\s*=\s*(\S*)/.exec(line);
+    if (m && !m[1]!.startsWith('/etc/containerd/') && !m[1]!.startsWith('/etc/crio/') && m[1] !== '/proc/stat') settings.push({ file: m[1]!, key: m[2]!.replace(/\//g, '.'), value: m[3]! });
   }
-  return out;
+  // From older scripts, only the settings: their files are the ones named.
+  for (const st of settings) if (!files.includes(st.file)) files.push(st.file);
+  return { files, settings };
 }
 
 export class FactsParseError extends Error {}
@@ -421,6 +447,20 @@ interface RawLink {
   linkinfo?: { info_kind?: string; info_data?: { id?: number; port?: number; local?: string; link?: string; learning?: boolean } };
 }
 
+/** The ip section's lines, in the order the facts script asks ip -batch: one JSON array each. */
+const IP_BATCH = ['link', 'addr', 'route', 'neigh', 'rules'] as const;
+
+/** One of the ip -batch answers, or (from older scripts) the section of its own. */
+function ipPart(s: Map<string, string>, part: (typeof IP_BATCH)[number]): string | undefined {
+  const batch = s.get('ip');
+  if (batch === undefined) return s.get(part);
+  const lines = batch.split('\n').filter((l) => l.startsWith('['));
+  if (lines.length === 0) return undefined;
+  // A command ip could not answer leaves its line out: the answers cannot be matched to the questions.
+  if (lines.length !== IP_BATCH.length) throw new FactsParseError(`ip -batch gave ${lines.length} answers to ${IP_BATCH.length} questions (is iproute2 older than 4.17?)`);
+  return lines[IP_BATCH.indexOf(part)];
+}
+
 export function parseFacts(out: string): NodeFacts {
   const s = splitSections(out);
   if (!s.has('end')) throw new FactsParseError('the facts script did not run to the end');
@@ -429,7 +469,7 @@ export function parseFacts(out: string): NodeFacts {
   for (const [k, v] of Object.entries(meta)) if (k.startsWith('tool.')) tools[k.slice(5)] = v;
   const sshConn = (meta.ssh_connection ?? '').trim().split(/\s+/);
 
-  const links = jsonArray<RawLink>(s.get('link'), 'ip link').map(
+  const links = jsonArray<RawLink>(ipPart(s, 'link'), 'ip link').map(
     (l): LinkFact => ({
       ifindex: l.ifindex,
       ifname: l.ifname,
@@ -453,7 +493,7 @@ export function parseFacts(out: string): NodeFacts {
     }),
   );
   const addrs: AddrFact[] = [];
-  for (const l of jsonArray<{ ifname: string; addr_info?: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string }[] }>(s.get('addr'), 'ip addr')) {
+  for (const l of jsonArray<{ ifname: string; addr_info?: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string }[] }>(ipPart(s, 'addr'), 'ip addr')) {
     for (const a of l.addr_info ?? []) addrs.push({ ifname: l.ifname, family: a.family, local: a.local, prefixlen: a.prefixlen, scope: a.scope });
   }
   const route = routeOf;
@@ -530,9 +570,9 @@ export function parseFacts(out: string): NodeFacts {
     iptablesVersion: meta.iptables_version || undefined,
     links,
     addrs,
-    routes: jsonArray<RouteFact>(s.get('route'), 'ip route').map(route),
+    routes: jsonArray<RouteFact>(ipPart(s, 'route'), 'ip route').map(route),
     routes6: jsonArray<RouteFact>(s.get('route6'), 'ip -6 route').map(route),
-    neigh: jsonArray<NeighFact>(s.get('neigh'), 'ip neigh'),
+    neigh: jsonArray<NeighFact>(ipPart(s, 'neigh'), 'ip neigh'),
     fdb: fdbLines(s.get('fdb')),
     sysctl: parseSysctl(s.get('sysctl')),
     iptablesFilter: lines(s.get('iptables-filter')),
@@ -546,13 +586,14 @@ export function parseFacts(out: string): NodeFacts {
     bridgePorts: jsonArray<{ ifname: string; master?: string }>(s.get('bridge-ports'), 'bridge link').map((p) => ({ ifname: p.ifname, master: p.master })),
     netmgr: parseNetMgr(s.get('netmgr')),
     arch: meta.arch || undefined,
-    rules: parseRules(s.get('rules')),
+    rules: parseRules(ipPart(s, 'rules')),
     routeTables: parseRouteTables(s.get('route-tables')),
-    ipam: parseIpam(s.get('ipam')),
+    // The boot time and the sysctl files' settings come from the runtime section's grep (by path).
+    ipam: parseIpam(`${s.get('ipam') ?? ''}\n${(s.get('runtime') ?? '').split('\n').filter((l) => l.startsWith('/proc/stat:btime ')).map((l) => `btime=${l.split(' ')[1]}`).join('\n')}`),
     cniCache: (s.get('cni-cache') ?? '').split('\n').filter((l) => l !== '' && !l.includes('/')),
     runtimeCni: parseRuntimeCni(s.get('runtime')),
-    nftForward: parseNft(s.get('nft')),
-    sysctlFiles: parseSysctlFiles(s.get('sysctl-files')),
+    nftTables: parseNft(s.get('nft')),
+    sysctlFiles: parseSysctlFiles(`${s.get('sysctl-files') ?? ''}\n${s.get('runtime') ?? ''}`),
   };
 }
 
@@ -585,6 +626,6 @@ export const EMPTY_FACTS: NodeFacts = {
   ipam: { dataDir: '/var/lib/cni/networks', networks: {}, probeRuns: [] },
   cniCache: [],
   runtimeCni: [],
-  nftForward: [],
-  sysctlFiles: [],
+  nftTables: [],
+  sysctlFiles: { files: [], settings: [] },
 };

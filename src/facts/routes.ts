@@ -3,20 +3,22 @@
  */
 import { cidrContainsIp } from '../net/cidr.js';
 import type { NodeFacts, RouteFact } from './parse.js';
+import { familyOf, IPV4, IPV6, type FamilyTable } from '../net/family.js';
 
-/** A route's destination as a CIDR ("default" → 0.0.0.0/0, a host route → /32). */
-export function routeDst(r: RouteFact): string {
-  if (r.dst === 'default') return '0.0.0.0/0';
-  return r.dst.includes('/') ? r.dst : `${r.dst}/32`;
+/** A route's destination as a CIDR ("default" → the family's any-route, a host route → one address). */
+export function routeDst(r: RouteFact, family: FamilyTable = IPV4): string {
+  if (r.dst === 'default') return family.anyRoute;
+  return r.dst.includes('/') ? r.dst : `${r.dst}/${family.hostPrefix}`;
 }
 
 /** Longest-prefix match in the node's main table: the route the kernel would use to reach `ip`. */
 export function lookupRoute(facts: NodeFacts, ip: string): RouteFact | undefined {
   let best: RouteFact | undefined;
   let bestLen = -1;
-  for (const r of facts.routes) {
+  const family = familyOf(ip) ?? IPV4;
+  for (const r of family === IPV6 ? facts.routes6 : facts.routes) {
     if (r.type && r.type !== 'unicast') continue;
-    const dst = routeDst(r);
+    const dst = routeDst(r, family);
     const len = Number(dst.split('/')[1]);
     if (len > bestLen && cidrContainsIp(dst, ip)) {
       best = r;

@@ -38,6 +38,7 @@ import {
   type ResolvedSsh,
   type SshSettings,
 } from './schema.js';
+import { familyByVersion } from '../net/family.js';
 
 export type { ClusterSettings, Inventory, InventoryNode, ResolvedSsh, SshSettings } from './schema.js';
 
@@ -120,7 +121,7 @@ function refuseReserved(field: string, cidr: Cidr, source: string): void {
   const r = reservedOverlap(cidr);
   if (r) {
     const how = cidrContainsCidr(r.cidr, cidr) ? 'is inside' : 'overlaps';
-    fail(`${field}: ${cidr.text} ${how} ${r.cidr}, ${r.what}; expected a private range such as ${cidr.family === 4 ? '10.244.0.0/16' : 'fd00:10:244::/56'}`, source);
+    fail(`${field}: ${cidr.text} ${how} ${r.cidr}, ${r.what}; expected a private range such as ${familyByVersion(cidr.family).examplePodCidr}`, source);
   }
 }
 

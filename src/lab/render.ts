@@ -4,6 +4,7 @@
  */
 import type { LabHost, LabPlan } from './topology.js';
 import { sh } from '../util/shell.js';
+import { IPV4 } from '../net/family.js';
 
 /** Directories each node gets a private copy-on-write view of (overlayfs on the host's tree). */
 export const NODE_OVERLAY_DIRS = ['/etc', '/var', '/opt', '/usr', '/home'] as const;
@@ -14,8 +15,11 @@ export const NODE_OVERLAY_DIRS = ['/etc', '/var', '/opt', '/usr', '/home'] as co
  * ~/.bashrc; a version manager hook there costs ~100 processes per SSH session) and its secrets.
  */
 export const NODE_TMPFS_DIRS = ['/run', '/tmp', '/root'] as const;
-/** Directories a node starts with empty, whatever the host has there. */
-export const NODE_OWN_DIRS = ['/etc/cni/net.d', '/var/lib/cni'] as const;
+/**
+ * Directories a node starts with empty, whatever the host has there: the CNI config and state, and the
+ * container runtimes' configuration (a node is not told where to look for plugins by the host's containerd).
+ */
+export const NODE_OWN_DIRS = ['/etc/cni/net.d', '/var/lib/cni', '/etc/containerd', '/etc/crio', '/opt/cni'] as const;
 const TMPFS_MODE: Record<(typeof NODE_TMPFS_DIRS)[number], string> = { '/run': '0755', '/tmp': '1777', '/root': '0700' };
 /** Where a node finds its sshd config, host key and authorized_keys (inside its own /etc overlay). */
 export const NODE_SSH_DIR = '/etc/ssh/podnet-lab';
@@ -112,7 +116,7 @@ export function renderLabUpScript(plan: LabPlan, cgroupDir: string | undefined):
     fabric.push(`link add ${h.port} type veth peer name eth0 netns ${h.netns}`, `link set ${h.port} master ${bridge} up`);
   }
   out.push(ipBatch(plan.fabricNetns, fabric));
-  if (routed) out.push(`nsenter --net=/run/netns/${sh(plan.fabricNetns)} sysctl -qw net.ipv4.ip_forward=1`);
+  if (routed) out.push(`nsenter --net=/run/netns/${sh(plan.fabricNetns)} sysctl -qw ${IPV4.forwarding}=1`);
   for (const h of all) out.push(ipBatch(h.netns, hostLinkLines(h)));
 
   // Nodes: a private mount namespace each (persisted as a bind-mounted nsfs file), then sshd in it.

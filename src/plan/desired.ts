@@ -7,11 +7,12 @@
 import { createHash } from 'node:crypto';
 import type { Inventory, InventoryNode } from '../inventory/load.js';
 import type { LinkFact, NodeFacts, RouteFact } from '../facts/parse.js';
-import { LINK_ALIAS, PODNET_CONFLIST, PODNET_NETWORK, ROUTE_PROTO, RULE_COMMENT, VXLAN_OVERHEAD } from '../facts/marks.js';
+import { LINK_ALIAS, PODNET_CONFLIST, PODNET_NETWORK, ROUTE_PROTO, RULE_COMMENT } from '../facts/marks.js';
 import { isOnLink, routeDst } from '../facts/routes.js';
 import { allocatePodCidrs } from './allocate.js';
-import { cidrContainsCidr, cidrContainsIp, cidrsOverlap, hostAddress, isIp, networkOf, parseCidr } from '../net/cidr.js';
+import { cidrContainsCidr, cidrContainsIp, cidrsOverlap, compareCidr, hostAddress, isIp, networkOf, parseCidr } from '../net/cidr.js';
 import { UserError } from '../util/errors.js';
+import { familyOf, hostCidr, IPV4, IPV6 } from '../net/family.js';
 
 export const CONFLIST_PATH = `/etc/cni/net.d/${PODNET_CONFLIST}`;
 export const CONFLIST_NAME = PODNET_NETWORK;
@@ -21,7 +22,7 @@ export const RESTORE_SCRIPT = '/etc/podnet/restore.sh';
 export const UNIT_FILE = '/etc/systemd/system/podnet.service';
 export const FORWARD_CHAIN = 'PODNET-FORWARD';
 export const POSTROUTING_CHAIN = 'PODNET-POSTROUTING';
-export { LINK_ALIAS, ROUTE_PROTO, RULE_COMMENT, VXLAN_OVERHEAD } from '../facts/marks.js';
+export { LINK_ALIAS, ROUTE_PROTO, RULE_COMMENT } from '../facts/marks.js';
 export { isOnLink, lookupRoute } from '../facts/routes.js';
 /** CNI spec versions podnet writes and drives, best first. */
 export const CNI_VERSIONS = ['1.0.0', '0.4.0', '0.3.1'] as const;
@@ -84,6 +85,11 @@ export interface NodePlan {
   vxlan?: VxlanPlan;
   /** the overlay device name, also when this node needs no overlay (so a stale one can be removed) */
   vxlanDevice: string;
+  /**
+   * Some node of the inventory could not be read this run: podnet's routes, VXLAN entries and overlay
+   * device that no planned route claims may be that node's, so they are kept, never removed.
+   */
+  keepUnclaimed: boolean;
   sysctls: Record<string, string>;
   modules: string[];
   iptables: { filter: string[]; nat: string[] };
@@ -133,7 +139,7 @@ export function existingPodCidr(facts: NodeFacts, bridge: string): string | unde
     const m = /"subnet"\s*:\s*"([^"]+)"/.exec(mine.text);
     if (m?.[1] && parseCidr(m[1])) return parseCidr(m[1])!.text;
   }
-  const a = facts.addrs.find((x) => x.ifname === bridge && x.family === 'inet');
+  const a = facts.addrs.find((x) => x.ifname === bridge && x.family === IPV4.inet);
   return a ? networkOf(a.local, a.prefixlen)?.text : undefined;
 }
 
@@ -152,6 +158,22 @@ export function heldForPeer(f: NodeFacts, peerIP: string | undefined, overlayDev
   const route = neigh && ours.find((r) => r.dev === overlayDevice && r.gateway === neigh.dst);
   if (!neigh || !route) return undefined;
   return { route: { peer: '', podCIDR: parseCidr(route.dst)!.text, kind: 'overlay', via: neigh.dst, dev: overlayDevice, onlink: true }, vxlan: { peer: '', nodeIP: peerIP, vtepAddress: neigh.dst, mac } };
+}
+
+/** podnet's routes and VXLAN entries on a node that no planned route or peer claims. */
+function unclaimedState(f: NodeFacts, routes: PeerRoute[], peers: VxlanPeer[], overlayDevice: string, takenByReadable: (cidr: string) => boolean): { routes: PeerRoute[]; vxlanPeers: VxlanPeer[] } {
+  const out = { routes: [] as PeerRoute[], vxlanPeers: [] as VxlanPeer[] };
+  for (const r of f.routes) {
+    const dst = parseCidr(r.dst)?.text;
+    if (r.protocol !== String(ROUTE_PROTO) || !dst || !r.gateway || routes.some((x) => x.podCIDR === dst) || takenByReadable(dst)) continue;
+    out.routes.push({ peer: '(not read this run)', podCIDR: dst, kind: r.dev === overlayDevice ? 'overlay' : 'direct', via: r.gateway, dev: r.dev ?? '', onlink: r.flags.includes('onlink') });
+  }
+  for (const e of f.fdb) {
+    if (e.dev !== overlayDevice || !e.dst || peers.some((p) => p.nodeIP === e.dst)) continue;
+    const n = f.neigh.find((x) => x.dev === overlayDevice && x.lladdr === e.mac);
+    if (n && out.routes.some((r) => r.kind === 'overlay' && r.via === n.dst)) out.vxlanPeers.push({ peer: '(not read this run)', nodeIP: e.dst, vtepAddress: n.dst, mac: e.mac });
+  }
+  return out;
 }
 
 function uplinkOf(facts: NodeFacts, nodeIP: string): { ifname: string; mtu: number } | undefined {
@@ -179,7 +201,7 @@ export function conflictingRoutes(facts: NodeFacts, clusterCIDR: string, bridge:
     if (r.protocol === String(ROUTE_PROTO)) return false;
     if (r.dev === bridge || r.dev === vxlanDevice) return false;
     const dst = routeDst(r);
-    if (dst === '0.0.0.0/0') return false;
+    if (dst === IPV4.anyRoute) return false;
     return cidrsOverlap(dst, clusterCIDR);
   });
 }
@@ -190,7 +212,7 @@ export interface FactsByNode {
 
 /** How a link reads in a message: "the loopback device", "a veth device holding 10.0.0.1/24", "a network interface". */
 function describeLink(l: LinkFact, facts: NodeFacts): string {
-  const held = facts.addrs.filter((a) => a.ifname === l.ifname && a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+  const held = facts.addrs.filter((a) => a.ifname === l.ifname && a.family === IPV4.inet).map((a) => `${a.local}/${a.prefixlen}`);
   const what = l.flags.includes('LOOPBACK') ? 'the loopback device' : l.kind ? `a ${l.kind} device` : 'a network interface';
   return held.length ? `${what} holding ${held.join(', ')}` : what;
 }
@@ -201,10 +223,10 @@ function describeLink(l: LinkFact, facts: NodeFacts): string {
  * earlier podnet. Anything else (no address, a foreign address, a physical port) is someone else's.
  */
 export function adoptableBridge(facts: NodeFacts, bridge: string, clusterCIDR: string): boolean {
-  const held = facts.addrs.filter((a) => a.ifname === bridge && a.family === 'inet');
+  const held = facts.addrs.filter((a) => a.ifname === bridge && a.family === IPV4.inet);
   if (held.length === 0 || !held.every((a) => cidrContainsIp(clusterCIDR, a.local))) return false;
   // Global IPv6 addresses are someone else's configuration too.
-  if (facts.addrs.some((a) => a.ifname === bridge && a.family === 'inet6' && a.scope === 'global')) return false;
+  if (facts.addrs.some((a) => a.ifname === bridge && a.family === IPV6.inet && a.scope === 'global')) return false;
   // Another CNI configured on the node (flannel's cni0 with 10.244.x.1 looks just like podnet's) owns it.
   if (foreignConfs(facts).length) return false;
   return facts.links.filter((l) => l.master === bridge).every((l) => l.kind === 'veth');
@@ -284,7 +306,7 @@ function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map
       });
     }
     for (const a of f.addrs) {
-      if (a.family !== 'inet' || a.ifname === c.bridge || a.ifname === c.vxlan.device || a.scope === 'host') continue;
+      if (a.family !== IPV4.inet || a.ifname === c.bridge || a.ifname === c.vxlan.device || a.scope === 'host') continue;
       if (cidrContainsIp(c.podCIDR, a.local)) {
         throw new UserError(`cluster.podCIDR: ${c.podCIDR} contains address ${a.local} of ${a.ifname} on node ${n.name} (nodes[${i}]); expected a pod CIDR apart from the node network`);
       }
@@ -295,7 +317,7 @@ function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map
 
 export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
   const c = inv.cluster;
-  if (parseCidr(c.podCIDR)?.family !== 4) {
+  if (familyOf(c.podCIDR) !== IPV4) {
     // The inventory and CIDR layer are family-agnostic; planning, rendering and checks are IPv4 for now.
     throw new UserError(`cluster.podCIDR: ${c.podCIDR} is IPv6; podnet plans IPv4 pod networks for now, expected an IPv4 CIDR such as 10.244.0.0/16`);
   }
@@ -369,7 +391,9 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
   }
   const anyOverlay = [...kinds.values()].includes('overlay') || [...held.values()].some((m) => [...m.values()].some((h) => h.route.kind === 'overlay'));
   const minUplink = Math.min(...[...uplinks.values()].map((u) => u.mtu), 65535);
-  let mtu = c.mtu ?? (uplinks.size ? minUplink - (anyOverlay ? VXLAN_OVERHEAD : 0) : 1500);
+  // The overlay's cost depends on the family that carries it: the node IPs'.
+  const overlayOverhead = Math.max(IPV4.vxlanOverhead, ...[...nodeIPs.values()].map((ip) => (familyOf(ip) ?? IPV4).vxlanOverhead));
+  let mtu = c.mtu ?? (uplinks.size ? minUplink - (anyOverlay ? overlayOverhead : 0) : 1500);
   if (c.mtu === undefined && absent.length) {
     // An unread node's uplink is unknown: never raise the pod MTU past what the nodes use now.
     const now = ready.map((n) => /"mtu"\s*:\s*(\d+)/.exec(facts.get(n.name)!.cniConfFiles.find((x) => x.path === CONFLIST_PATH)?.text ?? '')?.[1]).filter(Boolean).map(Number);
@@ -400,9 +424,8 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
     const ip = nodeIPs.get(n.name)!;
     const uplink = uplinks.get(n.name)!;
     const peers = ready.filter((p) => p.name !== n.name);
-    const kept = [...(held.get(n.name)?.values() ?? [])];
-    const vxlanPeers: VxlanPeer[] = kept.flatMap((h) => (h.vxlan ? [h.vxlan] : []));
-    const routes: PeerRoute[] = [...kept.map((h) => h.route), ...peers.map((p) => {
+    const vxlanPeers: VxlanPeer[] = [];
+    const routes: PeerRoute[] = peers.map((p) => {
       const kind = kinds.get(`${n.name}>${p.name}`)!;
       const peerCidr = podCidrOf.get(p.name)!.podCIDR;
       const peerIP = nodeIPs.get(p.name)!;
@@ -410,11 +433,17 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
       const vtepAddress = hostAddress(peerCidr, 0);
       vxlanPeers.push({ peer: p.name, nodeIP: peerIP, vtepAddress, mac: vtepMac(peerIP) });
       return { peer: p.name, podCIDR: peerCidr, kind, via: vtepAddress, dev: c.vxlan.device, onlink: true } as PeerRoute;
-    })];
-    // Inventory order, whether a peer was read this run or kept as it was: the files render the same.
-    const order = new Map(inv.nodes.map((x, i) => [x.name, i]));
-    routes.sort((a, b) => order.get(a.peer)! - order.get(b.peer)!);
-    vxlanPeers.sort((a, b) => order.get(a.peer)! - order.get(b.peer)!);
+    });
+    if (absent.length) {
+      // What the node has that no readable peer claims may be an unread node's: kept exactly as it is
+      // (unless a readable node now has that CIDR: its route wins).
+      const kept = unclaimedState(f, routes, vxlanPeers, c.vxlan.device, (cidr) => ready.some((r) => cidrsOverlap(podCidrOf.get(r.name)!.podCIDR, cidr)));
+      routes.push(...kept.routes);
+      vxlanPeers.push(...kept.vxlanPeers);
+    }
+    // In address order, whether a peer was read this run or kept as it was: the files render the same.
+    routes.sort((a, b) => compareCidr(a.podCIDR, b.podCIDR));
+    vxlanPeers.sort((a, b) => compareCidr(hostCidr(a.vtepAddress), hostCidr(b.vtepAddress)));
     const vxlan: VxlanPlan | undefined = vxlanPeers.length
       ? {
           device: c.vxlan.device,
@@ -424,15 +453,15 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
           uplink: uplink.ifname,
           mac: vtepMac(ip),
           address: hostAddress(alloc.podCIDR, 0),
-          mtu: uplink.mtu - VXLAN_OVERHEAD,
+          mtu: uplink.mtu - (familyOf(ip) ?? IPV4).vxlanOverhead,
           peers: vxlanPeers,
         }
       : undefined;
     const gateway = hostAddress(alloc.podCIDR, 1);
     const conflist = renderConflist({ cniVersion, bridge: c.bridge, mtu, podCIDR: alloc.podCIDR, gateway, clusterCIDR: c.podCIDR, egress: c.masquerade });
-    const sysctls: Record<string, string> = { 'net.ipv4.ip_forward': '1' };
-    const brNetfilter = f.sysctl['net.bridge.bridge-nf-call-iptables'] !== undefined && f.sysctl['net.bridge.bridge-nf-call-iptables'] !== '-';
-    if (brNetfilter || f.tools.modprobe) sysctls['net.bridge.bridge-nf-call-iptables'] = '1';
+    const sysctls: Record<string, string> = { [IPV4.forwarding]: '1' };
+    const brNetfilter = f.sysctl[IPV4.bridgeNf] !== undefined && f.sysctl[IPV4.bridgeNf] !== '-';
+    if (brNetfilter || f.tools.modprobe) sysctls[IPV4.bridgeNf] = '1';
     const iptables = planIptables(c.podCIDR, alloc.podCIDR, c.masquerade);
     const persistence = f.systemd ? 'systemd' : 'none';
     const plan: NodePlan = {
@@ -452,8 +481,9 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
       routes,
       vxlan,
       vxlanDevice: c.vxlan.device,
+      keepUnclaimed: absent.length > 0,
       sysctls,
-      modules: sysctls['net.bridge.bridge-nf-call-iptables'] ? ['br_netfilter'] : [],
+      modules: sysctls[IPV4.bridgeNf] ? ['br_netfilter'] : [],
       iptables,
       files: [],
       persistence,
@@ -466,7 +496,7 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
 
 export function renderConflist(o: { cniVersion: string; bridge: string; mtu: number; podCIDR: string; gateway: string; clusterCIDR: string; egress: boolean }): Record<string, unknown> {
   const routes: { dst: string }[] = [{ dst: o.clusterCIDR }];
-  if (o.egress) routes.push({ dst: '0.0.0.0/0' });
+  if (o.egress) routes.push({ dst: (familyOf(o.podCIDR) ?? IPV4).anyRoute });
   return {
     cniVersion: o.cniVersion,
     name: CONFLIST_NAME,

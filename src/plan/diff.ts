@@ -4,7 +4,7 @@
  * empty list means the node is converged and `up` does not touch it.
  */
 import type { NodeFacts } from '../facts/parse.js';
-import { firstVerdict } from '../facts/iptables.js';
+import { droppingPath, podPaths, type PodPath } from '../facts/iptables.js';
 import { PROBE_POD_PREFIX } from '../facts/marks.js';
 import {
   CONFLIST_NAME,
@@ -17,6 +17,7 @@ import {
   type NodePlan,
   type PeerRoute,
 } from './desired.js';
+import { IPV4 } from '../net/family.js';
 
 export type Change =
   | { kind: 'sysctl'; key: string; from?: string; to: string }
@@ -110,7 +111,7 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
     if (mtuWrong || down) out.push({ kind: 'bridge-set', bridge: plan.bridge, mtu: plan.mtu, from: `${down ? 'down' : 'up'}, mtu ${br.mtu}` });
   }
   const want = `${plan.gateway}/${plan.podCIDR.split('/')[1]}`;
-  const have = f.addrs.filter((a) => a.ifname === plan.bridge && a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+  const have = f.addrs.filter((a) => a.ifname === plan.bridge && a.family === IPV4.inet).map((a) => `${a.local}/${a.prefixlen}`);
   for (const a of have) if (a !== want) out.push({ kind: 'bridge-addr-del', bridge: plan.bridge, address: a });
   if (!have.includes(want)) out.push({ kind: 'bridge-addr-add', bridge: plan.bridge, address: want });
 
@@ -137,9 +138,11 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
       if (!fdb.some((e) => e.mac === p.mac && e.dst === p.nodeIP)) out.push({ kind: 'fdb-set', device: vx.device, mac: p.mac, dst: p.nodeIP });
       if (!neigh.some((n) => n.dst === p.vtepAddress && n.lladdr === p.mac)) out.push({ kind: 'neigh-set', device: vx.device, address: p.vtepAddress, mac: p.mac });
     }
-    for (const e of fdb) if (!vx.peers.some((p) => p.mac === e.mac && p.nodeIP === e.dst)) out.push({ kind: 'fdb-del', device: vx.device, mac: e.mac, dst: e.dst! });
-    for (const n of neigh) if (!vx.peers.some((p) => p.vtepAddress === n.dst)) out.push({ kind: 'neigh-del', device: vx.device, address: n.dst });
-  } else if (f.links.some((l) => l.ifname === plan.vxlanDevice && l.kind === 'vxlan' && l.alias === LINK_ALIAS)) {
+    if (!plan.keepUnclaimed) {
+      for (const e of fdb) if (!vx.peers.some((p) => p.mac === e.mac && p.nodeIP === e.dst)) out.push({ kind: 'fdb-del', device: vx.device, mac: e.mac, dst: e.dst! });
+      for (const n of neigh) if (!vx.peers.some((p) => p.vtepAddress === n.dst)) out.push({ kind: 'neigh-del', device: vx.device, address: n.dst });
+    }
+  } else if (!plan.keepUnclaimed && f.links.some((l) => l.ifname === plan.vxlanDevice && l.kind === 'vxlan' && l.alias === LINK_ALIAS)) {
     // Only a device podnet marked as its own is removed.
     out.push({ kind: 'vxlan-delete', device: plan.vxlanDevice });
   }
@@ -151,10 +154,10 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
     const ok = match && match.gateway === r.via && match.dev === r.dev && (!r.onlink || match.flags.includes('onlink'));
     if (!ok) out.push({ kind: 'route-set', route: r, from: match ? routeKey(match.dst, match.gateway, match.dev) : undefined });
   }
-  for (const o of ours) if (!plan.routes.some((r) => r.podCIDR === o.dst)) out.push({ kind: 'route-del', dst: o.dst, desc: routeKey(o.dst, o.gateway, o.dev) });
+  if (!plan.keepUnclaimed) for (const o of ours) if (!plan.routes.some((r) => r.podCIDR === o.dst)) out.push({ kind: 'route-del', dst: o.dst, desc: routeKey(o.dst, o.gateway, o.dev) });
 
-  const devs = [plan.bridge, plan.uplink, ...(plan.vxlan ? [plan.vxlan.device] : [])];
-  out.push(...diffIptables('filter', FORWARD_CHAIN, JUMP_RULES.filter, plan.iptables.filter, f.iptablesFilter, { cidr: plan.clusterCIDR, devs }));
+  const paths = podPaths(plan.bridge, plan.uplink, plan.vxlan ? [plan.vxlan.device] : []);
+  out.push(...diffIptables('filter', FORWARD_CHAIN, JUMP_RULES.filter, plan.iptables.filter, f.iptablesFilter, { cidr: plan.clusterCIDR, paths }));
   out.push(...diffIptables('nat', POSTROUTING_CHAIN, JUMP_RULES.nat, plan.iptables.nat, f.iptablesNat));
 
   for (const file of plan.files) {
@@ -173,7 +176,7 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
   return out;
 }
 
-function diffIptables(table: 'filter' | 'nat', chain: string, jump: string, want: string[], observed: string[], pods?: { cidr: string; devs: string[] }): Change[] {
+function diffIptables(table: 'filter' | 'nat', chain: string, jump: string, want: string[], observed: string[], pods?: { cidr: string; paths: PodPath[] }): Change[] {
   const have = observed.filter((l) => l.startsWith(`-A ${chain} `));
   const jumps = observed.filter((l) => l === jump).length;
   const chainExists = observed.includes(`-N ${chain}`);
@@ -186,8 +189,8 @@ function diffIptables(table: 'filter' | 'nat', chain: string, jump: string, want
   // podnet's ACCEPTs: the jump goes back to the top, where podnet put it.
   const at = observed.indexOf(jump);
   const builtin = jump.split(' ')[1]!;
-  const blocker = pods && at >= 0 ? firstVerdict(observed.filter((l, i) => !l.startsWith(`-A ${builtin} `) || i < at), builtin, pods.cidr, pods.devs) : undefined;
-  const moveFirst = blocker !== undefined && blocker.verdict !== 'ACCEPT';
+  const blocker = pods && at >= 0 ? droppingPath(observed.filter((l, i) => !l.startsWith(`-A ${builtin} `) || i < at), builtin, pods.cidr, pods.paths) : undefined;
+  const moveFirst = blocker !== undefined;
   if (moveFirst) reasons.push(`move the jump above "${blocker.rule}", which drops pod traffic`);
   return reasons.length ? [{ kind: 'iptables', table, chain, jump, rules: want, reason: reasons.join('; '), ...(moveFirst ? { moveFirst } : {}) }] : [];
 }

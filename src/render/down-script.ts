@@ -22,6 +22,7 @@ import {
 import { asset } from '../util/asset.js';
 import { shList } from '../util/shell.js';
 import { renderWithPrelude } from './node-script.js';
+import { FAMILIES } from '../net/family.js';
 
 export const REMOVED_MARK = '@@podnet:removed';
 export const KEPT_MARK = '@@podnet:kept';
@@ -34,6 +35,7 @@ export function renderDownScript(cluster: Pick<ClusterSettings, 'bridge' | 'vxla
     PODNET_REMOVED_MARK: REMOVED_MARK,
     PODNET_KEPT_MARK: KEPT_MARK,
     PODNET_ROUTE_PROTO: ROUTE_PROTO,
+    PODNET_IP_FLAGS: shList(FAMILIES.map((f) => f.ipFlag)),
     PODNET_LINK_ALIAS: LINK_ALIAS,
     PODNET_VXLAN_DEVICE: cluster.vxlan.device,
     PODNET_FILTER_CHAIN: FORWARD_CHAIN,

@@ -4,6 +4,7 @@
 #   PODNET_REMOVED_MARK   the marker of each removal on stdout ("MARKER WHAT")
 #   PODNET_KEPT_MARK      the marker of what was left in place on stdout ("MARKER WHAT AND WHY")
 #   PODNET_ROUTE_PROTO    the protocol number podnet's routes carry
+#   PODNET_IP_FLAGS       iproute2's family flags of the families podnet routes, space-separated
 #   PODNET_LINK_ALIAS     the alias that marks podnet's links (the bridge and the overlay device)
 #   PODNET_VXLAN_DEVICE   the overlay device
 #   PODNET_FILTER_CHAIN   podnet's chain in the filter table
@@ -16,8 +17,12 @@
 #   PODNET_NETWORK        the CNI network name (host-local keeps its IPAM state under it)
 #   PODNET_FORCE          1: remove the bridge even with pods attached; 0: keep it then
 step routes
-n=$(ip -4 route show proto "$PODNET_ROUTE_PROTO" | grep -c .)
-if [ "$n" -gt 0 ]; then ip -4 route flush proto "$PODNET_ROUTE_PROTO" || fail; echo "$PODNET_REMOVED_MARK $n route(s) with protocol $PODNET_ROUTE_PROTO"; fi
+# Each family podnet routes ($PODNET_IP_FLAGS: iproute2's family flags); a family the kernel lacks has none.
+for fl in $PODNET_IP_FLAGS; do
+  n=$(ip "$fl" route show proto "$PODNET_ROUTE_PROTO" 2>/dev/null | grep -c .)
+  case $fl in -6) w=' (IPv6)' ;; *) w= ;; esac
+  if [ "$n" -gt 0 ]; then ip "$fl" route flush proto "$PODNET_ROUTE_PROTO" || fail; echo "$PODNET_REMOVED_MARK $n route(s)$w with protocol $PODNET_ROUTE_PROTO"; fi
+done
 step overlay
 if [ "$(cat "/sys/class/net/$PODNET_VXLAN_DEVICE/ifalias" 2>/dev/null)" = "$PODNET_LINK_ALIAS" ]; then ip link del dev "$PODNET_VXLAN_DEVICE" || fail; echo "$PODNET_REMOVED_MARK VXLAN device $PODNET_VXLAN_DEVICE"; fi
 step iptables

@@ -9,6 +9,7 @@ import type { Change } from '../plan/diff.js';
 import { ROUTE_PROTO, LINK_ALIAS } from '../plan/desired.js';
 import { asset } from '../util/asset.js';
 import { heredoc, sh, shScript, type ShParams } from '../util/shell.js';
+import { hostCidr, IPV4 } from '../net/family.js';
 
 export const STEP_MARK = '@@podnet:step';
 export const FAIL_MARK = '@@podnet:failed';
@@ -89,7 +90,7 @@ export function renderNodeScript(changes: Change[], opts: RenderOptions = { file
         links.push(
           `ip link show dev ${sh(c.device)} >/dev/null 2>&1 || ip link add name ${sh(c.device)} type vxlan id ${c.vni} local ${sh(c.local)} dev ${sh(c.uplink)} dstport ${c.port} nolearning || fail`,
           `ip link set dev ${sh(c.device)} address ${sh(c.mac)} mtu ${c.mtu} alias ${LINK_ALIAS} up || fail`,
-          `ip addr replace ${sh(`${c.address}/32`)} dev ${sh(c.device)} || fail`,
+          `ip addr replace ${sh(hostCidr(c.address))} dev ${sh(c.device)} || fail`,
         );
         break;
       case 'vxlan-delete':
@@ -123,6 +124,7 @@ export function renderNodeScript(changes: Change[], opts: RenderOptions = { file
   if (batch.length) out.push('step routes', block('ip -batch -', batch.join('\n'), 'PODNET_IP'));
 
   for (const c of of(changes, 'iptables')) {
+    const ipt = IPV4.iptables;
     const input = [`*${c.table}`, `:${c.chain} - [0:0]`, ...c.rules, 'COMMIT', ''].join('\n');
     const [, builtin, ...jumpArgs] = c.jump.split(' ');
     const args = jumpArgs.map(sh).join(' ');
@@ -131,17 +133,18 @@ export function renderNodeScript(changes: Change[], opts: RenderOptions = { file
       `step iptables-${c.table}`,
       // Declaring our chain in --noflush mode empties it first: the chain's content is replaced atomically.
       block('iptables-restore -w 5 --noflush', input, 'PODNET_RULES'),
-      ...(c.moveFirst ? [`iptables -w 5 ${t} -D ${builtin} ${args} 2>/dev/null; iptables -w 5 ${t} -I ${builtin} 1 ${args} || fail`] : []),
-      `iptables -w 5 ${t} -C ${builtin} ${args} 2>/dev/null || iptables -w 5 ${t} -I ${builtin} 1 ${args} || fail`,
-      `while [ "$(iptables -w 5 ${t} -S ${builtin} | grep -c -x -F -- ${sh(c.jump)})" -gt 1 ]; do iptables -w 5 ${t} -D ${builtin} ${args} || fail; done`,
+      ...(c.moveFirst ? [`${ipt} -w 5 ${t} -D ${builtin} ${args} 2>/dev/null; ${ipt} -w 5 ${t} -I ${builtin} 1 ${args} || fail`] : []),
+      `${ipt} -w 5 ${t} -C ${builtin} ${args} 2>/dev/null || ${ipt} -w 5 ${t} -I ${builtin} 1 ${args} || fail`,
+      `while [ "$(${ipt} -w 5 ${t} -S ${builtin} | grep -c -x -F -- ${sh(c.jump)})" -gt 1 ]; do ${ipt} -w 5 ${t} -D ${builtin} ${args} || fail; done`,
     );
   }
 
   const release = of(changes, 'ipam-release');
   if (release.length) {
-    out.push('step ipam');
-    // Only while the file still names the gone probe pod: a reservation made since is left alone.
-    for (const c of release) for (const r of c.reservations) out.push(`f=${sh(`${c.dir}/${r.ip}`)}; o=; read -r o < "$f" 2>/dev/null; [ "$o" = ${sh(r.owner)} ] && { rm -f "$f" || fail; }`);
+    // Only while the file still names the gone probe pod (host-local ends the id with CR LF): a
+    // reservation made since is left alone.
+    out.push('step ipam', `CR=$(printf '\\r')`);
+    for (const c of release) for (const r of c.reservations) out.push(`f=${sh(`${c.dir}/${r.ip}`)}; o=; read -r o < "$f" 2>/dev/null; [ "\${o%"$CR"}" = ${sh(r.owner)} ] && { rm -f "$f" || fail; }`);
   }
 
   if (opts.files && of(changes, 'unit-enable').length) {

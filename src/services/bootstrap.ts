@@ -26,6 +26,8 @@ export interface NodeFailure {
   step: string;
   error: string;
   hint?: string;
+  /** the node answered, but what ran there failed (not a transport failure) */
+  reached?: boolean;
 }
 
 export interface FactsResult {
@@ -41,7 +43,7 @@ export interface RunContext {
 
 function failureOf(node: string, step: string, err: unknown): NodeFailure {
   if (err instanceof TransportError) return { node, step, error: err.message, hint: err.hint };
-  return { node, step, error: errorMessage(err) };
+  return { node, step, error: errorMessage(err), reached: true };
 }
 
 /** Who runs podnet, for the lock's owner line; a uid without a passwd entry (CI containers) makes userInfo throw. */

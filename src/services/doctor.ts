@@ -34,10 +34,14 @@ export interface DoctorReport {
   summary: { errors: number; warnings: number; info: number };
 }
 
-export function doctorFromFacts(inv: Inventory, facts: Map<string, NodeFacts>, unreachable: { node: string; error: string; hint?: string }[], kube?: KubeView): DoctorReport {
+export function doctorFromFacts(inv: Inventory, facts: Map<string, NodeFacts>, unreachable: { node: string; error: string; hint?: string; reached?: boolean }[], kube?: KubeView): DoctorReport {
   const views = nodeViews(inv, facts);
   const findings = [
-    ...unreachable.map((u): Finding => ({ id: 'unreachable', node: u.node, severity: 'error', message: u.error, evidence: 'facts could not be read', fix: u.hint ?? 'check that the node is up and reachable over SSH' })),
+    ...unreachable.map((u): Finding =>
+      u.reached
+        ? { id: 'facts-failed', node: u.node, severity: 'error', message: u.error, evidence: 'the node answered, but its facts could not be read', fix: u.hint ?? 'the error above is what the node answered: podnet needs a POSIX sh, iproute2 with JSON output (ip -j) and iptables on the node' }
+        : { id: 'unreachable', node: u.node, severity: 'error', message: u.error, evidence: 'facts could not be read', fix: u.hint ?? 'check that the node is up and reachable over SSH' },
+    ),
     ...runChecks(checkContext(inv, views)),
     ...(kube === undefined ? [] : 'error' in kube ? [kubeApiFailure(kube.error)] : kubeChecks(inv.nodes.map((n) => n.name), views, kube.nodes, inv.cluster.podCIDR)),
   ];
@@ -73,5 +77,5 @@ export async function runDoctor(inv: Inventory, ctx: RunContext, listKubeNodes?:
   const { facts, failures } = await gatherFacts(inv, ctx);
   checkDistinctMachines(inv, facts);
   for (const n of inv.nodes) if (facts.has(n.name)) ctx.progress.done(n.name, true, 'facts read');
-  return doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint })), await kube);
+  return doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint, reached: f.reached })), await kube);
 }

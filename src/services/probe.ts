@@ -19,6 +19,10 @@ import { PROBE_CHECKS, probeCells, type ProbeCell, type ProbeCheck } from '../pr
 import { mapLimit } from '../util/concurrency.js';
 import { errorMessage } from '../util/errors.js';
 import { sh } from '../util/shell.js';
+import { IPV4 } from '../net/family.js';
+
+/** Headers around an echo payload (the probes are IPv4 for now): IP and ICMP. */
+const ICMP_ECHO_OVERHEAD = IPV4.ipHeader + IPV4.icmpHeader;
 
 export const ECHO_PORT = 8080;
 /** the echo service exits by itself after this long, whatever happens to podnet */
@@ -201,7 +205,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
       await setup;
     });
     if (twins) throw duplicateMachine(inv, twins[0], twins[1], 'same boot id and network namespace');
-    doctor = doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint })));
+    doctor = doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint, reached: f.reached })));
     await Promise.all(setups);
 
     const cells = probeCells(inv.nodes.map((n) => n.name), opts.sample);
@@ -222,7 +226,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
       }
       const host = spec.to === 'pod' ? dst!.podIP! : spec.to === 'hostport' ? dst!.view.nodeIP! : '127.0.0.1';
       const port = spec.to === 'hostport' ? hostPort : ECHO_PORT;
-      const wire: Wire = { id: id++, ns: spec.from, proto: spec.proto, host, port, size: spec.proto === 'mtu' ? Math.min(src!.podMtu, dst!.podMtu) - 28 : undefined };
+      const wire: Wire = { id: id++, ns: spec.from, proto: spec.proto, host, port, size: spec.proto === 'mtu' ? Math.min(src!.podMtu, dst!.podMtu) - ICMP_ECHO_OVERHEAD : undefined };
       const list = wires.get(cell.src) ?? [];
       list.push({ cell, wire });
       wires.set(cell.src, list);
@@ -315,12 +319,12 @@ function prepare(inv: Inventory, view: NodeView, f: NodeFacts, runId: string, ho
 function judge(cell: ProbeCell, wire: Wire, r: { ok: boolean; observed?: string; reason?: string } | undefined, nodes: Map<string, ProbeNode>, strict: boolean): ProbeResult {
   const base = { ...cell, target: `${wire.host}${wire.port && wire.proto !== 'icmp' && wire.proto !== 'mtu' ? `:${wire.port}` : ''}` };
   if (!r) return { ...base, status: 'fail', reason: 'no result' };
-  if (!r.ok) return { ...base, status: 'fail', reason: wire.proto === 'mtu' ? `DF packet of ${(wire.size ?? 0) + 28} bytes: ${r.reason ?? 'no reply'}` : r.reason ?? 'no reply' };
+  if (!r.ok) return { ...base, status: 'fail', reason: wire.proto === 'mtu' ? `DF packet of ${(wire.size ?? 0) + ICMP_ECHO_OVERHEAD} bytes: ${r.reason ?? 'no reply'}` : r.reason ?? 'no reply' };
   const spec = PROBE_CHECKS[cell.check];
   const src = nodes.get(cell.src)!;
   if (spec.nat === 'fail' && r.observed !== src.podIP) return { ...base, status: 'fail', observed: r.observed, reason: `NAT: the receiver saw ${r.observed}, not the sender pod IP ${src.podIP}` };
   if (spec.nat === 'warn') {
-    const own = src.view.facts.addrs.filter((a) => a.family === 'inet').map((a) => a.local);
+    const own = src.view.facts.addrs.filter((a) => a.family === IPV4.inet).map((a) => a.local);
     if (r.observed && !own.includes(r.observed)) return { ...base, status: strict ? 'fail' : 'warn', observed: r.observed, reason: `NAT: the receiver saw ${r.observed}, not an address of ${cell.src}` };
   }
   return { ...base, status: 'pass', observed: r.observed };

@@ -112,7 +112,14 @@ export async function exercise(lab: TestLab, fault: Fault, cells: number): Promi
   }
   if (fault.after) await lab.shOnNode(fault.node, fault.after);
   const again = await doctor(lab);
-  assert.deepEqual(again.findings.filter((f) => f.id === fault.finding).map((f) => `${f.node}: ${f.message}`), [], `${fault.finding} is still there after ${fault.heals ? 'up' : 'the undo'}`);
+  // Gone (an uplink left at a low MTU is still worth its mtu warning once up has sized the pods for it).
+  const left = again.findings.filter((f) => f.id === fault.finding && !(fault.finding === 'mtu' && f.severity === 'warning'));
+  assert.deepEqual(left.map((f) => `${f.node}: ${f.severity}: ${f.message}`), [], `${fault.finding} is still there after ${fault.heals ? 'up' : 'the undo'}`);
+  if (fault.heals) {
+    // Healed means converged: a second run changes nothing.
+    const st = await lab.podnet(['status', '-i', lab.inventory]);
+    assert.equal(st.exitCode, 0, `status after up: ${st.stdout}${st.stderr}`);
+  }
   // A fault the probe could not see changes nothing the probe could: doctor clean is enough.
   if (fault.probeFails === false && fault.mustFail.length === 0) {
     assert.deepEqual(again.findings.filter((f) => f.severity === 'error').map((f) => `${f.node}: ${f.id}`), []);

@@ -9,6 +9,7 @@ import { CHECKS, catalogue, runChecks, runUnit, type CheckContext, type CheckUni
 import { readFileSync } from 'node:fs';
 import { liveConfig, observedPodCidr } from '../../src/checks/live-config.js';
 import type { ConfFile, NodeFacts, RouteFact } from '../../src/facts/parse.js';
+import { parseNftTable } from '../../src/facts/nftables.js';
 import { JUMP_RULES, planIptables, renderConflist, vtepMac } from '../../src/plan/desired.js';
 import { EMPTY_FACTS } from '../../src/render/files.js';
 import { kubeChecks } from '../../src/checks/kube.js';
@@ -742,15 +743,23 @@ const scenarios: Scenario[] = [
   {
     name: 'nft-forward-drop: a native nftables forward chain with policy drop',
     mutate: (f1) => {
-      f1.nftForward = [{ family: 'inet', table: 'firewalld', chain: 'filter_FORWARD', policy: 'drop', rules: ['ct state established,related accept', 'iifname "lo" accept'] }];
+      f1.nftTables = [parseNftTable('inet', 'fw', 'table inet fw {\n\tchain fwd {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\tct state established,related accept\n\t\tiifname "lo" accept\n\t}\n}')];
     },
     expected: ['n1:nft-forward-drop'],
   },
   {
-    name: 'nft-forward-drop: NOT when it accepts the cluster CIDR, nor iptables-nft\'s own FORWARD',
+    name: "nft-forward-drop: firewalld's policy accept chain ending in reject, with jumps to zone chains that do not accept pods",
+    mutate: (f1) => {
+      f1.nftTables = [parseNftTable('inet', 'firewalld', 'table inet firewalld {\n\tchain filter_FORWARD {\n\t\ttype filter hook forward priority filter + 10; policy accept;\n\t\tct state { established, related } accept\n\t\tct status dnat accept\n\t\tiifname "lo" accept\n\t\tjump filter_FORWARD_ZONES\n\t\tct state { invalid } drop\n\t\treject with icmpx admin-prohibited\n\t}\n\tchain filter_FORWARD_ZONES {\n\t\tiifname "eth0" goto filter_FWD_public\n\t\tgoto filter_FWD_public\n\t}\n\tchain filter_FWD_public {\n\t\tjump filter_FWD_public_allow\n\t}\n\tchain filter_FWD_public_allow {\n\t}\n}')];
+    },
+    expected: ['n1:nft-forward-drop'],
+    check: (x) => assert.match(only(x, 'nft-forward-drop').message, /reject with icmpx admin-prohibited/),
+  },
+  {
+    name: 'nft-forward-drop: NOT when the chain (or a chain it jumps to) accepts the cluster CIDR or the bridge, nor for iptables-nft-only tables',
     mutate: (f1, f2) => {
-      f1.nftForward = [{ family: 'inet', table: 'fw', chain: 'fwd', policy: 'drop', rules: ['ip saddr 10.244.0.0/16 accept'] }];
-      f2.nftForward = [{ family: 'ip', table: 'filter', chain: 'FORWARD', policy: 'drop', rules: [] }];
+      f1.nftTables = [parseNftTable('inet', 'fw', 'table inet fw {\n\tchain fwd {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\tjump trusted\n\t\tip saddr { 10.0.0.0/8 } counter packets 3 bytes 180 accept\n\t\tip daddr 10.244.0.0/16 accept\n\t}\n\tchain trusted {\n\t\tiifname "cni0" accept\n\t\toifname "cni0" accept\n\t}\n}')];
+      f2.nftTables = [parseNftTable('inet', 'fw', 'table inet fw {\n\tchain fwd {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\ttcp dport 22 drop\n\t}\n}')];
     },
     expected: [],
   },
@@ -804,6 +813,34 @@ const scenarios: Scenario[] = [
     },
     expected: ['n1:bridge-down'],
   },
+  // --- healthy neighbours the researched checks must leave alone (review findings) ---
+  {
+    name: 'no false positive: anti-hairpin hardening on the uplink (-i eth0 -o eth0 DROP) is on no pod path',
+    mutate: (f1) => {
+      f1.iptablesFilter.splice(4, 0, '-A FORWARD -i eth0 -o eth0 -j DROP');
+    },
+    expected: [],
+  },
+  {
+    name: 'forward-reject: a goto chain that ends returns from its caller (the REJECT after it applies)',
+    mutate: (f1) => {
+      f1.iptablesFilter.splice(3, 0, '-N G', '-N H', '-A FORWARD -j H', '-A H -g G', '-A H -j ACCEPT', '-A FORWARD -j REJECT');
+    },
+    expected: ['n1:forward-reject'],
+  },
+  {
+    name: 'no false positive: Multus first (it delegates to the cluster network), a CNI device routes go through, a wide unreachable sink, a throw route',
+    mutate: (f1, f2) => {
+      f1.cniConfFiles.unshift({ path: '/etc/cni/net.d/00-multus.conf', name: '00-multus.conf', text: '{"cniVersion":"0.3.1","name":"multus-cni-network","type":"multus","kubeconfig":"/etc/cni/net.d/multus.d/multus.kubeconfig","delegates":[{"cniVersion":"0.3.1","name":"podnet","plugins":[]}]}' });
+      f1.routes.push(route('10.0.0.0/8', { type: 'unreachable' }));
+      f1.plugins.push({ dir: '/opt/cni/bin', name: 'multus', supportedVersions: ALL_VERSIONS });
+      f2.links.push({ ifindex: 9, ifname: 'kube-bridge', mtu: 1500, flags: ['UP'], kind: 'bridge' });
+      f2.routes.push(route('10.99.0.0/24', { dev: 'kube-bridge', protocol: 'kernel', scope: 'link' }));
+      f2.rules = [{ priority: 0, table: 'local', selectors: [] }, { priority: 100, table: '7', selectors: [] }, { priority: 32766, table: 'main', selectors: [] }];
+      f2.routeTables = { '7': [route('10.244.0.0/16', { type: 'throw' })] };
+    },
+    expected: [],
+  },
   {
     name: 'bridge-mismatch: the bridge kept the gateway of an old pod CIDR',
     mutate: (f1) => {
@@ -843,6 +880,8 @@ const scenarios: Scenario[] = [
   {
     name: 'runtime-cni-dirs: containerd looks for plugins and configs elsewhere',
     mutate: (f1) => {
+      // The facts script looks into the dirs the runtime names too.
+      f1.cniBinDirs.push('/usr/local/bin');
       f1.runtimeCni = [{ runtime: 'containerd', file: '/etc/containerd/config.toml', binDirs: ['/usr/local/bin'], binDirLine: 'bin_dir = "/usr/local/bin"', confDir: '/etc/k8s/cni', confDirLine: 'conf_dir = "/etc/k8s/cni"' }];
     },
     expected: ['n1:runtime-cni-dirs', 'n1:runtime-cni-dirs'],
@@ -902,11 +941,12 @@ const scenarios: Scenario[] = [
   {
     name: 'sysctl-reverts: a later file sets ip_forward back to 0',
     mutate: (f1) => {
-      f1.sysctlFiles = [
+      const settings = [
         { file: '/etc/sysctl.d/90-podnet.conf', key: 'net.ipv4.ip_forward', value: '1' },
         { file: '/etc/sysctl.d/99-cis.conf', key: 'net.ipv4.ip_forward', value: '0' },
         { file: '/usr/lib/sysctl.d/99-cis.conf', key: 'net.ipv4.ip_forward', value: '1' },
       ];
+      f1.sysctlFiles = { files: settings.map((x) => x.file), settings };
     },
     expected: ['n1:sysctl-reverts'],
     check: (x) => assert.match(only(x, 'sysctl-reverts').message, /99-cis\.conf sets net\.ipv4\.ip_forward = 0 after 90-podnet\.conf/),
@@ -914,10 +954,18 @@ const scenarios: Scenario[] = [
   {
     name: 'sysctl-reverts: NOT when /etc/sysctl.conf (applied last) sets it back to 1',
     mutate: (f1) => {
-      f1.sysctlFiles = [
+      const settings = [
         { file: '/etc/sysctl.d/99-cis.conf', key: 'net.ipv4.ip_forward', value: '0' },
         { file: '/etc/sysctl.conf', key: 'net.ipv4.ip_forward', value: '1' },
       ];
+      f1.sysctlFiles = { files: settings.map((x) => x.file), settings };
+    },
+    expected: [],
+  },
+  {
+    name: "sysctl-reverts: NOT when an /etc/sysctl.d file of the same name masks the vendor's (even one that sets nothing)",
+    mutate: (f1) => {
+      f1.sysctlFiles = { files: ['/etc/sysctl.d/90-podnet.conf', '/etc/sysctl.d/99-vendor.conf', '/usr/lib/sysctl.d/99-vendor.conf'], settings: [{ file: '/etc/sysctl.d/90-podnet.conf', key: 'net.ipv4.ip_forward', value: '1' }, { file: '/usr/lib/sysctl.d/99-vendor.conf', key: 'net.ipv4.ip_forward', value: '0' }] };
     },
     expected: [],
   },
@@ -934,7 +982,7 @@ describe('runChecks: one scenario per finding', () => {
 
   test('every finding id documented here is covered by a scenario', () => {
     const covered = new Set(scenarios.flatMap((s) => s.expected.map((e) => e.split(':')[1])));
-    const others = new Set(['unreachable', 'kube-node-missing', 'kube-node-unknown', 'kube-podcidr', 'kube-api']);
+    const others = new Set(['unreachable', 'facts-failed', 'kube-node-missing', 'kube-node-unknown', 'kube-podcidr', 'kube-api']);
     for (const { id } of catalogue()) if (!others.has(id)) assert.ok(covered.has(id), `no scenario for ${id}`);
   });
 

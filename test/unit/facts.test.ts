@@ -475,14 +475,16 @@ describe('sections for the researched failure modes', () => {
     const f = parseFacts(capture);
     assert.deepEqual(f.rules.map((r) => [r.priority, r.table, r.selectors.length]), [[0, 'local', 0], [32766, 'main', 0], [32767, 'default', 0]]);
     assert.deepEqual(f.routeTables, {});
-    assert.deepEqual(f.runtimeCni, [{ runtime: 'containerd', file: '/etc/containerd/config.toml', binDirs: ['/usr/lib/cni'], binDirLine: 'bin_dir = "/usr/lib/cni"', confDir: '/etc/cni/net.d', confDirLine: 'conf_dir = "/etc/cni/net.d"' }]);
-    assert.deepEqual(f.sysctlFiles, [
+    // containerd is installed; the lab node's /etc/containerd is its own and empty.
+    assert.deepEqual(f.runtimeCni, [{ runtime: 'containerd', file: '' }]);
+    assert.deepEqual(f.sysctlFiles.settings, [
       { file: '/etc/sysctl.d/90-podnet.conf', key: 'net.ipv4.ip_forward', value: '1' },
       { file: '/etc/sysctl.d/90-podnet.conf', key: 'net.bridge.bridge-nf-call-iptables', value: '1' },
     ]);
+    assert.ok(f.sysctlFiles.files.includes('/etc/sysctl.d/90-podnet.conf'));
     assert.ok(f.ipam.bootTime && f.ipam.bootTime > 1.6e9);
     assert.equal(f.arch, 'x86_64');
-    assert.deepEqual(f.nftForward, []);
+    assert.deepEqual(f.nftTables, []);
     assert.deepEqual(f.cniCache, []);
   });
 
@@ -511,29 +513,35 @@ describe('sections for the researched failure modes', () => {
     });
   });
 
-  test('runtime: drop-ins override the main file; comments skipped; CRI-O lists; installed with no settings', () => {
+  test('runtime: conf.d counts when imported; comments skipped; CRI-O lists; installed with no settings', () => {
     const rt = parseRuntimeCni(
-      'runtime=containerd\nruntime=crio\ncontainerd=/etc/containerd/config.toml:  bin_dir = "/opt/cni/bin"\ncontainerd=/etc/containerd/config.toml:  # conf_dir = "/x"\ncontainerd=/etc/containerd/conf.d/10.toml:  bin_dirs = ["/usr/lib/cni", "/opt/cni/bin"]\ncontainerd=/etc/containerd/conf.d/10.toml:  use_internal_loopback = true\ncrio=/etc/crio/crio.conf.d/10-net.conf:plugin_dirs = [ "/usr/libexec/cni", ]\n',
+      'runtime=containerd\nruntime=crio\n/etc/containerd/config.toml:imports = ["/etc/containerd/conf.d/*.toml"]\n/etc/containerd/config.toml:  bin_dir = "/opt/cni/bin"\n/etc/containerd/config.toml:  # conf_dir = "/x"\n/etc/containerd/conf.d/10.toml:  bin_dirs = ["/usr/lib/cni", "/opt/cni/bin"]\n/etc/containerd/conf.d/10.toml:  use_internal_loopback = true\n/etc/crio/crio.conf.d/10-net.conf:plugin_dirs = [ "/usr/libexec/cni", ]\n',
     );
     assert.deepEqual(rt, [
       { runtime: 'containerd', file: '/etc/containerd/conf.d/10.toml', binDirs: ['/usr/lib/cni', '/opt/cni/bin'], binDirLine: 'bin_dirs = ["/usr/lib/cni", "/opt/cni/bin"]', internalLoopback: true },
       { runtime: 'crio', file: '/etc/crio/crio.conf.d/10-net.conf', binDirs: ['/usr/libexec/cni'], binDirLine: 'plugin_dirs = [ "/usr/libexec/cni", ]' },
     ]);
     assert.deepEqual(parseRuntimeCni('runtime=containerd\n'), [{ runtime: 'containerd', file: '' }]);
+    // Without an imports line, a file in conf.d is not containerd's configuration.
+    assert.deepEqual(parseRuntimeCni('runtime=containerd\n/etc/containerd/config.toml:  bin_dir = "/usr/lib/cni"\n/etc/containerd/conf.d/x.toml:  bin_dir = "/nope"\n')[0]!.binDirs, ['/usr/lib/cni']);
   });
 
-  test('nft: chains with their rules', () => {
-    assert.deepEqual(parseNft('chain=inet firewalld filter_FORWARD drop\nrule=ct state established,related accept\nrule=iifname "lo" accept\nchain=ip fw fwd drop\n'), [
-      { family: 'inet', table: 'firewalld', chain: 'filter_FORWARD', policy: 'drop', rules: ['ct state established,related accept', 'iifname "lo" accept'] },
-      { family: 'ip', table: 'fw', chain: 'fwd', policy: 'drop', rules: [] },
+  test('nft: tables with their chains, hooks, policies and rules', () => {
+    const t = parseNft('table=inet fw\ntable inet fw {\n\tchain fwd {\n\t\ttype filter hook forward priority filter + 10; policy drop;\n\t\tct state established,related accept\n\t\tjump zone\n\t}\n\n\tchain zone {\n\t\tiifname "cni0" accept\n\t}\n}\ntable=ip nat2\ntable ip nat2 {\n}\n');
+    assert.deepEqual(t, [
+      { family: 'inet', name: 'fw', chains: [{ name: 'fwd', hook: 'forward', policy: 'drop', rules: ['ct state established,related accept', 'jump zone'] }, { name: 'zone', rules: ['iifname "cni0" accept'] }] },
+      { family: 'ip', name: 'nat2', chains: [] },
     ]);
   });
 
   test('sysctl files: dotted and slash keys, the "-" prefix, values', () => {
-    assert.deepEqual(parseSysctlFiles('/etc/sysctl.conf:net.ipv4.ip_forward=1\n/etc/sysctl.d/99-x.conf:  - net/ipv4/ip_forward = 0\n'), [
-      { file: '/etc/sysctl.conf', key: 'net.ipv4.ip_forward', value: '1' },
-      { file: '/etc/sysctl.d/99-x.conf', key: 'net.ipv4.ip_forward', value: '0' },
-    ]);
+    assert.deepEqual(parseSysctlFiles('file=/etc/sysctl.d/50-empty.conf\n/etc/sysctl.conf:net.ipv4.ip_forward=1\n/etc/sysctl.d/99-x.conf:  - net/ipv4/ip_forward = 0\n'), {
+      files: ['/etc/sysctl.d/50-empty.conf', '/etc/sysctl.conf', '/etc/sysctl.d/99-x.conf'],
+      settings: [
+        { file: '/etc/sysctl.conf', key: 'net.ipv4.ip_forward', value: '1' },
+        { file: '/etc/sysctl.d/99-x.conf', key: 'net.ipv4.ip_forward', value: '0' },
+      ],
+    });
   });
 
   test('plugins: not executable, and asked but silent, are broken', () => {
@@ -543,6 +551,17 @@ describe('sections for the researched failure modes', () => {
 
   test('the facts script itself: every new section is printed', () => {
     const script = renderFactsScript();
-    for (const s of ['rules', 'route-tables', 'ipam', 'cni-cache', 'runtime', 'nft', 'sysctl-files']) assert.match(script, new RegExp(`^section ${s}$`, 'm'));
+    for (const s of ['ip', 'route-tables', 'ipam', 'cni-cache', 'runtime', 'nft', 'sysctl-files']) assert.match(script, new RegExp(`^section ${s}$`, 'm'));
+  });
+});
+
+describe('the ip section (one ip -batch for links, addresses, routes, neighbours, rules)', () => {
+  test('one JSON array per line, in the order asked', () => {
+    const f = parse({ ip: '[{"ifindex":1,"ifname":"lo","mtu":65536,"flags":["LOOPBACK"]}]\n[{"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8,"scope":"host"}]}]\n[{"dst":"10.0.0.0/24","dev":"eth0","flags":[]}]\n[]\n[{"priority":0,"src":"all","table":"local"}]\n' });
+    assert.deepEqual([f.links.length, f.addrs.length, f.routes.length, f.neigh.length, f.rules.length], [1, 1, 1, 0, 1]);
+    assert.equal(f.routes[0]!.dst, '10.0.0.0/24');
+  });
+  test('an answer missing (a question ip could not answer): the node is not read rather than misread', () => {
+    assert.throws(() => parse({ ip: '[]\n[]\n[]\n[]\n' }), FactsParseError);
   });
 });

@@ -44,7 +44,8 @@ describe('plugin VERSION answers are remembered by binary identity', () => {
     c1.remember('node-1', first.facts);
     c1.save();
     const c2 = new PluginVersionCache(path);
-    assert.equal(c2.known('node-1').size, 4);
+    // (the plugins of a bin dir this machine's containerd names are remembered too: only ours count here)
+    assert.equal([...c2.known('node-1').keys()].filter((k) => k.startsWith(`${bin}/`)).length, 4);
     assert.equal(c2.known('node-2').size, 0, 'answers are per node');
 
     const second = facts(c2.known('node-1'));

@@ -269,7 +269,8 @@ describe('renderDownScript', () => {
     // The parameters, assigned above the fixed text of down.sh (which the unit tests do not run: see the lab tests).
     const s = renderDownScript(cluster, { force: false });
     assert.match(s, /^PODNET_ROUTE_PROTO=157$/m);
-    assert.match(s, /ip -4 route flush proto "\$PODNET_ROUTE_PROTO" \|\| fail/);
+    assert.match(s, /^PODNET_IP_FLAGS='-4 -6'$/m);
+    assert.match(s, /ip "\$fl" route flush proto "\$PODNET_ROUTE_PROTO" \|\| fail/);
     assert.match(s, /^PODNET_VXLAN_DEVICE=podnet\.1$/m);
     assert.match(s, /^PODNET_LINK_ALIAS=podnet$/m);
     assert.match(s, /cat "\/sys\/class\/net\/\$PODNET_VXLAN_DEVICE\/ifalias" 2>\/dev\/null\)" = "\$PODNET_LINK_ALIAS" \]; then ip link del dev "\$PODNET_VXLAN_DEVICE"/);

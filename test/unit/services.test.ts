@@ -167,7 +167,7 @@ describe('runDoctor', () => {
     const r = await runDoctor(c.inventory, ctx(fakeFromCapture(c, { 'node-3': { facts: { exitCode: 127, stdout: '@@podnet:section meta\n', stderr: 'sh: 3: ip: not found\n' } } })));
     assert.deepEqual(
       r.findings.map((f) => [f.node, f.id, f.message]),
-      [['node-3', 'unreachable', 'facts script failed (exit 127): sh: 3: ip: not found']],
+      [['node-3', 'facts-failed', 'facts script failed (exit 127): sh: 3: ip: not found']],
     );
   });
 
@@ -459,10 +459,8 @@ describe('runStatus', () => {
 });
 
 /**
- * A node whose facts cannot be read is left out of the plan altogether, so its peers are planned as if
- * it did not exist: `up` would remove their routes (and VXLAN entries) to its pods and, when it was the
- * only peer behind a router, delete the overlay and raise the pod MTU. Marked todo until planning keeps
- * an unreachable node's share of its peers' state.
+ * A node whose facts cannot be read keeps its place in its peers' plans: `up` must not remove their routes
+ * (and VXLAN entries) to its pods, delete the overlay or raise the pod MTU (it once did all three).
  */
 describe('a node that cannot be reached keeps its place in its peers\' plans', () => {
 
@@ -476,6 +474,22 @@ describe('a node that cannot be reached keeps its place in its peers\' plans', (
         ['node-1', 'converged', []],
         ['node-2', 'failed', []],
         ['node-3', 'converged', []],
+      ],
+    );
+  });
+
+  test('flat, nodes named by DNS names (no IP in the inventory): the peers still keep their routes to it', async () => {
+    const c = loadCapture('flat-up');
+    const text = readFileSync(new URL('../fixtures/facts/flat-up/inventory.yaml', import.meta.url), 'utf8').replace(/address: 192\.0\.2\.(\d+)/g, 'address: node-$1.lab.example');
+    const inv = parseInventory(text, 'names.yaml', { checkFiles: false });
+    const t = fakeFromCapture(c, { 'node-2': { fail: 'unreachable' } });
+    const r = await runUp(inv, ctx(t), { dryRun: false });
+    assert.deepEqual(
+      r.nodes.map((n) => [n.node, n.result, n.changes]),
+      [
+        ['node-1', 'unchanged', []],
+        ['node-2', 'failed', []],
+        ['node-3', 'unchanged', []],
       ],
     );
   });

@@ -4,6 +4,7 @@
  */
 import { defineCheck } from '../types.js';
 import { cidrContainsIp, cidrsOverlap } from '../../net/cidr.js';
+import { IPV4 } from '../../net/family.js';
 
 export const cidrOverlap = defineCheck({
   findings: { 'cidr-overlap': { severity: 'error', title: 'the cluster CIDR overlaps the node network or the service CIDR' } },
@@ -12,7 +13,7 @@ export const cidrOverlap = defineCheck({
     const bridge = n.live?.bridge?.name ?? 'cni0';
     for (const a of n.facts.addrs) {
       // The pod bridge's own address and an overlay's are pod-side addresses, not the node network.
-      if (a.family !== 'inet' || a.scope === 'host' || a.ifname === bridge || n.facts.links.find((l) => l.ifname === a.ifname)?.kind === 'vxlan') continue;
+      if (a.family !== IPV4.inet || a.scope === 'host' || a.ifname === bridge || n.facts.links.find((l) => l.ifname === a.ifname)?.kind === 'vxlan') continue;
       if (cidrContainsIp(ctx.clusterCIDR, a.local)) emit('cidr-overlap', `the cluster CIDR ${ctx.clusterCIDR} contains the node address ${a.local} (${a.ifname})`, `${a.ifname}: ${a.local}/${a.prefixlen}`, 'choose a cluster CIDR apart from the node network');
     }
     if (ctx.serviceCIDR && cidrsOverlap(ctx.serviceCIDR, ctx.clusterCIDR)) {
@@ -43,7 +44,7 @@ export const bridgeState = defineCheck({
     const name = live.bridge.name;
     const br = n.facts.links.find((l) => l.ifname === name);
     if (!br) return;
-    const a = n.facts.addrs.filter((x) => x.ifname === name && x.family === 'inet');
+    const a = n.facts.addrs.filter((x) => x.ifname === name && x.family === IPV4.inet);
     if (live.bridge.gateway && a.length && !a.some((x) => x.local === live.bridge!.gateway)) {
       emit('bridge-mismatch', `bridge ${name} has ${a.map((x) => `${x.local}/${x.prefixlen}`).join(', ')}, but the live config's gateway is ${live.bridge.gateway}`, `${live.file.name}: subnet ${live.bridge.subnet ?? '?'}`, 'remove the stale bridge address (podnet up repairs it)');
     }

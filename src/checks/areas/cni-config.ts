@@ -5,6 +5,7 @@
  */
 import { defineCheck } from '../types.js';
 import { PODNET_CONFLIST } from '../../facts/marks.js';
+import { isMetaConfig } from '../live-config.js';
 
 /** Plugin types that belong to a CNI other than a plain bridge network, by project. */
 const OTHER_CNIS: Record<string, string> = {
@@ -48,7 +49,7 @@ export const cniConfig = defineCheck({
       emit('cni-config-kind', `the live CNI config ${live.file.name} cannot be loaded: ${live.kindError}`, `${live.file.path}: ${live.isList ? 'a .conflist' : 'a single-plugin file'}`, live.isList ? 'give it a "plugins" list' : `rename it to ${live.file.name.replace(/\.(conf|json)$/, '.conflist')} (libcni reads a plugin list only from .conflist files)`);
       return;
     }
-    if (!live.portmap) {
+    if (!live.portmap && !isMetaConfig(live)) {
       emit('no-hostport', `hostPorts do not work: the live config ${live.file.name} has no portmap plugin with the portMappings capability`, live.isList ? `plugins: ${live.plugins.map((p) => String(p.type)).join(', ')}` : `${live.file.name} is a single-plugin .conf`, 'add {"type":"portmap","capabilities":{"portMappings":true}} to a .conflist (podnet up writes one)');
     }
   },
@@ -65,13 +66,15 @@ export const configDir = defineCheck({
     const files = n.facts.cniConfFiles.filter((c) => /\.(conflist|conf|json)$/.test(c.name));
     const order = files.map((c) => c.name).join(', ');
     const ours = files.find((c) => c.name === PODNET_CONFLIST);
-    if (live && ours && live.file.name !== ours.name) {
+    // A meta-plugin (Multus) that sorts first delegates to the cluster network: it does not shadow it.
+    const meta = isMetaConfig(live);
+    if (live && ours && live.file.name !== ours.name && !meta) {
       const who = pluginTypes(live.file.text).map((t) => OTHER_CNIS[t]).find(Boolean);
       emit('cni-config-shadowed', `${live.file.name}${who ? ` (${who})` : ''} sorts before ${ours.name}: container runtimes use the first config in name order, so new pods get its network, not podnet's`, `${n.facts.cniConfDir}: ${order}`, `if ${who ?? 'that CNI'} is gone, move the file out of ${n.facts.cniConfDir} (mv ${live.file.path} /root/), then restart pods created since`);
       return;
     }
     for (const c of files) {
-      if (c === live?.file) continue;
+      if (c === live?.file || meta) continue;
       const who = pluginTypes(c.text).map((t) => OTHER_CNIS[t]).find(Boolean);
       if (who) emit('cni-config-leftover', `${c.name} is ${who}'s config, left in the conf dir: unused while ${live?.file.name ?? 'another file'} sorts first, it becomes the live config as soon as that file is renamed or removed, and its IPAM and cached results outlive it`, `${n.facts.cniConfDir}: ${order}`, `if ${who} is gone, move it out: mv ${c.path} /root/`);
     }
@@ -126,22 +129,25 @@ export const runtimeDirs = defineCheck({
   run(n, _ctx, emit) {
     const live = n.live;
     const types = live?.plugins.map((p) => String(p.type)) ?? [];
-    const holds = (dir: string, t: string) => n.facts.plugins.some((p) => p.dir === dir && p.name === t && !p.broken);
+    const norm = (d: string) => d.replace(/\/+$/, '') || '/';
+    const holds = (dir: string, t: string) => n.facts.plugins.some((p) => norm(p.dir) === norm(dir) && p.name === t && !p.broken);
+    // Only dirs the facts looked into can be judged; a runtime dir podnet did not list is unknown, not empty.
+    const listed = (dir: string) => n.facts.cniBinDirs.some((d) => norm(d) === norm(dir));
     for (const rt of n.facts.runtimeCni) {
       const label = rt.runtime === 'crio' ? 'CRI-O' : 'containerd';
       if (rt.confDir && rt.confDir.replace(/\/+$/, '') !== n.facts.cniConfDir.replace(/\/+$/, '')) {
         emit('runtime-cni-dirs', `${label} reads CNI configs from ${rt.confDir}, not ${n.facts.cniConfDir} where ${live ? `${live.file.name} is` : 'podnet looks'}: its pods get no network ("cni plugin not initialized", "no networks found")`, `${rt.file}: ${rt.confDirLine ?? rt.confDir}`, `point ${label} at ${n.facts.cniConfDir} in ${rt.file} and restart it, or set cluster.cniConfDir to ${rt.confDir} in the inventory`);
       }
-      if (rt.binDirs?.length && types.length) {
+      if (rt.binDirs?.length && types.length && rt.binDirs.every(listed)) {
         const lacking = types.filter((t) => !rt.binDirs!.some((d) => holds(d, t)));
         if (lacking.length) {
           const where = n.facts.cniBinDirs.find((d) => lacking.every((t) => holds(d, t)));
           emit('runtime-cni-dirs', `${label} looks for CNI plugins in ${rt.binDirs.join(', ')}, which lacks ${lacking.join(', ')}: sandbox creation fails ("failed to find plugin")`, `${rt.file}: ${rt.binDirLine ?? rt.binDirs.join(', ')}${where ? `; the plugins are in ${where}` : ''}`, where ? `set the bin dir in ${rt.file} to include ${where} and restart ${label}` : `install the CNI plugins into ${rt.binDirs[0]}`);
         }
       }
-      const binDirs = rt.binDirs?.length ? rt.binDirs : rt.runtime === 'crio' ? ['/opt/cni/bin', '/usr/libexec/cni'] : ['/opt/cni/bin'];
-      if (rt.runtime === 'containerd' && !rt.internalLoopback && n.facts.plugins.some((p) => binDirs.includes(p.dir)) && !binDirs.some((d) => holds(d, 'loopback'))) {
-        emit('loopback-missing', `containerd sets up every pod's loopback with the loopback plugin, and ${binDirs.join(', ')} has none: every sandbox fails ("failed to find plugin \\"loopback\\"")`, `${binDirs.join(', ')}: ${[...new Set(n.facts.plugins.filter((p) => binDirs.includes(p.dir)).map((p) => p.name))].join(', ')}`, `install the loopback plugin into ${binDirs[0]} (it ships with the standard CNI plugins), or set use_internal_loopback = true (containerd ≥ 2.0)`);
+      const binDirs = (rt.binDirs?.length ? rt.binDirs : rt.runtime === 'crio' ? ['/opt/cni/bin', '/usr/libexec/cni'] : ['/opt/cni/bin']).map(norm);
+      if (rt.runtime === 'containerd' && !rt.internalLoopback && binDirs.every(listed) && n.facts.plugins.some((p) => binDirs.includes(norm(p.dir))) && !binDirs.some((d) => holds(d, 'loopback'))) {
+        emit('loopback-missing', `containerd sets up every pod's loopback with the loopback plugin, and ${binDirs.join(', ')} has none: every sandbox fails ("failed to find plugin \\"loopback\\"")`, `${binDirs.join(', ')}: ${[...new Set(n.facts.plugins.filter((p) => binDirs.includes(norm(p.dir))).map((p) => p.name))].join(', ')}`, `install the loopback plugin into ${binDirs[0]} (it ships with the standard CNI plugins), or set use_internal_loopback = true (containerd ≥ 2.0)`);
       }
     }
   },

@@ -3,7 +3,9 @@
  * nftables), br_netfilter, reverse-path filtering, conntrack and split iptables backends.
  */
 import { defineCheck } from '../types.js';
-import { chainOf, coversCidr, firstVerdict, reachableChains, ruleArg, targetOf } from '../../facts/iptables.js';
+import { chainOf, coversCidr, droppingPath, podPaths, reachableChains, ruleArg, targetOf } from '../../facts/iptables.js';
+import { nftFirstVerdict } from '../../facts/nftables.js';
+import { IPV4 } from '../../net/family.js';
 
 /** An ACCEPT in FORWARD (or a chain it reaches) that lets new pod flows through. */
 function acceptsPods(rules: string[], cidr: string): boolean {
@@ -15,8 +17,8 @@ export const ipForward = defineCheck({
   findings: { 'ip-forward-off': { severity: 'error', title: 'IPv4 forwarding is off' } },
   needs: ['sysctl'],
   run(n, _ctx, emit) {
-    const v = n.facts.sysctl['net.ipv4.ip_forward'];
-    if (v !== '1') emit('ip-forward-off', 'IPv4 forwarding is off: pods cannot reach other nodes', `net.ipv4.ip_forward = ${v ?? 'unknown'}`, 'sysctl -w net.ipv4.ip_forward=1 and persist it in /etc/sysctl.d (podnet up does both)');
+    const v = n.facts.sysctl[IPV4.forwarding];
+    if (v !== '1') emit('ip-forward-off', 'IPv4 forwarding is off: pods cannot reach other nodes', `${IPV4.forwarding} = ${v ?? 'unknown'}`, `sysctl -w ${IPV4.forwarding}=1 and persist it in /etc/sysctl.d (podnet up does both)`);
   },
 });
 
@@ -35,10 +37,11 @@ export const forwardReject = defineCheck({
   findings: { 'forward-reject': { severity: 'error', title: 'a DROP or REJECT rule in FORWARD catches pod traffic before any ACCEPT' } },
   needs: ['iptablesFilter', 'links'],
   run(n, ctx, emit) {
-    const devs = [n.live?.bridge?.name ?? 'cni0', n.uplink?.ifname, ...n.facts.links.filter((l) => l.kind === 'vxlan').map((l) => l.ifname)].filter((x): x is string => Boolean(x));
-    const v = firstVerdict(n.facts.iptablesFilter, 'FORWARD', ctx.clusterCIDR, devs);
-    if (!v || v.verdict === 'ACCEPT') return;
-    emit('forward-reject', `a ${v.verdict} rule in the FORWARD path applies to pod traffic before any ACCEPT: pods on this node cannot reach pods elsewhere (and, with br_netfilter, each other)`, v.rule, `remove it (iptables -D ${v.rule.slice(3)}) or accept the cluster CIDR before it: iptables -I FORWARD 1 -s ${ctx.clusterCIDR} -j ACCEPT; iptables -I FORWARD 1 -d ${ctx.clusterCIDR} -j ACCEPT (RHEL's iptables-services default rules do this: disable iptables.service or edit /etc/sysconfig/iptables)`);
+    const paths = podPaths(n.live?.bridge?.name ?? 'cni0', n.uplink?.ifname, n.facts.links.filter((l) => l.kind === 'vxlan').map((l) => l.ifname));
+    const v = droppingPath(n.facts.iptablesFilter, 'FORWARD', ctx.clusterCIDR, paths);
+    if (!v) return;
+    const where = v.path.in === v.path.out ? `between pods on ${v.path.in}` : `from ${v.path.in} to ${v.path.out}`;
+    emit('forward-reject', `a ${v.verdict} rule in the FORWARD path applies to pod traffic (${where}) before any ACCEPT: pods on this node lose that traffic`, v.rule, `remove it (iptables -D ${v.rule.slice(3)}) or accept the cluster CIDR before it: iptables -I FORWARD 1 -s ${ctx.clusterCIDR} -j ACCEPT; iptables -I FORWARD 1 -d ${ctx.clusterCIDR} -j ACCEPT (RHEL's iptables-services default rules do this: disable iptables.service or edit /etc/sysconfig/iptables)`);
   },
 });
 
@@ -46,10 +49,10 @@ export const brNetfilter = defineCheck({
   findings: { 'br-netfilter': { severity: 'warning', title: 'br_netfilter not loaded or bridge-nf-call-iptables off' } },
   needs: ['sysctl', 'iptablesFilter'],
   run(n, _ctx, emit) {
-    const v = n.facts.sysctl['net.bridge.bridge-nf-call-iptables'];
+    const v = n.facts.sysctl[IPV4.bridgeNf];
     if (v === '1') return;
     const drop = n.facts.iptablesFilter.includes('-P FORWARD DROP');
-    emit('br-netfilter', v === '-' || v === undefined ? 'br_netfilter is not loaded: bridged pod traffic bypasses iptables' : 'bridge-nf-call-iptables is 0: bridged pod traffic bypasses iptables', `net.bridge.bridge-nf-call-iptables = ${v ?? 'missing'}`, 'modprobe br_netfilter; sysctl -w net.bridge.bridge-nf-call-iptables=1 (podnet up does both)', drop ? 'error' : 'warning');
+    emit('br-netfilter', v === '-' || v === undefined ? 'br_netfilter is not loaded: bridged pod traffic bypasses iptables' : 'bridge-nf-call-iptables is 0: bridged pod traffic bypasses iptables', `${IPV4.bridgeNf} = ${v ?? 'missing'}`, `modprobe br_netfilter; sysctl -w ${IPV4.bridgeNf}=1 (podnet up does both)`, drop ? 'error' : 'warning');
   },
 });
 
@@ -86,24 +89,24 @@ export const iptablesSplit = defineCheck({
   },
 });
 
-/** Does an nftables rule accept pod traffic: an address match on the cluster CIDR or the bridge, no state match? */
-function nftAccepts(rule: string, cidr: string, bridge: string): boolean {
-  if (!/\baccept\b/.test(rule) || /\bct state\b/.test(rule)) return false;
-  const addrs = [...rule.matchAll(/\bip6? [sd]addr (\S+)/g)].map((m) => m[1]!);
-  if (addrs.some((a) => /^[0-9.]+(\/\d+)?$/.test(a) && coversCidr({ value: a, negated: false }, cidr))) return true;
-  return new RegExp(`\\b[io]ifname "?${bridge.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?`).test(rule);
-}
-
 export const nftForwardDrop = defineCheck({
   findings: { 'nft-forward-drop': { severity: 'error', title: 'a native nftables forward chain drops pod traffic' } },
-  needs: ['nftForward', 'iptablesVersion'],
+  needs: ['nftTables', 'links'],
   run(n, ctx, emit) {
-    const bridge = n.live?.bridge?.name ?? 'cni0';
-    for (const c of n.facts.nftForward) {
-      // iptables-nft's own FORWARD chain is what iptables -S shows: the forward-drop check reads it there.
-      if (c.table === 'filter' && (c.family === 'ip' || c.family === 'ip6') && c.chain === 'FORWARD') continue;
-      if (c.policy !== 'drop' || c.rules.some((r) => nftAccepts(r, ctx.clusterCIDR, bridge))) continue;
-      emit('nft-forward-drop', `the nftables chain ${c.family} ${c.table} ${c.chain} hooks forwarding with policy drop and accepts nothing for ${ctx.clusterCIDR}: pod traffic between nodes is dropped whatever iptables says (a packet must pass every base chain on the hook)`, `table ${c.family} ${c.table} chain ${c.chain}: policy drop; ${c.rules.length} rule${c.rules.length === 1 ? '' : 's'}${c.rules.length ? `: ${c.rules.slice(0, 3).join('; ')}` : ''}`, `accept the cluster CIDR in it: nft insert rule ${c.family} ${c.table} ${c.chain} ip saddr ${ctx.clusterCIDR} accept; nft insert rule ${c.family} ${c.table} ${c.chain} ip daddr ${ctx.clusterCIDR} accept (firewalld: firewall-cmd --permanent --zone=trusted --add-source=${ctx.clusterCIDR}, and allow forwarding in that zone)`);
+    const paths = podPaths(n.live?.bridge?.name ?? 'cni0', n.uplink?.ifname, n.facts.links.filter((l) => l.kind === 'vxlan').map((l) => l.ifname));
+    for (const t of n.facts.nftTables) {
+      if (!['inet', 'ip', 'bridge'].includes(t.family)) continue;
+      for (const c of t.chains.filter((x) => x.hook === 'forward')) {
+        // Every base chain on the hook must let a packet through: a drop in any one is final.
+        const hit = paths
+          .map((path) => ({ path, v: nftFirstVerdict(t, c.name, path, ctx.clusterCIDR) }))
+          .find(({ v }) => (v ? v.verdict !== 'accept' : c.policy === 'drop'));
+        if (!hit) continue;
+        const where = hit.path.in === hit.path.out ? `between pods on ${hit.path.in}` : `from ${hit.path.in} to ${hit.path.out}`;
+        const what = hit.v ? `its rule "${hit.v.rule}"` : 'its policy drop';
+        emit('nft-forward-drop', `the nftables chain ${t.family} ${t.name} ${c.name} on the forward hook drops pod traffic (${where}) by ${what}, before anything accepts ${ctx.clusterCIDR}: it is dropped whatever iptables says (a packet must pass every base chain on the hook)`, `table ${t.family} ${t.name} chain ${c.name}: policy ${c.policy}; ${hit.v ? hit.v.rule : `${c.rules.length} rule(s), none accepting the cluster CIDR`}`, `accept the cluster CIDR at the top of that chain: nft insert rule ${t.family} ${t.name} ${c.name} ip saddr ${ctx.clusterCIDR} accept; nft insert rule ${t.family} ${t.name} ${c.name} ip daddr ${ctx.clusterCIDR} accept (firewalld: firewall-cmd --permanent --zone=trusted --add-source=${ctx.clusterCIDR} && firewall-cmd --reload)`);
+        break;
+      }
     }
   },
 });

@@ -7,11 +7,12 @@ import { defineCheck } from '../types.js';
 import { cidrContainsIp, cidrSize, parseCidr } from '../../net/cidr.js';
 import { PODNET_NETWORK, PROBE_POD_PREFIX } from '../../facts/marks.js';
 import type { IpamReservation } from '../../facts/parse.js';
+import { familyOf, IPV4 } from '../../net/family.js';
 
 /** Addresses host-local can hand out in the live range: the subnet less network, broadcast and gateway. */
 function capacity(subnet: string): number | undefined {
   const c = parseCidr(subnet);
-  if (!c || c.family !== 4) return undefined;
+  if (!c || familyOf(subnet) !== IPV4) return undefined;
   return Math.max(0, Number(cidrSize(c)) - 3);
 }
 
@@ -24,7 +25,8 @@ export const ipamState = defineCheck({
   run(n, _ctx, emit) {
     const live = n.live;
     const net = live?.name;
-    if (!live?.bridge?.subnet || live.bridge.ipamType !== 'host-local' || !net) return;
+    // A config with its own dataDir keeps state where podnet did not look: nothing to judge.
+    if (!live?.bridge?.subnet || live.bridge.ipamType !== 'host-local' || !net || live.bridge.ipamDataDir) return;
     const subnet = live.bridge.subnet;
     const all = n.facts.ipam.networks[net] ?? [];
     const inRange = all.filter((r) => cidrContainsIp(subnet, r.ip));
@@ -43,7 +45,7 @@ export const ipamState = defineCheck({
       emit('ipam-leak', `${probes.length} address${probes.length > 1 ? 'es' : ''} of ${subnet} still reserved for podnet probe pods that are gone`, sample(probes), net === PODNET_NETWORK ? 'podnet up releases them' : `rm ${probes.map((r) => `${dir}/${r.ip}`).join(' ')}`);
     }
     if (preBoot.length) {
-      emit('ipam-leak', `${preBoot.length} address${preBoot.length > 1 ? 'es' : ''} of ${subnet} reserved before the node last booted: pods do not survive a reboot, so these leaked (a runtime that did not run CNI DEL)`, `${sample(preBoot)}; boot at ${new Date(boot! * 1000).toISOString()}`, `after checking with crictl pods -q --no-trunc that no running pod holds them, remove them: find ${dir} -maxdepth 1 -type f -name '*.*.*.*' ! -newermt @${boot} -delete`);
+      emit('ipam-leak', `${preBoot.length} address${preBoot.length > 1 ? 'es' : ''} of ${subnet} reserved before the node last booted: pods do not survive a reboot, so these most likely leaked (a runtime that did not run CNI DEL; a clock set after boot can also date live ones early)`, `${sample(preBoot)}; boot at ${new Date(boot! * 1000).toISOString()}`, `list the reservations no running sandbox holds, then remove those files: for f in ${dir}/*.*.*.*; do id=$(head -n1 "$f" | tr -d '\\r'); crictl inspectp "$id" >/dev/null 2>&1 || echo "$f"; done`);
     }
   },
 });

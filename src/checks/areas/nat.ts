@@ -50,12 +50,12 @@ export const staleHostPort = defineCheck({
   run(n, _ctx, emit) {
     const live = n.live;
     const subnet = live?.bridge?.subnet;
-    if (!subnet || live?.bridge?.ipamType !== 'host-local' || !live.name) return;
+    if (!subnet || live?.bridge?.ipamType !== 'host-local' || !live.name || live.bridge.ipamDataDir) return;
     const reserved = new Set((n.facts.ipam.networks[live.name] ?? []).map((r) => r.ip));
     const stale = hostPortRules(n.facts.iptablesNat).filter((h) => cidrContainsIp(subnet, h.to) && !reserved.has(h.to));
     if (!stale.length) return;
     const ports = [...new Set(stale.map((h) => `${h.port}/${h.proto}`))];
-    emit('stale-hostport', `hostPort ${ports.slice(0, 5).join(', ')}${ports.length > 5 ? ', …' : ''} still forward${ports.length === 1 ? 's' : ''} to ${[...new Set(stale.map((h) => h.to))].slice(0, 3).join(', ')}, which no pod holds: a new pod with that hostPort is shadowed by the old rule (portmap appends, the first match wins)`, stale.slice(0, 3).map((h) => h.rule).join('; '), `remove the stale chain${stale.length > 1 ? 's' : ''}: ${[...new Set(stale.map((h) => h.chain))].slice(0, 3).map((c) => `iptables -t nat -S CNI-HOSTPORT-DNAT | grep -- '-j ${c}$' | sed 's/^-A/-D/' | xargs -L1 iptables -t nat; iptables -t nat -F ${c}; iptables -t nat -X ${c}`).join('; ')}`);
+    emit('stale-hostport', `hostPort ${ports.slice(0, 5).join(', ')}${ports.length > 5 ? ', …' : ''} still forward${ports.length === 1 ? 's' : ''} to ${[...new Set(stale.map((h) => h.to))].slice(0, 3).join(', ')}, which no pod holds: a new pod with that hostPort is shadowed by the old rule (portmap appends, the first match wins)`, stale.slice(0, 3).map((h) => h.rule).join('; '), `remove the stale chain${stale.length > 1 ? 's' : ''} and the rules that jump to it: ${[...new Set(stale.map((h) => h.chain))].slice(0, 3).map((c) => `iptables -t nat -S CNI-HOSTPORT-DNAT | grep -- '-j ${c}$' | sed 's/^-A/-D/' | while IFS= read -r r; do eval "iptables -t nat $r"; done; iptables -t nat -F ${c}; iptables -t nat -X ${c}`).join('; ')}`);
   },
 });
 

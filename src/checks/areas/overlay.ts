@@ -3,7 +3,7 @@
  * current) and the kernel's VXLAN checksum bug.
  */
 import { defineCheck } from '../types.js';
-import { VXLAN_OVERHEAD } from '../../facts/marks.js';
+import { familyOf, IPV4 } from '../../net/family.js';
 
 export const mtu = defineCheck({
   findings: { mtu: { severity: 'error', title: 'pod, overlay and uplink MTUs that do not fit the path' } },
@@ -13,14 +13,16 @@ export const mtu = defineCheck({
     // The overlay device pod routes go through (a leftover VXLAN device nothing routes through does not count).
     const vx = n.facts.links.find((l) => l.kind === 'vxlan' && l.vxlan?.port === ctx.vxlanPort && n.facts.routes.some((r) => r.dev === l.ifname));
     const up = n.uplink;
-    if (up && vx && vx.mtu > up.mtu - VXLAN_OVERHEAD) {
-      emit('mtu', `VXLAN device ${vx.ifname} MTU ${vx.mtu} leaves no room for the ${VXLAN_OVERHEAD}-byte overhead on ${up.ifname} (MTU ${up.mtu})`, `${vx.ifname} mtu ${vx.mtu}, ${up.ifname} mtu ${up.mtu}`, `ip link set ${vx.ifname} mtu ${up.mtu - VXLAN_OVERHEAD}`);
+    // What the overlay costs depends on the family that carries it (the node IPs').
+    const overhead = (familyOf(n.nodeIP ?? '') ?? IPV4).vxlanOverhead;
+    if (up && vx && vx.mtu > up.mtu - overhead) {
+      emit('mtu', `VXLAN device ${vx.ifname} MTU ${vx.mtu} leaves no room for the ${overhead}-byte overhead on ${up.ifname} (MTU ${up.mtu})`, `${vx.ifname} mtu ${vx.mtu}, ${up.ifname} mtu ${up.mtu}`, `ip link set ${vx.ifname} mtu ${up.mtu - overhead}`);
     }
     const uplinks = ctx.nodes.map((x) => `${x.name}=${x.uplink?.mtu ?? '?'}`).join(' ');
     const minUplink = Math.min(...ctx.nodes.map((x) => x.uplink?.mtu ?? 65535));
     // The overhead counts where pod routes use an overlay (not for a leftover VXLAN device nothing routes through).
     const overlay = ctx.nodes.some((x) => x.facts.routes.some((r) => x.facts.links.find((l) => l.ifname === r.dev)?.kind === 'vxlan'));
-    const limit = Math.min(up?.mtu ?? 65535, minUplink) - (overlay ? VXLAN_OVERHEAD : 0);
+    const limit = Math.min(up?.mtu ?? 65535, minUplink) - (overlay ? Math.max(...ctx.nodes.map((x) => (familyOf(x.nodeIP ?? '') ?? IPV4).vxlanOverhead)) : 0);
     if (podMtu !== undefined && podMtu > limit) {
       emit('mtu', `pod MTU ${podMtu} is larger than the path allows (${limit}): large packets are dropped, small ones pass`, `conflist mtu ${podMtu}; uplink MTUs: ${uplinks}`, `set the pod MTU to ${limit} (podnet up derives it from the smallest uplink) and recreate pods`);
     }

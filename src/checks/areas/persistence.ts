@@ -3,17 +3,18 @@
  * configuration files set them (a later file overrides podnet's), not only as they are now.
  */
 import { defineCheck } from '../types.js';
+import { IPV4 } from '../../net/family.js';
 
 /** Settings the pod network needs, and the value. */
 const NEEDED: Record<string, string> = {
-  'net.ipv4.ip_forward': '1',
+  [IPV4.forwarding]: '1',
   'net.ipv4.conf.all.forwarding': '1',
-  'net.bridge.bridge-nf-call-iptables': '1',
+  [IPV4.bridgeNf]: '1',
 };
 
 /** systemd-sysctl's order: by file name; for one name, /etc over /run over /usr/lib; /etc/sysctl.conf last. */
 export function sysctlOrder(files: string[]): string[] {
-  const rank = (p: string) => (p.startsWith('/etc/') ? 0 : p.startsWith('/run/') ? 1 : p.startsWith('/usr/local/') ? 2 : 3);
+  const rank = (p: string) => (p.startsWith('/etc/') ? 0 : p.startsWith('/run/') ? 1 : p.startsWith('/usr/local/') ? 2 : p.startsWith('/usr/lib/') ? 3 : 4);
   const byName = new Map<string, string>();
   for (const f of files) {
     if (f === '/etc/sysctl.conf') continue;
@@ -29,13 +30,15 @@ export const sysctlReverts = defineCheck({
   findings: { 'sysctl-reverts': { severity: 'warning', title: 'a sysctl file sets a needed kernel setting back at boot' } },
   needs: ['sysctlFiles', 'sysctl'],
   run(n, _ctx, emit) {
-    const order = sysctlOrder([...new Set(n.facts.sysctlFiles.map((s) => s.file))]);
+    // The files systemd-sysctl applies, in its order (a same-named file in an earlier directory hides the others).
+    const order = sysctlOrder(n.facts.sysctlFiles.files);
+    const settings = n.facts.sysctlFiles.settings;
     for (const [key, want] of Object.entries(NEEDED)) {
       let last: { file: string; value: string } | undefined;
-      for (const file of order) for (const s of n.facts.sysctlFiles) if (s.file === file && s.key === key) last = s;
+      for (const file of order) for (const s of settings) if (s.file === file && s.key === key) last = s;
       if (!last || last.value === want) continue;
-      const setters = order.filter((f) => n.facts.sysctlFiles.some((s) => s.file === f && s.key === key && s.value === want));
-      emit('sysctl-reverts', `${last.file} sets ${key} = ${last.value}${setters.length ? ` after ${setters.map((f) => f.split('/').pop()).join(', ')}` : ''}: at the next boot (or sysctl --system) it is ${last.value}${n.facts.sysctl[key] === want ? `, though it is ${want} now` : ''}`, `${last.file}: ${key} = ${last.value}; files in the order systemd-sysctl applies them: ${order.filter((f) => n.facts.sysctlFiles.some((s) => s.file === f && s.key === key)).join(', ')}`, `remove that line from ${last.file} (the last file that sets a key wins)`);
+      const setters = order.filter((f) => settings.some((s) => s.file === f && s.key === key && s.value === want));
+      emit('sysctl-reverts', `${last.file} sets ${key} = ${last.value}${setters.length ? ` after ${setters.map((f) => f.split('/').pop()).join(', ')}` : ''}: at the next boot (or sysctl --system) it is ${last.value}${n.facts.sysctl[key] === want ? `, though it is ${want} now` : ''}`, `${last.file}: ${key} = ${last.value}; files in the order systemd-sysctl applies them: ${order.filter((f) => settings.some((s) => s.file === f && s.key === key)).join(', ')}`, `remove that line from ${last.file} (the last file that sets a key wins)`);
     }
   },
 });

@@ -8,8 +8,9 @@ import { cidrsOverlap, cidrContainsIp } from '../../net/cidr.js';
 import { ROUTE_PROTO } from '../../facts/marks.js';
 import { lookupRoute, routeDst } from '../../facts/routes.js';
 import type { RouteFact, RuleFact } from '../../facts/parse.js';
+import { IPV4 } from '../../net/family.js';
 
-const DROPPING = new Set(['blackhole', 'unreachable', 'prohibit', 'throw']);
+const DROPPING = new Set(['blackhole', 'unreachable', 'prohibit']);
 
 export const peerRoutes = defineCheck({
   findings: {
@@ -28,7 +29,7 @@ export const peerRoutes = defineCheck({
       const dst = r ? routeDst(r) : undefined;
       // Blackhole and unreachable routes have their own finding (blackhole-route).
       if (r && DROPPING.has(r.type ?? '')) continue;
-      if (!r || dst === '0.0.0.0/0') {
+      if (!r || dst === IPV4.anyRoute) {
         emit('missing-route', `no route to ${p.name}'s pod CIDR ${p.podCIDR}`, `ip route get ${p.podCIDR.split('/')[0]} → ${r ? `default via ${r.gateway ?? '-'}` : 'unreachable'}`, `ip route add ${p.podCIDR} via ${p.nodeIP} (or through the overlay); podnet up programs all peer routes`);
         continue;
       }
@@ -98,7 +99,13 @@ export const blackholeRoute = defineCheck({
     for (const r of n.facts.routes) {
       if (!DROPPING.has(r.type ?? '')) continue;
       const dst = routeDst(r);
-      const hit = podCidrs(n, ctx.nodes).filter((c) => cidrsOverlap(dst, c));
+      // Only where it wins: a wide sink that more specific routes override (unreachable 10.0.0.0/8) drops nothing.
+      const hit = podCidrs(n, ctx.nodes).filter((c) => {
+        if (!cidrsOverlap(dst, c)) return false;
+        const inner = Number(dst.split('/')[1]) >= Number(c.split('/')[1]) ? dst : c;
+        const best = lookupRoute(n.facts, inner.split('/')[0]!);
+        return !best || Number(routeDst(best).split('/')[1]) <= Number(dst.split('/')[1]);
+      });
       if (!hit.length) continue;
       const whose = hit.map((c) => (c === n.podCIDR ? `this node's pods (${c})` : `${ctx.nodes.find((p) => p.podCIDR === c)?.name ?? '?'}'s pods (${c})`));
       emit('blackhole-route', `a ${r.type} route for ${dst} drops traffic to ${whose.join(', ')}: Calico and kube-router install these for their address blocks and leave them behind`, `${r.type} ${dst}${r.protocol ? ` proto ${r.protocol}` : ''}`, `podnet never removes routes it did not create: if the CNI that made it is gone, ip route del ${r.type} ${dst}`);
@@ -135,7 +142,8 @@ export const policyRoute = defineCheck({
         }
         const table: RouteFact[] = n.facts.routeTables[rule.table ?? ''] ?? [];
         const hit = table.filter((r) => cidrContainsIp(routeDst(r), probe)).sort((a, b) => Number(routeDst(b).split('/')[1]) - Number(routeDst(a).split('/')[1]))[0];
-        if (!hit) continue;
+        // "throw" sends the lookup on to the next rule: not where the traffic goes.
+        if (!hit || hit.type === 'throw') continue;
         emit('policy-route', `the policy rule "${desc}" sends traffic to ${whose} (${cidr}) to table ${rule.table}, which routes it ${hit.type && hit.type !== 'unicast' ? `as ${hit.type}` : `via ${hit.gateway ?? `dev ${hit.dev}`}`}: the main table's pod routes are never consulted`, `ip rule: ${desc}; table ${rule.table}: ${hit.type && hit.type !== 'unicast' ? `${hit.type} ` : ''}${routeDst(hit)}${hit.gateway ? ` via ${hit.gateway}` : ''}${hit.dev ? ` dev ${hit.dev}` : ''}`, `exclude the cluster CIDR from that rule's tool (VPN clients: Tailscale, WireGuard wg-quick, …), or add ip rule add to ${ctx.clusterCIDR} lookup main pref ${Math.max(1, rule.priority - 1)}`);
         break;
       }
