@@ -140,6 +140,8 @@ export interface NodeFacts {
   cniConfDir: string;
   cniConfFiles: ConfFile[];
   cniBinDirs: string[];
+  /** bin dirs podnet looked for (candidates, the runtimes' own) that do not exist */
+  cniBinDirsAbsent: string[];
   plugins: PluginFact[];
   /** path → sha256 of podnet's own files that exist on the node */
   files: Record<string, string>;
@@ -518,9 +520,11 @@ export function parseFacts(out: string): NodeFacts {
 
   const plugins: PluginFact[] = [];
   const binDirs: string[] = [];
+  const absentDirs: string[] = [];
   const keys = new Map<string, string>();
   for (const line of (s.get('cni-bin') ?? '').split('\n')) {
     if (line.startsWith('dir=')) binDirs.push(line.slice(4));
+    if (line.startsWith('nodir=')) absentDirs.push(line.slice(6));
     const k = /^pluginkey=(\S+) (\S+) (\S+)$/.exec(line);
     if (k) {
       keys.set(`${k[1]} ${k[2]}`, k[3]!);
@@ -581,6 +585,7 @@ export function parseFacts(out: string): NodeFacts {
     cniConfDir: confDir,
     cniConfFiles: conf.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     cniBinDirs: binDirs,
+    cniBinDirsAbsent: absentDirs,
     plugins,
     files,
     bridgePorts: jsonArray<{ ifname: string; master?: string }>(s.get('bridge-ports'), 'bridge link').map((p) => ({ ifname: p.ifname, master: p.master })),
@@ -617,6 +622,7 @@ export const EMPTY_FACTS: NodeFacts = {
   cniConfDir: '/etc/cni/net.d',
   cniConfFiles: [],
   cniBinDirs: [],
+  cniBinDirsAbsent: [],
   plugins: [],
   files: {},
   bridgePorts: [],

@@ -9,7 +9,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLab, type TestLab } from '../helpers/lab.js';
-import { assertClean, assertNoProbeLeftovers, exercise, involves, type Cell, type Fault } from '../helpers/diagnose.js';
+import { assertClean, assertNoProbeLeftovers, doctor, exercise, involves, probe, type Cell, type Fault } from '../helpers/diagnose.js';
 
 const CELLS = 84;
 const crossNode = (a: string, b: string) => (c: Cell) => c.src !== c.dst && [c.src, c.dst].every((n) => n === a || n === b);
@@ -242,12 +242,40 @@ describe('failure modes: flat lab of 3 nodes', () => {
     await lab?.down();
   });
 
-  for (const fault of FAULTS) {
+  // The modes the probe feels, one at a time: exactly which cells fail, each explained.
+  for (const fault of FAULTS.filter((f) => f.probeFails !== false)) {
     it(`${fault.finding}: ${fault.name}`, async () => {
       await exercise(lab, fault, CELLS);
       await assertNoProbeLeftovers(lab);
     });
   }
+
+  // The modes that bite later or only a real runtime: no probe cell may fail, so they share one doctor,
+  // one probe and one up (each on its own node, each finding asserted on that node).
+  const quiet = FAULTS.filter((f) => f.probeFails === false);
+  it(`all at once, none failing a probe cell: ${quiet.map((f) => f.finding).join(', ')}`, async () => {
+    for (const f of quiet) {
+      const inj = await lab.shOnNode(f.node, f.inject);
+      assert.equal(inj.exitCode, 0, `${f.finding} inject: ${inj.stderr}`);
+    }
+    const d = await doctor(lab);
+    for (const f of quiet) {
+      const found = d.findings.filter((x) => x.id === f.finding && x.node === f.node);
+      assert.ok(found.length, `doctor: no ${f.finding} on ${f.node}: ${JSON.stringify(d.findings.map((x) => `${x.node}:${x.id}`))}`);
+      assert.ok(found.every((x) => x.severity === f.severity), `${f.finding} severity: ${JSON.stringify(found)}`);
+    }
+    const p = await probe(lab);
+    assert.deepEqual(p.results.filter((r) => r.status === 'fail').map((r) => `${r.check} ${r.src}→${r.dst}: ${r.reason}`), []);
+    assert.equal(p.exitCode, 0);
+    for (const f of quiet) if (f.undo) await lab.shOnNode(f.node, f.undo);
+    const up = await lab.podnet(['up', '-i', lab.inventory]);
+    assert.equal(up.exitCode, 0, up.stderr);
+    const again = await doctor(lab);
+    assert.deepEqual(again.findings.filter((x) => quiet.some((f) => f.finding === x.id)).map((x) => `${x.node}: ${x.id}: ${x.message}`), [], 'healed or undone');
+    const st = await lab.podnet(['status', '-i', lab.inventory]);
+    assert.equal(st.exitCode, 0, st.stdout);
+    await assertNoProbeLeftovers(lab);
+  });
 
   it('doctor --list-checks prints the catalogue without an inventory', async () => {
     const r = await lab.podnet(['doctor', '--list-checks', '--json']);

@@ -125,14 +125,15 @@ export const runtimeDirs = defineCheck({
     'runtime-cni-dirs': { severity: 'error', title: "the container runtime looks for CNI configs or plugins somewhere else" },
     'loopback-missing': { severity: 'error', title: 'no loopback plugin where the runtime looks for plugins' },
   },
-  needs: ['runtimeCni', 'plugins', 'cniBinDirs', 'cniConfDir', 'tools'],
+  needs: ['runtimeCni', 'plugins', 'cniBinDirs', 'cniBinDirsAbsent', 'cniConfDir', 'tools'],
   run(n, _ctx, emit) {
     const live = n.live;
     const types = live?.plugins.map((p) => String(p.type)) ?? [];
     const norm = (d: string) => d.replace(/\/+$/, '') || '/';
     const holds = (dir: string, t: string) => n.facts.plugins.some((p) => norm(p.dir) === norm(dir) && p.name === t && !p.broken);
     // Only dirs the facts looked into can be judged; a runtime dir podnet did not list is unknown, not empty.
-    const listed = (dir: string) => n.facts.cniBinDirs.some((d) => norm(d) === norm(dir));
+    const absent = (dir: string) => n.facts.cniBinDirsAbsent.some((d) => norm(d) === norm(dir));
+    const listed = (dir: string) => absent(dir) || n.facts.cniBinDirs.some((d) => norm(d) === norm(dir));
     for (const rt of n.facts.runtimeCni) {
       const label = rt.runtime === 'crio' ? 'CRI-O' : 'containerd';
       if (rt.confDir && rt.confDir.replace(/\/+$/, '') !== n.facts.cniConfDir.replace(/\/+$/, '')) {
@@ -142,7 +143,7 @@ export const runtimeDirs = defineCheck({
         const lacking = types.filter((t) => !rt.binDirs!.some((d) => holds(d, t)));
         if (lacking.length) {
           const where = n.facts.cniBinDirs.find((d) => lacking.every((t) => holds(d, t)));
-          emit('runtime-cni-dirs', `${label} looks for CNI plugins in ${rt.binDirs.join(', ')}, which lacks ${lacking.join(', ')}: sandbox creation fails ("failed to find plugin")`, `${rt.file}: ${rt.binDirLine ?? rt.binDirs.join(', ')}${where ? `; the plugins are in ${where}` : ''}`, where ? `set the bin dir in ${rt.file} to include ${where} and restart ${label}` : `install the CNI plugins into ${rt.binDirs[0]}`);
+          emit('runtime-cni-dirs', `${label} looks for CNI plugins in ${rt.binDirs.join(', ')}, which ${rt.binDirs.every(absent) ? 'does not exist' : `lacks ${lacking.join(', ')}`}: sandbox creation fails ("failed to find plugin")`, `${rt.file}: ${rt.binDirLine ?? rt.binDirs.join(', ')}${where ? `; the plugins are in ${where}` : ''}`, where ? `set the bin dir in ${rt.file} to include ${where} and restart ${label}` : `install the CNI plugins into ${rt.binDirs[0]}`);
         }
       }
       const binDirs = (rt.binDirs?.length ? rt.binDirs : rt.runtime === 'crio' ? ['/opt/cni/bin', '/usr/libexec/cni'] : ['/opt/cni/bin']).map(norm);
