@@ -226,7 +226,7 @@ function routeChanges(count: number, via: string): Change[] {
   for (let k = 0; k < count; k++) {
     // 10.100.0.0/24, 10.100.1.0/24, … 10.119.135.0/24 for 5,000: outside the lab's pod CIDR, never used for traffic.
     const podCIDR = `10.${100 + Math.floor(k / 256)}.${k % 256}.0/24`;
-    out.push({ kind: 'route-set', route: { peer: `bench-${k}`, podCIDR, kind: 'direct', via, dev: 'eth0', onlink: false } });
+    out.push({ kind: 'route-set', route: { peer: `bench-${k}`, family: 'ipv4', podCIDR, kind: 'direct', via, dev: 'eth0', onlink: false } });
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { isOnLink, routeDst } from '../facts/routes.js';
 import { allocatePodCidrs } from './allocate.js';
 import { cidrContainsCidr, cidrContainsIp, cidrsOverlap, compareCidr, hostAddress, isIp, networkOf, parseCidr } from '../net/cidr.js';
 import { UserError } from '../util/errors.js';
-import { familyOf, hostCidr, IPV4, IPV6 } from '../net/family.js';
+import { familyOf, hostCidr, IPV4, IPV6, type IpFamily } from '../net/family.js';
 
 export const CONFLIST_PATH = `/etc/cni/net.d/${PODNET_CONFLIST}`;
 export const CONFLIST_NAME = PODNET_NETWORK;
@@ -32,6 +32,8 @@ export type RouteKind = 'direct' | 'overlay';
 
 export interface PeerRoute {
   peer: string;
+  /** the family of the pod CIDR (and of the next hop) */
+  family: IpFamily;
   podCIDR: string;
   kind: RouteKind;
   /** next hop: the peer's node IP (direct) or the peer's VTEP address (overlay) */
@@ -152,12 +154,12 @@ export function heldForPeer(f: NodeFacts, peerIP: string | undefined, overlayDev
   if (!peerIP) return undefined;
   const ours = f.routes.filter((r) => r.protocol === String(ROUTE_PROTO) && parseCidr(r.dst));
   const direct = ours.find((r) => r.gateway === peerIP && r.dev !== overlayDevice);
-  if (direct) return { route: { peer: '', podCIDR: parseCidr(direct.dst)!.text, kind: 'direct', via: peerIP, dev: direct.dev ?? '', onlink: direct.flags.includes('onlink') } };
+  if (direct) return { route: { peer: '', family: IPV4.name, podCIDR: parseCidr(direct.dst)!.text, kind: 'direct', via: peerIP, dev: direct.dev ?? '', onlink: direct.flags.includes('onlink') } };
   const mac = vtepMac(peerIP);
   const neigh = f.neigh.find((n) => n.dev === overlayDevice && n.lladdr === mac);
   const route = neigh && ours.find((r) => r.dev === overlayDevice && r.gateway === neigh.dst);
   if (!neigh || !route) return undefined;
-  return { route: { peer: '', podCIDR: parseCidr(route.dst)!.text, kind: 'overlay', via: neigh.dst, dev: overlayDevice, onlink: true }, vxlan: { peer: '', nodeIP: peerIP, vtepAddress: neigh.dst, mac } };
+  return { route: { peer: '', family: IPV4.name, podCIDR: parseCidr(route.dst)!.text, kind: 'overlay', via: neigh.dst, dev: overlayDevice, onlink: true }, vxlan: { peer: '', nodeIP: peerIP, vtepAddress: neigh.dst, mac } };
 }
 
 /** podnet's routes and VXLAN entries on a node that no planned route or peer claims. */
@@ -166,7 +168,7 @@ function unclaimedState(f: NodeFacts, routes: PeerRoute[], peers: VxlanPeer[], o
   for (const r of f.routes) {
     const dst = parseCidr(r.dst)?.text;
     if (r.protocol !== String(ROUTE_PROTO) || !dst || !r.gateway || routes.some((x) => x.podCIDR === dst) || takenByReadable(dst)) continue;
-    out.routes.push({ peer: '(not read this run)', podCIDR: dst, kind: r.dev === overlayDevice ? 'overlay' : 'direct', via: r.gateway, dev: r.dev ?? '', onlink: r.flags.includes('onlink') });
+    out.routes.push({ peer: '(not read this run)', family: (familyOf(dst) ?? IPV4).name, podCIDR: dst, kind: r.dev === overlayDevice ? 'overlay' : 'direct', via: r.gateway, dev: r.dev ?? '', onlink: r.flags.includes('onlink') });
   }
   for (const e of f.fdb) {
     if (e.dev !== overlayDevice || !e.dst || peers.some((p) => p.nodeIP === e.dst)) continue;
@@ -429,10 +431,11 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
       const kind = kinds.get(`${n.name}>${p.name}`)!;
       const peerCidr = podCidrOf.get(p.name)!.podCIDR;
       const peerIP = nodeIPs.get(p.name)!;
-      if (kind === 'direct') return { peer: p.name, podCIDR: peerCidr, kind, via: peerIP, dev: uplink.ifname, onlink: false };
+      const family = (familyOf(peerCidr) ?? IPV4).name;
+      if (kind === 'direct') return { peer: p.name, family, podCIDR: peerCidr, kind, via: peerIP, dev: uplink.ifname, onlink: false };
       const vtepAddress = hostAddress(peerCidr, 0);
       vxlanPeers.push({ peer: p.name, nodeIP: peerIP, vtepAddress, mac: vtepMac(peerIP) });
-      return { peer: p.name, podCIDR: peerCidr, kind, via: vtepAddress, dev: c.vxlan.device, onlink: true } as PeerRoute;
+      return { peer: p.name, family, podCIDR: peerCidr, kind, via: vtepAddress, dev: c.vxlan.device, onlink: true } as PeerRoute;
     });
     if (absent.length) {
       // What the node has that no readable peer claims may be an unread node's: kept exactly as it is

@@ -3,6 +3,8 @@
  * source (a probe pod or the node itself), target and protocol; expected outcomes are values (reach the
  * target, and for pod→pod see the sender's pod IP). Pure.
  */
+import type { IpFamily } from '../net/family.js';
+
 export const PROBE_CHECKS = {
   'pod-tcp': { label: 'pod→pod TCP', from: 'pod', to: 'pod', proto: 'tcp', nat: 'fail' },
   'pod-udp': { label: 'pod→pod UDP', from: 'pod', to: 'pod', proto: 'udp', nat: 'fail' },
@@ -42,14 +44,19 @@ export interface ProbeCell {
   check: ProbeCheck;
   src: string;
   dst: string;
+  /** the IP family the cell proves (every cell is one family's) */
+  family: IpFamily;
 }
 
-export function probeCells(nodes: string[], sample?: number): ProbeCell[] {
+/** Every cell for the pairs, once per family (IPv4 only for now: the probe pods get IPv4 addresses). */
+export function probeCells(nodes: string[], sample?: number, families: readonly IpFamily[] = ['ipv4']): ProbeCell[] {
   const cells: ProbeCell[] = [];
-  for (const p of probePairs(nodes, sample)) {
-    for (const check of Object.keys(PROBE_CHECKS) as ProbeCheck[]) {
-      if (check === 'localhost' && p.src !== p.dst) continue;
-      cells.push({ check, src: p.src, dst: p.dst });
+  for (const family of families) {
+    for (const p of probePairs(nodes, sample)) {
+      for (const check of Object.keys(PROBE_CHECKS) as ProbeCheck[]) {
+        if (check === 'localhost' && p.src !== p.dst) continue;
+        cells.push({ check, src: p.src, dst: p.dst, family });
+      }
     }
   }
   return cells;

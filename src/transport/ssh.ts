@@ -65,11 +65,14 @@ export async function nodesThatForgetHostKeys(nodes: NodeTarget[]): Promise<{ no
 }
 
 /** Map ssh's stderr and exit code to what went wrong and what the user should do. */
-export function classifySshFailure(node: NodeTarget, r: { exitCode: number; stderr: string; timedOut: boolean }): TransportError | undefined {
+export function classifySshFailure(node: NodeTarget, r: { exitCode: number; stderr: string; timedOut: boolean }, timeoutMs?: number): TransportError | undefined {
   const e = r.stderr;
   const a = node.address;
   if (r.timedOut) {
-    return new TransportError(node.name, 'timeout', `${node.name}: no answer within ${node.ssh.commandTimeout}s`, 'raise ssh.commandTimeout in the inventory, or check the node');
+    // The inventory's limit is the user's to raise; a limit podnet computed (a probe batch, a lock) is not.
+    const own = timeoutMs === undefined || timeoutMs === node.ssh.commandTimeout * 1000;
+    const s = Math.round((timeoutMs ?? node.ssh.commandTimeout * 1000) / 1000);
+    return new TransportError(node.name, 'timeout', `${node.name}: no answer within ${s}s`, own ? 'raise ssh.commandTimeout in the inventory, or check the node' : 'the node stopped answering in the middle of the run: check it (load, network, sshd)');
   }
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/i.test(e)) {
     return new TransportError(node.name, 'host-key-changed', `host key for ${a} changed`, `if the node was reinstalled run: ssh-keygen -R ${a}`);
@@ -325,7 +328,7 @@ export class SshTransport implements Transport {
     const { framed, ...r } = await session.run(frame, timeoutMs);
     this.timeMs.set(node.name, (this.timeMs.get(node.name) ?? 0) + performance.now() - t0);
     if (!framed) {
-      throw classifySshFailure(node, r) ?? new TransportError(node.name, 'disconnected', `${node.name}: the SSH session ended (exit ${r.exitCode})${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`);
+      throw classifySshFailure(node, r, timeoutMs) ?? new TransportError(node.name, 'disconnected', `${node.name}: the SSH session ended (exit ${r.exitCode})${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`);
     }
     return { session, r };
   }

@@ -955,7 +955,7 @@ describe('diffNode', () => {
 });
 
 describe('describeChange', () => {
-  const r: PeerRoute = { peer: 'n2', podCIDR: '10.244.1.0/24', kind: 'direct', via: '192.0.2.12', dev: 'eth0', onlink: false };
+  const r: PeerRoute = { peer: 'n2', family: 'ipv4', podCIDR: '10.244.1.0/24', kind: 'direct', via: '192.0.2.12', dev: 'eth0', onlink: false };
   const file = { path: CONFLIST_PATH, content: '{}\n', mode: '0644', sha256: sha256('{}\n') };
   const cases: [Change, string][] = [
     [{ kind: 'sysctl', key: 'net.ipv4.ip_forward', from: '0', to: '1' }, 'sysctl net.ipv4.ip_forward: 0 → 1'],

@@ -112,8 +112,8 @@ describe('sh / shJoin', () => {
 
 function routeSet(i: number, overlay = false): Change {
   const route: PeerRoute = overlay
-    ? { peer: `p${i}`, podCIDR: `10.${(i >> 8) & 255}.${i & 255}.0/24`, kind: 'overlay', via: `10.${(i >> 8) & 255}.${i & 255}.0`, dev: 'podnet.1', onlink: true }
-    : { peer: `p${i}`, podCIDR: `10.${(i >> 8) & 255}.${i & 255}.0/24`, kind: 'direct', via: `192.0.2.${(i % 250) + 2}`, dev: 'eth0', onlink: false };
+    ? { peer: `p${i}`, family: 'ipv4', podCIDR: `10.${(i >> 8) & 255}.${i & 255}.0/24`, kind: 'overlay', via: `10.${(i >> 8) & 255}.${i & 255}.0`, dev: 'podnet.1', onlink: true }
+    : { peer: `p${i}`, family: 'ipv4', podCIDR: `10.${(i >> 8) & 255}.${i & 255}.0/24`, kind: 'direct', via: `192.0.2.${(i % 250) + 2}`, dev: 'eth0', onlink: false };
   return { kind: 'route-set', route };
 }
 

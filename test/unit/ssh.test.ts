@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import { frameLocked, frameScript, LOCK_FAILED_MARK, LOCK_FILE, lockOutcome, parseFramed, sshArgv, SshTransport } from '../../src/transport/ssh.js';
+import { classifySshFailure, frameLocked, frameScript, LOCK_FAILED_MARK, LOCK_FILE, lockOutcome, parseFramed, sshArgv, SshTransport } from '../../src/transport/ssh.js';
 import { TransportError, type NodeTarget } from '../../src/transport/types.js';
 
 describe('frameScript / parseFramed through sh -s', () => {
@@ -171,5 +171,19 @@ exec sh -c "$prev"
     assert.ok(argv.includes('BatchMode=yes'));
     assert.ok(argv.includes('Ciphers=aes128-ctr'));
     assert.deepEqual(argv.slice(0, 2), ['-F', '/x/ssh_config']);
+  });
+});
+
+describe('classifySshFailure: a timeout names the limit that ran out and who can change it', () => {
+  const target: NodeTarget = { name: 'n1', address: '192.0.2.1', ssh: { user: 'root', port: 22, sudo: false, connectTimeout: 5, commandTimeout: 30, options: [], acceptNewHostKeys: false } as unknown as NodeTarget['ssh'] };
+  test("the inventory's command timeout: raise it", () => {
+    const e = classifySshFailure(target, { exitCode: -1, stderr: '', timedOut: true })!;
+    assert.equal(e.message, 'n1: no answer within 30s');
+    assert.match(e.hint ?? '', /raise ssh\.commandTimeout/);
+  });
+  test('a limit podnet computed (a probe batch): the node stopped answering, not a setting to raise', () => {
+    const e = classifySshFailure(target, { exitCode: -1, stderr: '', timedOut: true }, 95_000)!;
+    assert.equal(e.message, 'n1: no answer within 95s');
+    assert.doesNotMatch(e.hint ?? '', /commandTimeout/);
   });
 });
