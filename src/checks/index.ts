@@ -14,10 +14,11 @@ import { NAT } from './areas/nat.js';
 import { NETMGR } from './areas/netmgr.js';
 import { LEFTOVERS } from './areas/leftovers.js';
 import { PERSISTENCE } from './areas/persistence.js';
+import { IPV6_CHECKS } from './areas/ipv6.js';
 
 export type { CheckContext, CheckUnit, Finding, NodeView, Severity } from './types.js';
 
-export const CHECKS = [...FORWARDING, ...ROUTING, ...OVERLAY, ...ADDRESSING, ...CNI_CONFIG, ...IPAM, ...NAT, ...LEFTOVERS, ...NETMGR, ...PERSISTENCE] as const;
+export const CHECKS = [...FORWARDING, ...ROUTING, ...OVERLAY, ...ADDRESSING, ...CNI_CONFIG, ...IPAM, ...NAT, ...LEFTOVERS, ...NETMGR, ...PERSISTENCE, ...IPV6_CHECKS] as const;
 
 type IdsOf<U> = U extends CheckUnit<infer I> ? I : never;
 /** Findings about a node that are not static checks: it could not be read, or the Kubernetes API disagrees. */

@@ -15,7 +15,7 @@ export interface LiveConfig {
   name?: string;
   cniVersion?: string;
   plugins: Record<string, unknown>[];
-  bridge?: { name: string; ipMasq: boolean; mtu?: number; isGateway: boolean; ipamType?: string; subnet?: string; gateway?: string; ipamDataDir?: string };
+  bridge?: { name: string; ipMasq: boolean; mtu?: number; isGateway: boolean; ipamType?: string; subnet?: string; gateway?: string; ipamDataDir?: string; subnets: string[] };
   portmap: boolean;
   parseError?: string;
   /** why a runtime cannot load it although it is JSON: a list in a .conf, or a .conflist without plugins */
@@ -53,6 +53,8 @@ export function liveConfig(f: NodeFacts): LiveConfig | undefined {
       ipamType: ipam.type as string | undefined,
       subnet: c?.text,
       gateway: (ranges?.[0]?.[0]?.gateway ?? (ipam.gateway as string | undefined)) ?? (c ? hostAddress(c, 1) : undefined),
+      // Every range set's subnets (a dual-stack config has one set per family).
+      subnets: [...new Set((ranges ?? []).flat().map((r) => (r?.subnet ? parseCidr(r.subnet)?.text : undefined)).filter((x): x is string => Boolean(x)).concat(c ? [c.text] : []))],
       ...(typeof ipam.dataDir === 'string' && ipam.dataDir.replace(/\/+$/, '') !== '/var/lib/cni/networks' ? { ipamDataDir: ipam.dataDir } : {}),
     };
   }

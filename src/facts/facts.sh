@@ -46,7 +46,7 @@ section sysctl
 # One grep for every value ("/proc/sys/net/ipv4/ip_forward:1"); a key that does not exist is absent.
 # (Not the shell's read: dash reads byte by byte, and /proc/sys answers only the first read.)
 # shellcheck disable=SC2086 # a list of paths, split into one argument each
-grep -H . $PODNET_SYSCTL_PATHS /proc/sys/net/ipv4/conf/*/rp_filter 2>/dev/null
+grep -H . $PODNET_SYSCTL_PATHS /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv6/conf/*/accept_ra 2>/dev/null
 section iptables-filter
 iptables -S 2>&1 || echo '#error'
 section iptables-nat

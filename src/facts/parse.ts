@@ -24,6 +24,9 @@ export interface AddrFact {
   local: string;
   prefixlen: number;
   scope: string;
+  /** IPv6 duplicate address detection still running, or failed */
+  tentative?: boolean;
+  dadfailed?: boolean;
 }
 
 export interface RouteFact {
@@ -495,8 +498,8 @@ export function parseFacts(out: string): NodeFacts {
     }),
   );
   const addrs: AddrFact[] = [];
-  for (const l of jsonArray<{ ifname: string; addr_info?: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string }[] }>(ipPart(s, 'addr'), 'ip addr')) {
-    for (const a of l.addr_info ?? []) addrs.push({ ifname: l.ifname, family: a.family, local: a.local, prefixlen: a.prefixlen, scope: a.scope });
+  for (const l of jsonArray<{ ifname: string; addr_info?: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string; tentative?: boolean; dadfailed?: boolean }[] }>(ipPart(s, 'addr'), 'ip addr')) {
+    for (const a of l.addr_info ?? []) addrs.push({ ifname: l.ifname, family: a.family, local: a.local, prefixlen: a.prefixlen, scope: a.scope, ...(a.tentative ? { tentative: true } : {}), ...(a.dadfailed ? { dadfailed: true } : {}) });
   }
   const route = routeOf;
 

@@ -277,6 +277,29 @@ describe('failure modes: flat lab of 3 nodes', () => {
     await assertNoProbeLeftovers(lab);
   });
 
+  it('IPv6 on a dual-stack config: forwarding off and a gateway stuck tentative are named (through the real facts)', async () => {
+    const conf = '/etc/cni/net.d/10-podnet.conflist';
+    const inject = [
+      `python3 -c 'import json;p="${conf}";c=json.load(open(p));b=[x for x in c["plugins"] if x["type"]=="bridge"][0];b["ipam"]["ranges"].append([{"subnet":"fd00:10:244:1::/64"}]);json.dump(c,open(p,"w"))'`,
+      'sysctl -n net.ipv6.conf.all.forwarding > /root/fwd6.bak && sysctl -qw net.ipv6.conf.all.forwarding=0',
+      // A bridge without ports has no carrier: duplicate address detection never finishes.
+      'ip -6 addr add fd00:10:244:1::1/64 dev cni0',
+    ].join(' && ');
+    const inj = await lab.shOnNode('node-2', inject);
+    assert.equal(inj.exitCode, 0, inj.stderr);
+    try {
+      const d = await doctor(lab);
+      const v6 = d.findings.filter((f) => ['ip6-forward-off', 'dad-failed', 'br-netfilter-ip6', 'ra-default-route', 'ipv6-mtu'].includes(f.id));
+      assert.deepEqual(v6.map((f) => `${f.node}:${f.id}:${f.severity}`).sort(), ['node-2:dad-failed:warning', 'node-2:ip6-forward-off:error']);
+    } finally {
+      await lab.shOnNode('node-2', 'ip -6 addr del fd00:10:244:1::1/64 dev cni0; sysctl -qw net.ipv6.conf.all.forwarding="$(cat /root/fwd6.bak)"; rm -f /root/fwd6.bak');
+      const up = await lab.podnet(['up', '-i', lab.inventory]);
+      assert.equal(up.exitCode, 0, up.stderr);
+    }
+    const again = await doctor(lab);
+    assert.deepEqual(again.findings.filter((f) => f.severity === 'error').map((f) => `${f.node}:${f.id}`), []);
+  });
+
   it('doctor --list-checks prints the catalogue without an inventory', async () => {
     const r = await lab.podnet(['doctor', '--list-checks', '--json']);
     assert.equal(r.exitCode, 0, r.stderr);

@@ -96,6 +96,19 @@ function view(name: string, facts: NodeFacts, nodeIP: string | undefined): NodeV
   return { name, facts, nodeIP, uplink: a ? facts.links.find((l) => l.ifname === a.ifname) : undefined, live, podCIDR: observedPodCidr(facts, live) };
 }
 
+
+/** Make a node's live config dual-stack (a second host-local range set in fd00:10:244::/56) with IPv6 forwarding on. */
+function dualStack(f: NodeFacts, mtu?: number): void {
+  const c = JSON.parse(f.cniConfFiles[0]!.text) as { plugins: { type: string; mtu?: number; ipam?: { ranges: { subnet: string }[][] } }[] };
+  const br = c.plugins.find((p) => p.type === 'bridge')!;
+  const idx = f.hostname === 'n1' ? 0 : 1;
+  br.ipam!.ranges.push([{ subnet: `fd00:10:244:${idx}::/64` }]);
+  if (mtu !== undefined) br.mtu = mtu;
+  f.cniConfFiles[0] = { ...f.cniConfFiles[0]!, text: `${JSON.stringify(c)}\n` };
+  f.sysctl['net.ipv6.conf.all.forwarding'] = '1';
+  f.sysctl['net.bridge.bridge-nf-call-ip6tables'] = '1';
+}
+
 type Mutate = (f1: NodeFacts, f2: NodeFacts) => void;
 
 function setup(mutate: Mutate = () => {}, opts: { vxlan?: boolean; serviceCIDR?: string } = {}): CheckContext {
@@ -841,6 +854,58 @@ const scenarios: Scenario[] = [
     },
     expected: [],
   },
+  // --- IPv6 on a dual-stack bridge network (another CNI's, or podnet's to come) ---
+  {
+    name: 'dual-stack healthy: no finding',
+    mutate: (f1) => dualStack(f1),
+    expected: [],
+  },
+  {
+    name: 'ip6-forward-off and br-netfilter-ip6: IPv6 pods with IPv6 forwarding off and bridged IPv6 bypassing ip6tables',
+    mutate: (f1) => {
+      dualStack(f1);
+      f1.sysctl['net.ipv6.conf.all.forwarding'] = '0';
+      f1.sysctl['net.bridge.bridge-nf-call-ip6tables'] = '0';
+    },
+    expected: ['n1:br-netfilter-ip6', 'n1:ip6-forward-off'],
+  },
+  {
+    name: 'dad-failed: the bridge\'s IPv6 gateway failed duplicate address detection (tentative is a warning)',
+    mutate: (f1, f2) => {
+      dualStack(f1);
+      f1.addrs.push({ ifname: 'cni0', family: 'inet6', local: 'fd00:10:244::1', prefixlen: 64, scope: 'global', dadfailed: true, tentative: true });
+      dualStack(f2);
+      f2.addrs.push({ ifname: 'cni0', family: 'inet6', local: 'fd00:10:244:1::1', prefixlen: 64, scope: 'global', tentative: true });
+    },
+    expected: ['n1:dad-failed', 'n2:dad-failed'],
+    check: (x) => assert.deepEqual(x.map((f) => f.severity), ['error', 'warning']),
+  },
+  {
+    name: 'ra-default-route: forwarding on and accept_ra 1 on the uplink (accept_ra 2 is fine)',
+    mutate: (f1, f2) => {
+      for (const f of [f1, f2]) {
+        dualStack(f);
+        f.routes6.push(route('default', { gateway: 'fe80::1', dev: 'eth0', protocol: 'ra' }));
+      }
+      f1.sysctl['net.ipv6.conf.eth0.accept_ra'] = '1';
+      f2.sysctl['net.ipv6.conf.eth0.accept_ra'] = '2';
+    },
+    expected: ['n1:ra-default-route'],
+    check: (x) => assert.equal(only(x, 'ra-default-route').severity, 'error'),
+  },
+  {
+    name: 'ipv6-mtu: a pod MTU below 1280 with IPv6 pods',
+    mutate: (f1) => dualStack(f1, 1200),
+    expected: ['n1:ipv6-mtu'],
+  },
+  {
+    name: 'no IPv6 finding on an IPv4-only network, whatever its IPv6 settings',
+    mutate: (f1) => {
+      f1.sysctl['net.ipv6.conf.all.forwarding'] = '0';
+      f1.routes6.push(route('default', { gateway: 'fe80::1', dev: 'eth0', protocol: 'ra' }));
+    },
+    expected: [],
+  },
   {
     name: 'bridge-mismatch: the bridge kept the gateway of an old pod CIDR',
     mutate: (f1) => {
@@ -1057,13 +1122,13 @@ describe('liveConfig / observedPodCidr', () => {
     assert.equal(live.isList, true);
     assert.equal(live.cniVersion, '0.4.0');
     assert.equal(live.portmap, true);
-    assert.deepEqual(live.bridge, { name: 'cni0', ipMasq: false, mtu: 1450, isGateway: true, ipamType: 'host-local', subnet: '10.244.3.0/24', gateway: '10.244.3.1' });
+    assert.deepEqual(live.bridge, { name: 'cni0', ipMasq: false, mtu: 1450, isGateway: true, ipamType: 'host-local', subnet: '10.244.3.0/24', gateway: '10.244.3.1', subnets: ['10.244.3.0/24'] });
     assert.equal(observedPodCidr(facts([c]), live), '10.244.3.0/24');
   });
 
   test('old-style ipam.subnet, non-canonical, gateway derived, default bridge name', () => {
     const live = liveConfig(facts([file('10-mynet.conf', '{"cniVersion":"0.3.1","name":"mynet","type":"bridge","ipMasq":true,"ipam":{"type":"host-local","subnet":"10.22.7.9/24"}}')]))!;
-    assert.deepEqual(live.bridge, { name: 'cni0', ipMasq: true, mtu: undefined, isGateway: false, ipamType: 'host-local', subnet: '10.22.7.0/24', gateway: '10.22.7.1' });
+    assert.deepEqual(live.bridge, { name: 'cni0', ipMasq: true, mtu: undefined, isGateway: false, ipamType: 'host-local', subnet: '10.22.7.0/24', gateway: '10.22.7.1', subnets: ['10.22.7.0/24'] });
   });
 
   test('a .json or .conf file with "plugins" cannot be loaded (libcni reads lists only from .conflist)', () => {

@@ -63,7 +63,7 @@ describe('parseFacts: captured lab node', () => {
       { ifname: 'lo', family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' },
       { ifname: 'lo', family: 'inet6', local: '::1', prefixlen: 128, scope: 'host' },
       { ifname: 'eth0', family: 'inet', local: '192.0.2.11', prefixlen: 24, scope: 'global' },
-      { ifname: 'eth0', family: 'inet6', local: 'fe80::7823:e3ff:fef9:ed6b', prefixlen: 64, scope: 'link' },
+      { ifname: 'eth0', family: 'inet6', local: 'fe80::7823:e3ff:fef9:ed6b', prefixlen: 64, scope: 'link', tentative: true },
     ]);
   });
 
