@@ -254,7 +254,7 @@ export function parseIpam(text: string | undefined): IpamFact {
   };
   for (const line of (text ?? '').split('\n')) {
     if (line.startsWith('dir=')) out.dataDir = line.slice(4);
-    else if (line.startsWith('btime=') || line.startsWith('btime ')) out.bootTime = Number(line.slice(6)) || undefined;
+    else if (line.startsWith('btime=')) out.bootTime = Number(line.slice(6)) || undefined;
     else if (line.startsWith('probe.run=')) out.probeRuns.push(line.slice(10));
     else if (line.startsWith('mtime ')) {
       const m = /^mtime (\d+) (\/.+)$/.exec(line);
@@ -293,13 +293,12 @@ export function parseRuntimeCni(text: string | undefined): RuntimeCni[] {
       installed.add(inst[1] as RuntimeCni['runtime']);
       continue;
     }
-    // grep -H lines, or the older "containerd=<file>:<line>" form.
-    const m = /^(?:(containerd|crio)=)?(\/etc\/(containerd|crio)\/[^:]+):(.*)$/.exec(line);
+    const m = /^(\/etc\/(containerd|crio)\/[^:]+):(.*)$/.exec(line);
     if (!m) continue;
-    const runtime = (m[3] === 'crio' ? 'crio' : 'containerd') as RuntimeCni['runtime'];
-    const file = m[2]!;
+    const runtime = (m[2] === 'crio' ? 'crio' : 'containerd') as RuntimeCni['runtime'];
+    const file = m[1]!;
     if (runtime === 'containerd' && file.startsWith('/etc/containerd/conf.d/') && !importsConfD) continue;
-    const setting = m[4]!.trim();
+    const setting = m[3]!.trim();
     if (setting.startsWith('#')) continue;
     const kv = /^([A-Za-z_]+)\s*=\s*(.*)$/.exec(setting);
     if (!kv) continue;
@@ -565,6 +564,10 @@ export function parseFacts(out: string): NodeFacts {
   for (const [k, v] of Object.entries(kv(s.get('iptables-backends')))) backends[k] = Number(v);
 
   const lines = (t: string | undefined) => (t ?? '').split('\n').filter((l) => l.startsWith('-'));
+  // The boot time comes from the runtime section's grep ("/proc/stat:btime N").
+  const ipam = parseIpam(s.get('ipam'));
+  const btime = /^\/proc\/stat:btime (\d+)$/m.exec(s.get('runtime') ?? '');
+  if (btime) ipam.bootTime = Number(btime[1]) || undefined;
   return {
     hostname: meta.hostname ?? '',
     kernel: meta.kernel ?? '',
@@ -596,11 +599,11 @@ export function parseFacts(out: string): NodeFacts {
     arch: meta.arch || undefined,
     rules: parseRules(ipPart(s, 'rules')),
     routeTables: parseRouteTables(s.get('route-tables')),
-    // The boot time and the sysctl files' settings come from the runtime section's grep (by path).
-    ipam: parseIpam(`${s.get('ipam') ?? ''}\n${(s.get('runtime') ?? '').split('\n').filter((l) => l.startsWith('/proc/stat:btime ')).map((l) => `btime=${l.split(' ')[1]}`).join('\n')}`),
+    ipam,
     cniCache: (s.get('cni-cache') ?? '').split('\n').filter((l) => l !== '' && !l.includes('/')),
     runtimeCni: parseRuntimeCni(s.get('runtime')),
     nftTables: parseNft(s.get('nft')),
+    // The sysctl files are named in their section; what they set comes from the runtime section's grep.
     sysctlFiles: parseSysctlFiles(`${s.get('sysctl-files') ?? ''}\n${s.get('runtime') ?? ''}`),
   };
 }

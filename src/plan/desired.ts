@@ -146,20 +146,18 @@ export function existingPodCidr(facts: NodeFacts, bridge: string): string | unde
 }
 
 /**
- * What a node already has for a peer podnet could not read this run (unreachable, or no usable IP): its
- * podnet route to the peer's pod CIDR, and for an overlay route the VXLAN entries. A peer that cannot be
- * read is not a peer that is gone: its share of the node's state is kept as it is, never removed.
+ * The pod CIDR a node's podnet route gives a peer podnet could not read this run (unreachable, or no
+ * usable IP), and whether it goes through the overlay: a direct route via the peer's IP, or an overlay
+ * route via the VTEP whose neighbour entry carries the peer's MAC.
  */
-export function heldForPeer(f: NodeFacts, peerIP: string | undefined, overlayDevice: string): { route: PeerRoute; vxlan?: VxlanPeer } | undefined {
+function heldCidrFor(f: NodeFacts, peerIP: string | undefined, overlayDevice: string): { podCIDR: string; overlay: boolean } | undefined {
   if (!peerIP) return undefined;
   const ours = f.routes.filter((r) => r.protocol === String(ROUTE_PROTO) && parseCidr(r.dst));
   const direct = ours.find((r) => r.gateway === peerIP && r.dev !== overlayDevice);
-  if (direct) return { route: { peer: '', family: IPV4.name, podCIDR: parseCidr(direct.dst)!.text, kind: 'direct', via: peerIP, dev: direct.dev ?? '', onlink: direct.flags.includes('onlink') } };
-  const mac = vtepMac(peerIP);
-  const neigh = f.neigh.find((n) => n.dev === overlayDevice && n.lladdr === mac);
+  if (direct) return { podCIDR: parseCidr(direct.dst)!.text, overlay: false };
+  const neigh = f.neigh.find((n) => n.dev === overlayDevice && n.lladdr === vtepMac(peerIP));
   const route = neigh && ours.find((r) => r.dev === overlayDevice && r.gateway === neigh.dst);
-  if (!neigh || !route) return undefined;
-  return { route: { peer: '', family: IPV4.name, podCIDR: parseCidr(route.dst)!.text, kind: 'overlay', via: neigh.dst, dev: overlayDevice, onlink: true }, vxlan: { peer: '', nodeIP: peerIP, vtepAddress: neigh.dst, mac } };
+  return route ? { podCIDR: parseCidr(route.dst)!.text, overlay: true } : undefined;
 }
 
 /** podnet's routes and VXLAN entries on a node that no planned route or peer claims. */
@@ -347,31 +345,30 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
   // Nodes not read this run keep their place: what the readable nodes hold for them stays as it is, and
   // their pod CIDR (as those routes show it) is not handed to anyone else.
   const absent = inv.nodes.filter((n) => !nodeIPs.has(n.name));
-  const held = new Map<string, Map<string, NonNullable<ReturnType<typeof heldForPeer>>>>();
-  for (const n of inv.nodes.filter((x) => nodeIPs.has(x.name))) {
-    const f = facts.get(n.name)!;
-    const mine = new Map<string, NonNullable<ReturnType<typeof heldForPeer>>>();
-    for (const p of absent) {
-      const h = heldForPeer(f, p.ip ?? (isIp(p.address) ? p.address : undefined), c.vxlan.device);
-      if (h) mine.set(p.name, { route: { ...h.route, peer: p.name }, ...(h.vxlan ? { vxlan: { ...h.vxlan, peer: p.name } } : {}) });
+  const ready = inv.nodes.filter((n) => nodeIPs.has(n.name));
+  const held = new Map<string, { podCIDR: string; overlay: boolean }>();
+  for (const p of absent) {
+    for (const n of ready) {
+      const h = heldCidrFor(facts.get(n.name)!, p.ip ?? (isIp(p.address) ? p.address : undefined), c.vxlan.device);
+      if (h) {
+        held.set(p.name, h);
+        break;
+      }
     }
-    held.set(n.name, mine);
   }
-  const heldCidrOf = (name: string) => [...held.values()].map((m) => m.get(name)?.route.podCIDR).find(Boolean);
 
   const allocations = allocatePodCidrs(
     c.podCIDR,
     c.nodeMaskSize,
     inv.nodes.map((n) => {
       const f = facts.get(n.name);
-      return { name: n.name, pinned: n.podCIDR, existing: f ? existingPodCidr(f, c.bridge) : heldCidrOf(n.name) };
+      return { name: n.name, pinned: n.podCIDR, existing: f ? existingPodCidr(f, c.bridge) : held.get(n.name)?.podCIDR };
     }),
   );
   const podCidrOf = new Map(allocations.map((a) => [a.name, a]));
   const routeConflicts = checkInputAgainstFacts(inv, facts, nodeIPs, allocations);
 
   // Route kinds first: the MTU depends on whether any overlay is in use.
-  const ready = inv.nodes.filter((n) => nodeIPs.has(n.name));
   const kinds = new Map<string, RouteKind>();
   for (const n of ready) {
     const f = facts.get(n.name)!;
@@ -391,7 +388,7 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
       kinds.set(`${n.name}>${p.name}`, kind);
     }
   }
-  const anyOverlay = [...kinds.values()].includes('overlay') || [...held.values()].some((m) => [...m.values()].some((h) => h.route.kind === 'overlay'));
+  const anyOverlay = [...kinds.values()].includes('overlay') || [...held.values()].some((h) => h.overlay);
   const minUplink = Math.min(...[...uplinks.values()].map((u) => u.mtu), 65535);
   // The overlay's cost depends on the family that carries it: the node IPs'.
   const overlayOverhead = Math.max(IPV4.vxlanOverhead, ...[...nodeIPs.values()].map((ip) => (familyOf(ip) ?? IPV4).vxlanOverhead));

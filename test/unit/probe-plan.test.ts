@@ -138,4 +138,11 @@ describe('probeCells', () => {
     assert.deepEqual(probeCells([]), []);
     assert.deepEqual(probeCells([], 3), []);
   });
+
+  test('every cell names its family: IPv4 by default; each family asked gets the whole matrix', () => {
+    assert.ok(probeCells(['a', 'b']).every((c) => c.family === 'ipv4'));
+    const both = probeCells(['a', 'b'], undefined, ['ipv4', 'ipv6']);
+    assert.equal(both.length, 2 * probeCells(['a', 'b']).length);
+    assert.equal(both.filter((c) => c.family === 'ipv6').length, probeCells(['a', 'b']).length);
+  });
 });

@@ -6,22 +6,7 @@
 import { defineCheck } from '../types.js';
 import { PODNET_CONFLIST } from '../../facts/marks.js';
 import { isMetaConfig } from '../live-config.js';
-
-/** Plugin types that belong to a CNI other than a plain bridge network, by project. */
-const OTHER_CNIS: Record<string, string> = {
-  flannel: 'flannel',
-  calico: 'Calico',
-  'calico-ipam': 'Calico',
-  'cilium-cni': 'Cilium',
-  'weave-net': 'Weave Net',
-  'weave-ipam': 'Weave Net',
-  'antrea': 'Antrea',
-  'kube-ovn': 'Kube-OVN',
-  'ovn-k8s-cni-overlay': 'OVN-Kubernetes',
-  multus: 'Multus',
-  'multus-shim': 'Multus',
-  'aws-cni': 'AWS VPC CNI',
-};
+import { CNI_OF_PLUGIN } from '../cnis.js';
 
 function pluginTypes(text: string): string[] {
   return [...text.matchAll(/"type"\s*:\s*"([A-Za-z0-9_.-]+)"/g)].map((m) => m[1]!);
@@ -69,13 +54,13 @@ export const configDir = defineCheck({
     // A meta-plugin (Multus) that sorts first delegates to the cluster network: it does not shadow it.
     const meta = isMetaConfig(live);
     if (live && ours && live.file.name !== ours.name && !meta) {
-      const who = pluginTypes(live.file.text).map((t) => OTHER_CNIS[t]).find(Boolean);
+      const who = pluginTypes(live.file.text).map((t) => CNI_OF_PLUGIN[t]).find(Boolean);
       emit('cni-config-shadowed', `${live.file.name}${who ? ` (${who})` : ''} sorts before ${ours.name}: container runtimes use the first config in name order, so new pods get its network, not podnet's`, `${n.facts.cniConfDir}: ${order}`, `if ${who ?? 'that CNI'} is gone, move the file out of ${n.facts.cniConfDir} (mv ${live.file.path} /root/), then restart pods created since`);
       return;
     }
     for (const c of files) {
       if (c === live?.file || meta) continue;
-      const who = pluginTypes(c.text).map((t) => OTHER_CNIS[t]).find(Boolean);
+      const who = pluginTypes(c.text).map((t) => CNI_OF_PLUGIN[t]).find(Boolean);
       if (who) emit('cni-config-leftover', `${c.name} is ${who}'s config, left in the conf dir: unused while ${live?.file.name ?? 'another file'} sorts first, it becomes the live config as soon as that file is renamed or removed, and its IPAM and cached results outlive it`, `${n.facts.cniConfDir}: ${order}`, `if ${who} is gone, move it out: mv ${c.path} /root/`);
     }
   },
@@ -136,7 +121,7 @@ export const runtimeDirs = defineCheck({
     const listed = (dir: string) => absent(dir) || n.facts.cniBinDirs.some((d) => norm(d) === norm(dir));
     for (const rt of n.facts.runtimeCni) {
       const label = rt.runtime === 'crio' ? 'CRI-O' : 'containerd';
-      if (rt.confDir && rt.confDir.replace(/\/+$/, '') !== n.facts.cniConfDir.replace(/\/+$/, '')) {
+      if (rt.confDir && norm(rt.confDir) !== norm(n.facts.cniConfDir)) {
         emit('runtime-cni-dirs', `${label} reads CNI configs from ${rt.confDir}, not ${n.facts.cniConfDir} where ${live ? `${live.file.name} is` : 'podnet looks'}: its pods get no network ("cni plugin not initialized", "no networks found")`, `${rt.file}: ${rt.confDirLine ?? rt.confDir}`, `point ${label} at ${n.facts.cniConfDir} in ${rt.file} and restart it, or set cluster.cniConfDir to ${rt.confDir} in the inventory`);
       }
       if (rt.binDirs?.length && types.length && rt.binDirs.every(listed)) {

@@ -2,7 +2,7 @@
  * Forwarding on the node: the kernel switch, the FORWARD chain (policy and rules, iptables and native
  * nftables), br_netfilter, reverse-path filtering, conntrack and split iptables backends.
  */
-import { defineCheck } from '../types.js';
+import { defineCheck, type NodeView } from '../types.js';
 import { chainOf, coversCidr, droppingPath, podPaths, reachableChains, ruleArg, targetOf } from '../../facts/iptables.js';
 import { nftFirstVerdict } from '../../facts/nftables.js';
 import { IPV4 } from '../../net/family.js';
@@ -12,6 +12,9 @@ function acceptsPods(rules: string[], cidr: string): boolean {
   const chains = reachableChains(rules, 'FORWARD');
   return rules.some((r) => chains.has(chainOf(r)) && targetOf(r) === 'ACCEPT' && (coversCidr(ruleArg(r, '-s'), cidr) || coversCidr(ruleArg(r, '-d'), cidr)) && !/ -m (conntrack|state)/.test(r));
 }
+
+/** The ways pod traffic crosses this node: between pods on the bridge, and bridge ↔ uplink or overlay. */
+const pathsOf = (n: NodeView) => podPaths(n.live?.bridge?.name ?? 'cni0', n.uplink?.ifname, n.facts.links.filter((l) => l.kind === 'vxlan').map((l) => l.ifname));
 
 export const ipForward = defineCheck({
   findings: { 'ip-forward-off': { severity: 'error', title: 'IPv4 forwarding is off' } },
@@ -37,7 +40,7 @@ export const forwardReject = defineCheck({
   findings: { 'forward-reject': { severity: 'error', title: 'a DROP or REJECT rule in FORWARD catches pod traffic before any ACCEPT' } },
   needs: ['iptablesFilter', 'links'],
   run(n, ctx, emit) {
-    const paths = podPaths(n.live?.bridge?.name ?? 'cni0', n.uplink?.ifname, n.facts.links.filter((l) => l.kind === 'vxlan').map((l) => l.ifname));
+    const paths = pathsOf(n);
     const v = droppingPath(n.facts.iptablesFilter, 'FORWARD', ctx.clusterCIDR, paths);
     if (!v) return;
     const where = v.path.in === v.path.out ? `between pods on ${v.path.in}` : `from ${v.path.in} to ${v.path.out}`;
@@ -93,7 +96,7 @@ export const nftForwardDrop = defineCheck({
   findings: { 'nft-forward-drop': { severity: 'error', title: 'a native nftables forward chain drops pod traffic' } },
   needs: ['nftTables', 'links'],
   run(n, ctx, emit) {
-    const paths = podPaths(n.live?.bridge?.name ?? 'cni0', n.uplink?.ifname, n.facts.links.filter((l) => l.kind === 'vxlan').map((l) => l.ifname));
+    const paths = pathsOf(n);
     for (const t of n.facts.nftTables) {
       if (!['inet', 'ip', 'bridge'].includes(t.family)) continue;
       for (const c of t.chains.filter((x) => x.hook === 'forward')) {

@@ -3,6 +3,8 @@
  * routes the kernel derives from them) and libcni's cached results, which runtimes replay on CNI DEL.
  */
 import { defineCheck } from '../types.js';
+import { CNI_OF_PLUGIN } from '../cnis.js';
+import type { AddrFact } from '../../facts/parse.js';
 import { cidrContainsIp } from '../../net/cidr.js';
 import { IPV4 } from '../../net/family.js';
 
@@ -16,27 +18,26 @@ const LEFTOVER_LINKS: [RegExp, string][] = [
   [/^(antrea-gw0|antrea-tun0|genev_sys_6081)$/, 'Antrea'],
 ];
 
-/** Plugin types of a live config → the CNI whose devices it uses. */
-const LIVE_CNI: Record<string, string> = { flannel: 'flannel', calico: 'Calico', 'cilium-cni': 'Cilium', 'weave-net': 'Weave', 'antrea': 'Antrea' };
-
 export const leftoverLinks = defineCheck({
   findings: { 'leftover-links': { severity: 'warning', title: 'interfaces left behind by a previous CNI' } },
   needs: ['links', 'addrs', 'routes'],
   run(n, ctx, emit) {
-    const byCni = new Map<string, string[]>();
     // The CNI the live config belongs to is not a previous one: its devices are in use.
-    const live = new Set((n.live?.plugins ?? []).map((p) => LIVE_CNI[String(p.type)]).filter(Boolean));
+    const live = new Set((n.live?.plugins ?? []).map((p) => CNI_OF_PLUGIN[String(p.type)]).filter(Boolean));
+    const byCni = new Map<string, { ifname: string; addrs: AddrFact[] }[]>();
     for (const l of n.facts.links) {
-      const who = LEFTOVER_LINKS.find(([re]) => re.test(l.ifname))?.[1] ?? (l.ifname === 'tunl0' && n.facts.addrs.some((a) => a.ifname === 'tunl0') ? 'Calico (IPIP)' : undefined);
-      if (!who || live.has(who.split(' ')[0]!)) continue;
+      const tunl = l.ifname === 'tunl0' && n.facts.addrs.some((a) => a.ifname === 'tunl0');
+      const who = tunl ? 'Calico' : LEFTOVER_LINKS.find(([re]) => re.test(l.ifname))?.[1];
+      if (!who || live.has(who)) continue;
       // A device routes go through, or the live bridge, is in use whoever made it.
       if (l.ifname === n.live?.bridge?.name || n.facts.routes.some((r) => r.dev === l.ifname)) continue;
-      const addrs = n.facts.addrs.filter((a) => a.ifname === l.ifname && a.family === IPV4.inet).map((a) => `${a.local}/${a.prefixlen}`);
-      byCni.set(who, [...(byCni.get(who) ?? []), `${l.ifname}${addrs.length ? ` (${addrs.join(', ')})` : ''}`]);
+      const label = tunl ? 'Calico (IPIP)' : who;
+      byCni.set(label, [...(byCni.get(label) ?? []), { ifname: l.ifname, addrs: n.facts.addrs.filter((a) => a.ifname === l.ifname && a.family === IPV4.inet) }]);
     }
     for (const [who, links] of byCni) {
-      const inCluster = n.facts.addrs.filter((a) => links.some((x) => x.startsWith(`${a.ifname} `) || x === a.ifname) && a.family === IPV4.inet && cidrContainsIp(ctx.clusterCIDR, a.local));
-      emit('leftover-links', `${who} left ${links.length} interface${links.length > 1 ? 's' : ''} on this node${inCluster.length ? `, with addresses inside the cluster CIDR ${ctx.clusterCIDR}` : ''}: their addresses, routes and open VXLAN ports can take pod traffic or clash with podnet's overlay`, links.slice(0, 6).join(', ') + (links.length > 6 ? ', …' : ''), `if ${who} is gone: ${links.slice(0, 4).map((x) => `ip link del ${x.split(' ')[0]}`).join('; ')}${links.length > 4 ? '; …' : ''} (a reboot also clears them)`, inCluster.length ? 'error' : 'warning');
+      const inCluster = links.some((l) => l.addrs.some((a) => cidrContainsIp(ctx.clusterCIDR, a.local)));
+      const shown = links.map((l) => `${l.ifname}${l.addrs.length ? ` (${l.addrs.map((a) => `${a.local}/${a.prefixlen}`).join(', ')})` : ''}`);
+      emit('leftover-links', `${who} left ${links.length} interface${links.length > 1 ? 's' : ''} on this node${inCluster ? `, with addresses inside the cluster CIDR ${ctx.clusterCIDR}` : ''}: their addresses, routes and open VXLAN ports can take pod traffic or clash with podnet's overlay`, shown.slice(0, 6).join(', ') + (shown.length > 6 ? ', …' : ''), `if ${who} is gone: ${links.slice(0, 4).map((l) => `ip link del ${l.ifname}`).join('; ')}${links.length > 4 ? '; …' : ''} (a reboot also clears them)`, inCluster ? 'error' : 'warning');
     }
   },
 });
