@@ -3,7 +3,8 @@
  * there is a declared unit (the finding ids it emits, their severity, the facts it reads); this list is
  * the catalogue, and the finding ids are the union of what the units declare.
  */
-import type { CheckContext, CheckUnit, Declared, Finding, Severity } from './types.js';
+import type { CheckContext, CheckUnit, Declared, Finding, NodeView, Severity } from './types.js';
+import { familyOf, IPV4, type FamilyTable } from '../net/family.js';
 import { FORWARDING } from './areas/forwarding.js';
 import { ROUTING } from './areas/routing.js';
 import { OVERLAY } from './areas/overlay.js';
@@ -44,11 +45,34 @@ export function catalogue(): { id: FindingId; severity: Severity; title: string 
 export function runUnit<I extends string>(unit: CheckUnit<I>, node: CheckContext['nodes'][number], ctx: CheckContext): Finding[] {
   const out: Finding[] = [];
   unit.run(node, ctx, (id, message, evidence, fix, severity) => {
-    out.push({ id: id as unknown as FindingId, node: node.name, severity: severity ?? unit.findings[id].severity, message, evidence, fix });
+    out.push({ id: id as unknown as FindingId, node: node.name, severity: severity ?? unit.findings[id].severity, message, evidence, fix, ...(unit.perFamily ? { family: ctx.family.name } : {}) });
   });
   return out;
 }
 
-export function runChecks(ctx: CheckContext): Finding[] {
-  return ctx.nodes.flatMap((n) => (CHECKS as readonly CheckUnit[]).flatMap((u) => runUnit(u, n, ctx)));
+/** A node as a per-family check of `family` sees it: that family's routes, rules, addresses and pod range. */
+export function familyView(n: NodeView, family: FamilyTable): NodeView {
+  if (family === IPV4) return { ...n, ...n.byFamily?.ipv4 };
+  const f = n.facts;
+  // IPv6 has no policy rules or extra tables in the facts (they are IPv4's): none are judged against IPv6 CIDRs.
+  const facts = { ...f, routes: f.routes6, iptablesFilter: f.ip6tablesFilter, iptablesNat: f.ip6tablesNat, rules: [], routeTables: {} };
+  const mine = n.byFamily?.[family.name];
+  const range = n.live?.bridge?.ranges.find((r) => familyOf(r.subnet) === family);
+  const live = n.live?.bridge ? { ...n.live, bridge: { ...n.live.bridge, subnet: range?.subnet, gateway: range?.gateway } } : n.live;
+  return { ...n, facts, live, nodeIP: mine?.nodeIP, podCIDR: mine?.podCIDR };
+}
+
+/**
+ * Every check on every node. `contexts` holds one context per IP family of the cluster, the primary
+ * first: per-family units run in each (with each node's view of that family), the others once.
+ */
+export function runChecks(contexts: CheckContext | CheckContext[]): Finding[] {
+  const all = Array.isArray(contexts) ? contexts : [contexts];
+  const primary = all[0]!;
+  return primary.nodes.flatMap((n) =>
+    (CHECKS as readonly CheckUnit[]).flatMap((u) => {
+      if (!u.perFamily) return runUnit(u, n, primary);
+      return all.flatMap((ctx) => runUnit(u, familyView(n, ctx.family), { ...ctx, nodes: ctx.nodes.map((x) => familyView(x, ctx.family)) }));
+    }),
+  );
 }

@@ -5,7 +5,7 @@
  */
 import type { ConfFile, NodeFacts } from '../facts/parse.js';
 import { hostAddress, networkOf, parseCidr } from '../net/cidr.js';
-import { IPV4 } from '../net/family.js';
+import { familyOf, IPV4, type FamilyTable } from '../net/family.js';
 
 export interface LiveConfig {
   file: ConfFile;
@@ -15,7 +15,7 @@ export interface LiveConfig {
   name?: string;
   cniVersion?: string;
   plugins: Record<string, unknown>[];
-  bridge?: { name: string; ipMasq: boolean; mtu?: number; isGateway: boolean; ipamType?: string; subnet?: string; gateway?: string; ipamDataDir?: string; subnets: string[] };
+  bridge?: { name: string; ipMasq: boolean; mtu?: number; isGateway: boolean; ipamType?: string; subnet?: string; gateway?: string; ipamDataDir?: string; subnets: string[]; ranges: { subnet: string; gateway?: string }[] };
   portmap: boolean;
   parseError?: string;
   /** why a runtime cannot load it although it is JSON: a list in a .conf, or a .conflist without plugins */
@@ -55,6 +55,14 @@ export function liveConfig(f: NodeFacts): LiveConfig | undefined {
       gateway: (ranges?.[0]?.[0]?.gateway ?? (ipam.gateway as string | undefined)) ?? (c ? hostAddress(c, 1) : undefined),
       // Every range set's subnets (a dual-stack config has one set per family).
       subnets: [...new Set((ranges ?? []).flat().map((r) => (r?.subnet ? parseCidr(r.subnet)?.text : undefined)).filter((x): x is string => Boolean(x)).concat(c ? [c.text] : []))],
+      // The first range of each range set, with its gateway (the bridge plugin's default: the first address).
+      ranges: (ranges ?? [])
+        .map((set) => set?.[0])
+        .flatMap((r) => {
+          const sc = r?.subnet ? parseCidr(r.subnet) ?? networkOf(r.subnet.split('/')[0] ?? '', Number(r.subnet.split('/')[1])) : undefined;
+          return sc ? [{ subnet: sc.text, gateway: r?.gateway ?? hostAddress(sc, 1) }] : [];
+        })
+        .concat(!ranges?.length && c ? [{ subnet: c.text, gateway: (ipam.gateway as string | undefined) ?? hostAddress(c, 1) }] : []),
       ...(typeof ipam.dataDir === 'string' && ipam.dataDir.replace(/\/+$/, '') !== '/var/lib/cni/networks' ? { ipamDataDir: ipam.dataDir } : {}),
     };
   }
@@ -68,9 +76,10 @@ export function isMetaConfig(live: LiveConfig | undefined): boolean {
 }
 
 /** The node's pod CIDR as the node itself shows it: the live config's subnet, else the bridge's address. */
-export function observedPodCidr(f: NodeFacts, live: LiveConfig | undefined): string | undefined {
-  if (live?.bridge?.subnet) return live.bridge.subnet;
+export function observedPodCidr(f: NodeFacts, live: LiveConfig | undefined, family: FamilyTable = IPV4): string | undefined {
+  const range = live?.bridge?.ranges.find((r) => familyOf(r.subnet) === family)?.subnet ?? (family === IPV4 ? live?.bridge?.subnet : undefined);
+  if (range) return range;
   const name = live?.bridge?.name ?? 'cni0';
-  const a = f.addrs.find((x) => x.ifname === name && x.family === IPV4.inet);
+  const a = f.addrs.find((x) => x.ifname === name && x.family === family.inet && x.scope !== 'link');
   return a ? networkOf(a.local, a.prefixlen)?.text : undefined;
 }

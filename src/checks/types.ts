@@ -7,6 +7,7 @@
 import type { NodeFacts, LinkFact } from '../facts/parse.js';
 import type { LiveConfig } from './live-config.js';
 import type { FindingId } from './index.js';
+import type { FamilyTable, IpFamily } from '../net/family.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -17,6 +18,8 @@ export interface Finding {
   message: string;
   evidence: string;
   fix: string;
+  /** the IP family a per-family check found it in */
+  family?: IpFamily;
 }
 
 export interface NodeView {
@@ -26,9 +29,15 @@ export interface NodeView {
   uplink?: LinkFact;
   live?: LiveConfig;
   podCIDR?: string;
+  /** the node IP and pod CIDR of each family the cluster has (a per-family check sees its family's as nodeIP and podCIDR) */
+  byFamily?: Partial<Record<IpFamily, { nodeIP?: string; podCIDR?: string }>>;
 }
 
 export interface CheckContext {
+  /** the family a per-family check is run for (the primary one for the others) */
+  family: FamilyTable;
+  /** every family of the cluster, the primary first (absent: the one above) */
+  families?: FamilyTable[];
   clusterCIDR: string;
   serviceCIDR?: string;
   vxlanPort: number;
@@ -48,6 +57,12 @@ export interface CheckUnit<I extends string = string> {
   findings: Record<I, Declared>;
   /** the node facts it reads (enforced by a unit test that hands it only these) */
   needs: readonly (keyof NodeFacts)[];
+  /**
+   * Run once per IP family of the cluster, each time with that family's view: its routes as `routes`, its
+   * ip6tables/iptables rules as `iptablesFilter`/`iptablesNat`, its node IP, pod CIDR and live range as
+   * the node's, its cluster CIDR as ctx.clusterCIDR. Its findings carry the family.
+   */
+  perFamily?: true;
   run(node: NodeView, ctx: CheckContext, emit: Emit<I>): void;
 }
 

@@ -138,14 +138,31 @@ export function cniAddError(stderr: string): string | undefined {
   }
 }
 
+/**
+ * The pod's addresses from a CNI result, the first of each family: a result lists every address the
+ * pod got (`ips`), one per range set of host-local, so a dual-stack pod has an IPv4 and an IPv6 one.
+ */
+export function podIpsFromResult(result: string): { ipv4?: string; ipv6?: string } {
+  const out: { ipv4?: string; ipv6?: string } = {};
+  let r: { ips?: unknown } | null;
+  try {
+    r = JSON.parse(result) as { ips?: unknown } | null;
+  } catch {
+    return out;
+  }
+  if (!Array.isArray(r?.ips)) return out;
+  for (const i of r.ips as ({ address?: unknown } | null)[]) {
+    const ip = typeof i?.address === 'string' ? i.address.split('/')[0]! : '';
+    // (the family by its spelling: this layer parses no addresses; CNI results carry well-formed ones)
+    const family = ip.includes(':') ? 'ipv6' : /^\d+\.\d+\.\d+\.\d+$/.test(ip) ? 'ipv4' : undefined;
+    if (family && !out[family]) out[family] = ip;
+  }
+  return out;
+}
+
 /** The pod's IPv4 address from a CNI result. */
 export function podIpFromResult(result: string): string | undefined {
-  try {
-    const r = JSON.parse(result) as { ips?: { address: string }[] };
-    return r.ips?.find((i) => !i.address.includes(':'))?.address.split('/')[0];
-  } catch {
-    return undefined;
-  }
+  return podIpsFromResult(result).ipv4;
 }
 
 export function resultFromOutput(stdout: string): string | undefined {

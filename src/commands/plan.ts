@@ -2,6 +2,7 @@ import { BaseCommand } from '../cli/base-command.js';
 import { inventoryFlags, withSession } from '../cli/session.js';
 import { renderTable } from '../cli/output.js';
 import { NodeFailure as NodeFailureError } from '../util/errors.js';
+import type { NodePlan } from '../plan/desired.js';
 
 export default class Plan extends BaseCommand {
   static override summary = 'Show the desired pod network of every node, without changing anything';
@@ -15,10 +16,15 @@ export default class Plan extends BaseCommand {
     const { planFromNodes } = await import('../services/bootstrap.js');
     const { result } = await withSession(flags, { quiet: this.jsonMode }, (s) => planFromNodes(s.inv, s.ctx));
     const { plan, failures } = result;
-    await this.emit('Plan', { clusterCIDR: plan.clusterCIDR, mode: plan.mode, mtu: plan.mtu, nodes: plan.nodes.map((n) => ({ ...n, files: n.files.map((f) => ({ path: f.path, sha256: f.sha256 })) })), failures }, async () => {
+    await this.emit('Plan', { clusterCIDR: plan.clusterCIDR, clusterCIDRs: plan.clusterCIDRs, mode: plan.mode, mtu: plan.mtu, nodes: plan.nodes.map((n) => ({ ...n, files: n.files.map((f) => ({ path: f.path, sha256: f.sha256 })) })), failures }, async () => {
       const nodes = await renderTable(
         ['node', 'node IP', 'pod CIDR', 'source', 'gateway', 'mtu', 'cni', 'direct', 'overlay'],
-        plan.nodes.map((n) => [n.name, n.nodeIP, n.podCIDR, n.podCIDRSource, n.gateway, n.mtu, `${n.cniVersion} ${n.cniBinDir}`, n.routes.filter((r) => r.kind === 'direct').map((r) => r.peer).join(' ') || '-', n.routes.filter((r) => r.kind === 'overlay').map((r) => r.peer).join(' ') || '-']),
+        plan.nodes.map((n) => {
+          // One line per family in a cell (a dual-stack node has two pod CIDRs and gateways).
+          const each = (f: (x: NodePlan['families'][number]) => string) => n.families.map(f).join('\n');
+          const peers = (kind: string) => [...new Set(n.routes.filter((r) => r.kind === kind).map((r) => r.peer))].join(' ') || '-';
+          return [n.name, n.nodeIP, each((x) => x.podCIDR), each((x) => x.podCIDRSource), each((x) => x.gateway), n.mtu, `${n.cniVersion} ${n.cniBinDir}`, peers('direct'), peers('overlay')];
+        }),
       );
       const routes = await renderTable(
         ['node', 'peer', 'pod CIDR', 'route'],
@@ -27,7 +33,7 @@ export default class Plan extends BaseCommand {
       const first = plan.nodes[0];
       const conf = first ? `conflist of ${first.name} (/etc/cni/net.d/10-podnet.conflist):\n${JSON.stringify(first.conflist, null, 2)}\n` : '';
       const fails = failures.map((f) => `✖ ${f.node}: ${f.step}: ${f.error}${f.hint ? `\n  hint: ${f.hint}` : ''}\n`).join('');
-      return `cluster ${plan.clusterCIDR}, mode ${plan.mode}, pod MTU ${plan.mtu}\n${nodes}${routes.length > 0 && plan.nodes.some((n) => n.routes.length) ? routes : ''}${conf}${fails}`;
+      return `cluster ${plan.clusterCIDRs.join(', ')}, mode ${plan.mode}, pod MTU ${plan.mtu}\n${nodes}${routes.length > 0 && plan.nodes.some((n) => n.routes.length) ? routes : ''}${conf}${fails}`;
     });
     if (failures.length) throw new NodeFailureError(`${failures.length} node(s) could not be planned: ${failures.map((f) => f.node).join(', ')}`);
   }

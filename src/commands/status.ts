@@ -17,7 +17,7 @@ export default class Status extends BaseCommand {
     await this.emit('StatusReport', { ...report }, async () => {
       const table = await renderTable(
         ['node', 'pod CIDR', 'state', 'differences'],
-        report.nodes.map((n) => [n.node, n.podCIDR ?? '-', n.state, n.state === 'failed' ? `${n.step}: ${n.error}` : n.drift.join('\n') || '-']),
+        report.nodes.map((n) => [n.node, n.podCIDRs?.join('\n') ?? n.podCIDR ?? '-', n.state, n.state === 'failed' ? `${n.step}: ${n.error}` : n.drift.join('\n') || '-']),
       );
       return table;
     });

@@ -29,7 +29,7 @@ export default class Up extends BaseCommand {
     await this.emit('UpReport', { ...report, elapsedMs }, async () => {
       const table = await renderTable(
         ['node', 'pod CIDR', 'changes', 'result', 'time'],
-        report.nodes.map((n) => [n.node, n.podCIDR ?? '-', n.changes.length, n.result === 'failed' ? paint(`failed at ${n.step}`, 'red') : n.result, formatMs(n.durationMs)]),
+        report.nodes.map((n) => [n.node, n.podCIDRs?.join('\n') ?? n.podCIDR ?? '-', n.changes.length, n.result === 'failed' ? paint(`failed at ${n.step}`, 'red') : n.result, formatMs(n.durationMs)]),
       );
       const details = report.nodes
         .map((n) => {
@@ -40,7 +40,7 @@ export default class Up extends BaseCommand {
         .join('');
       const none = report.persistence.filter((p) => p.persistence === 'none').map((p) => p.node);
       const persist = none.length && !report.dryRun ? `note: ${none.join(', ')} run${none.length === 1 ? 's' : ''} no systemd: nothing restores the network after a reboot there (the restore script is kept at /etc/podnet/restore.sh)\n` : '';
-      return `${table}${details}${persist}cluster ${report.clusterCIDR}, mode ${report.mode}, pod MTU ${report.mtu}; ${formatMs(elapsedMs)}\n`;
+      return `${table}${details}${persist}cluster ${report.clusterCIDRs.join(', ')}, mode ${report.mode}, pod MTU ${report.mtu}; ${formatMs(elapsedMs)}\n`;
     });
     const failed = report.nodes.filter((n) => n.result === 'failed');
     if (failed.length) throw new NodeFailureError(`${failed.length} of ${report.nodes.length} node(s) failed: ${failed.map((n) => n.node).join(', ')}`, `fix the cause and run ${this.binName} up again: converged nodes are left alone`);

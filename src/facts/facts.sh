@@ -51,6 +51,11 @@ section iptables-filter
 iptables -S 2>&1 || echo '#error'
 section iptables-nat
 iptables -t nat -S 2>&1 || echo '#error'
+section ip6tables-filter
+# IPv6: ip6tables where it is installed (an IPv4-only node may lack it; the checks read no IPv6 rules there).
+if command -v ip6tables >/dev/null 2>&1; then ip6tables -S 2>&1 || echo '#error'; fi
+section ip6tables-nat
+if command -v ip6tables >/dev/null 2>&1; then ip6tables -t nat -S 2>&1 || echo '#error'; fi
 section iptables-backends
 # Rules in both backends is the failure mode; legacy tables exist only where the kernel lists some in
 # /proc/net/ip_tables_names (read by the shell), so the two save commands run only then.

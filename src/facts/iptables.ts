@@ -4,7 +4,14 @@
  * and by planning (podnet's jump must come before a rule that drops pod traffic).
  */
 import { cidrContainsCidr, cidrsOverlap } from '../net/cidr.js';
-import { hostCidr } from '../net/family.js';
+import { hostCidr, IPV6, type FamilyTable } from '../net/family.js';
+import type { NodeFacts } from './parse.js';
+
+/** A node's `-S` lines of one table in one family (iptables for IPv4, ip6tables for IPv6). */
+export function rulesOf(f: NodeFacts, family: FamilyTable, table: 'filter' | 'nat'): string[] {
+  if (family === IPV6) return table === 'filter' ? f.ip6tablesFilter : f.ip6tablesNat;
+  return table === 'filter' ? f.iptablesFilter : f.iptablesNat;
+}
 
 const TARGETS = new Set(['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'MASQUERADE', 'SNAT', 'DNAT', 'MARK', 'LOG', 'CONNMARK', 'NOTRACK', 'CT', 'TCPMSS']);
 

@@ -139,6 +139,9 @@ export interface NodeFacts {
   sysctl: Record<string, string>;
   iptablesFilter: string[];
   iptablesNat: string[];
+  /** `ip6tables -S` of the filter and nat tables (empty where ip6tables is not installed) */
+  ip6tablesFilter: string[];
+  ip6tablesNat: string[];
   iptablesBackends: Record<string, number>;
   cniConfDir: string;
   cniConfFiles: ConfFile[];
@@ -587,6 +590,8 @@ export function parseFacts(out: string): NodeFacts {
     sysctl: parseSysctl(s.get('sysctl')),
     iptablesFilter: lines(s.get('iptables-filter')),
     iptablesNat: lines(s.get('iptables-nat')),
+    ip6tablesFilter: lines(s.get('ip6tables-filter')),
+    ip6tablesNat: lines(s.get('ip6tables-nat')),
     iptablesBackends: backends,
     cniConfDir: confDir,
     cniConfFiles: conf.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
@@ -624,6 +629,8 @@ export const EMPTY_FACTS: NodeFacts = {
   sysctl: {},
   iptablesFilter: [],
   iptablesNat: [],
+  ip6tablesFilter: [],
+  ip6tablesNat: [],
   iptablesBackends: {},
   cniConfDir: '/etc/cni/net.d',
   cniConfFiles: [],

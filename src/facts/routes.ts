@@ -33,3 +33,8 @@ export function isOnLink(facts: NodeFacts, peerIP: string, uplink: string): bool
   const r = lookupRoute(facts, peerIP);
   return r !== undefined && !r.gateway && r.dev === uplink;
 }
+
+/** The node's main-table routes of one family. */
+export function routesOf(facts: NodeFacts, family: FamilyTable): RouteFact[] {
+  return family === IPV6 ? facts.routes6 : facts.routes;
+}

@@ -26,27 +26,29 @@ import { UserError } from '../util/errors.js';
 import {
   API_VERSION,
   DEFAULT_NODE_MASK_SIZE,
+  DEFAULT_POD_CIDR,
   describeValue,
   formatPath,
   inventorySchema,
   KIND,
   SSH_DEFAULTS,
   type ClusterSettings,
+  type FamilyNetwork,
   type Inventory,
   type InventoryFile,
   type InventoryNode,
   type ResolvedSsh,
   type SshSettings,
 } from './schema.js';
-import { familyByVersion } from '../net/family.js';
+import { familyByVersion, IPV4, IPV6, type IpFamily } from '../net/family.js';
 
-export type { ClusterSettings, Inventory, InventoryNode, ResolvedSsh, SshSettings } from './schema.js';
+export type { ClusterSettings, FamilyNetwork, Inventory, InventoryNode, ResolvedSsh, SshSettings } from './schema.js';
 
 // Inventories are small; a cap keeps a wrong path (a log, /dev/zero) from being slurped.
 const MAX_INVENTORY_BYTES = 1024 * 1024;
 
-// IPv6 links cannot go below this (RFC 8200).
-const MIN_IPV6_MTU = 1280;
+/** kube-controller-manager refuses a node mask more than this many bits longer than the cluster mask. */
+export const MAX_NODE_MASK_BITS = 16;
 
 function hintFor(source: string, more = 0): string {
   const rest = more > 0 ? ` (${more} more problem${more > 1 ? 's' : ''} may follow)` : '';
@@ -125,57 +127,109 @@ function refuseReserved(field: string, cidr: Cidr, source: string): void {
   }
 }
 
-function resolveCluster(file: InventoryFile, source: string): { cluster: ClusterSettings; pod: Cidr; service?: Cidr } {
-  const c = file.cluster;
-  const pod = parseCidr(c.podCIDR)!;
-  refuseReserved('cluster.podCIDR', pod, source);
-  const maskSize = c.nodeMaskSize ?? DEFAULT_NODE_MASK_SIZE[pod.family];
-  const maxMask = maxNodeMaskSize(pod.family);
-  if (maskSize <= pod.prefix || maskSize > maxMask) {
-    const range = pod.prefix + 1 <= maxMask ? `an integer from ${pod.prefix + 1} to ${maxMask}` : 'a shorter cluster.podCIDR';
-    fail(
-      `cluster.nodeMaskSize: ${maskSize} does not fit cluster.podCIDR ${pod.text}; expected ${range} ` +
-        '(longer than the cluster prefix, leaving room for a gateway and pods)',
-      source,
-    );
-  }
+/** Where an item of a per-family list was written: "cluster.podCIDR" for one value, "cluster.podCIDR[1]" in a list of two. */
+function itemField(field: string, index: number, count: number): string {
+  return count > 1 ? `${field}[${index}]` : field;
+}
 
-  let service: Cidr | undefined;
-  if (c.serviceCIDR !== undefined) {
-    service = parseCidr(c.serviceCIDR)!;
-    refuseReserved('cluster.serviceCIDR', service, source);
-    if (service.family !== pod.family) {
+/** A per-family list's CIDRs, parsed, refused if reserved, and at most one per family. */
+function familyCidrs(field: string, texts: string[], source: string): Cidr[] {
+  const out: Cidr[] = [];
+  texts.forEach((t, i) => {
+    const c = parseCidr(t)!;
+    refuseReserved(itemField(field, i, texts.length), c, source);
+    const same = out.findIndex((o) => o.family === c.family);
+    if (same >= 0) {
+      fail(`${field}[${i}]: ${c.text} is ${famName(c.family)} like ${field}[${same}] ${out[same]!.text}; expected one CIDR per IP family (an IPv4 and an IPv6 one for dual-stack)`, source);
+    }
+    out.push(c);
+  });
+  return out;
+}
+
+/**
+ * The node mask size of one family: as written (a number for a single-stack cluster, or per family),
+ * else the family's default (/24, /64); longer than the cluster prefix, room for a gateway and pods, and
+ * at most 16 bits longer than the cluster prefix (kube-controller-manager's limit).
+ */
+function nodeMaskFor(written: number | { ipv4?: number; ipv6?: number } | undefined, pod: Cidr, families: number, source: string): number {
+  const fam = familyByVersion(pod.family);
+  const field = typeof written === 'object' ? `cluster.nodeMaskSize.${fam.name}` : 'cluster.nodeMaskSize';
+  if (typeof written === 'number' && families > 1) {
+    fail(`cluster.nodeMaskSize: ${written} is one number for a dual-stack cluster.podCIDR; expected one per family, such as {ipv4: ${IPV4.nodeMaskDefault}, ipv6: ${IPV6.nodeMaskDefault}}`, source);
+  }
+  const size = (typeof written === 'number' ? written : written?.[fam.name]) ?? DEFAULT_NODE_MASK_SIZE[pod.family];
+  const maxMask = Math.min(maxNodeMaskSize(pod.family), pod.prefix + MAX_NODE_MASK_BITS);
+  if (size <= pod.prefix || size > maxMask) {
+    const range = pod.prefix + 1 <= maxMask ? `an integer from ${pod.prefix + 1} to ${maxMask}` : 'a shorter cluster.podCIDR';
+    const why = size > pod.prefix && size - pod.prefix > MAX_NODE_MASK_BITS
+      ? `(at most ${MAX_NODE_MASK_BITS} bits longer than the cluster prefix, as kube-controller-manager requires)`
+      : '(longer than the cluster prefix, leaving room for a gateway and pods)';
+    fail(`${field}: ${size} does not fit cluster.podCIDR ${pod.text}; expected ${range} ${why}`, source);
+  }
+  return size;
+}
+
+function resolveCluster(file: InventoryFile, source: string): { cluster: ClusterSettings; pods: Cidr[]; services: Cidr[] } {
+  const c = file.cluster;
+  const pods = familyCidrs('cluster.podCIDR', c.podCIDR ?? [DEFAULT_POD_CIDR], source);
+  if (typeof c.nodeMaskSize === 'object') {
+    for (const key of ['ipv4', 'ipv6'] as const) {
+      if (c.nodeMaskSize[key] !== undefined && !pods.some((p) => familyByVersion(p.family).name === key)) {
+        fail(`cluster.nodeMaskSize.${key}: set, but cluster.podCIDR has no ${key === 'ipv4' ? 'IPv4' : 'IPv6'} CIDR; expected keys only for the families of cluster.podCIDR`, source);
+      }
+    }
+  }
+  const masks = pods.map((p) => nodeMaskFor(c.nodeMaskSize, p, pods.length, source));
+
+  const services = c.serviceCIDR === undefined ? [] : familyCidrs('cluster.serviceCIDR', c.serviceCIDR, source);
+  services.forEach((service, i) => {
+    const field = itemField('cluster.serviceCIDR', i, services.length);
+    const pod = pods.find((p) => p.family === service.family);
+    if (!pod) {
       fail(
-        `cluster.serviceCIDR: ${service.text} is ${famName(service.family)} but cluster.podCIDR ${pod.text} is ${famName(pod.family)}; ` +
-          'expected the same family (mixed families are not supported)',
+        `${field}: ${service.text} is ${famName(service.family)} but cluster.podCIDR has no ${famName(service.family)} CIDR (${pods.map((p) => p.text).join(', ')}); ` +
+          'expected a service CIDR of a family the pods have',
         source,
       );
     }
     if (cidrsOverlap(pod, service)) {
-      fail(`cluster.serviceCIDR: ${service.text} overlaps cluster.podCIDR ${pod.text}; expected disjoint ranges`, source);
+      fail(`${field}: ${service.text} overlaps cluster.podCIDR ${pod.text}; expected disjoint ranges`, source);
     }
-  }
+  });
 
   if (c.vxlan.device === c.bridge) {
     fail(`cluster.vxlan.device: ${describeValue(c.vxlan.device)} is also cluster.bridge; expected a different name for the overlay device, such as podnet.1`, source);
   }
 
-  if (c.mtu !== undefined && pod.family === 6 && c.mtu < MIN_IPV6_MTU) {
-    fail(`cluster.mtu: ${c.mtu} is too small for an IPv6 pod network; expected at least ${MIN_IPV6_MTU}`, source);
+  if (c.mtu !== undefined && pods.some((p) => p.family === 6) && c.mtu < IPV6.minMtu) {
+    fail(`cluster.mtu: ${c.mtu} is too small for an IPv6 pod network; expected at least ${IPV6.minMtu}`, source);
   }
 
+  const networks: FamilyNetwork[] = pods.map((p, i) => {
+    const family = familyByVersion(p.family).name;
+    // IPv4 pods use private addresses that cannot leave unmasqueraded; IPv6 pods are often globally
+    // routed, and NAT66 hides which pod talked: masqueraded only when asked.
+    const masq = typeof c.masquerade === 'boolean' ? c.masquerade : (c.masquerade?.[family] ?? family === 'ipv4');
+    const net: FamilyNetwork = { family, podCIDR: p.text, nodeMaskSize: masks[i]!, masquerade: masq };
+    const svc = services.find((s) => s.family === p.family);
+    if (svc) net.serviceCIDR = svc.text;
+    return net;
+  });
+  const primary = networks[0]!;
   const cluster: ClusterSettings = {
-    podCIDR: pod.text,
-    nodeMaskSize: maskSize,
+    podCIDR: primary.podCIDR,
+    nodeMaskSize: primary.nodeMaskSize,
+    networks,
     mode: c.mode,
     vxlan: { ...c.vxlan },
     bridge: c.bridge,
-    masquerade: c.masquerade,
+    masquerade: primary.masquerade,
   };
-  if (service) cluster.serviceCIDR = service.text;
+  if (primary.serviceCIDR) cluster.serviceCIDR = primary.serviceCIDR;
   if (c.mtu !== undefined) cluster.mtu = c.mtu;
   if (c.cniBinDir !== undefined) cluster.cniBinDir = c.cniBinDir;
-  return { cluster, pod, service };
+  return { cluster, pods, services };
 }
 
 /** `~/x` → `$HOME/x`: the paths travel in ssh's argv without a shell, and ssh expands `~` only for some flags. */
@@ -209,11 +263,11 @@ function checkSshFiles(file: InventoryFile, nodes: InventoryNode[], source: stri
   });
 }
 
-function resolveNodes(file: InventoryFile, cluster: ClusterSettings, pod: Cidr, service: Cidr | undefined, source: string): InventoryNode[] {
+function resolveNodes(file: InventoryFile, cluster: ClusterSettings, pods: Cidr[], services: Cidr[], source: string): InventoryNode[] {
   const names = new Map<string, number>();
   const addresses = new Map<string, number>();
   const nodeIps = new Map<string, string>(); // normalized ip -> field path that claimed it
-  const pinned = new Map<bigint, number>();
+  const pinned = new Map<string, number>(); // family/subnet index -> node index
   const nodes: InventoryNode[] = [];
 
   file.nodes.forEach((n, i) => {
@@ -232,73 +286,95 @@ function resolveNodes(file: InventoryFile, cluster: ClusterSettings, pod: Cidr, 
     }
     addresses.set(addressKey, i);
 
-    const ip = n.ip !== undefined ? normalizeIp(n.ip)! : undefined;
+    const ipList = (n.ip ?? []).map((x) => normalizeIp(x)!);
+    const ipField = (k: number) => itemField(`${at}.ip`, k, ipList.length);
+    const ips: Partial<Record<IpFamily, string>> = {};
+    ipList.forEach((ip, k) => {
+      const fam = familyByVersion(ipFamily(ip)!);
+      if (ips[fam.name] !== undefined) fail(`${ipField(k)}: ${ip} is ${famName(fam.version)} like ${ips[fam.name]}; expected one node IP per IP family`, source);
+      ips[fam.name] = ip;
+    });
 
     // Every IP literal of the node must stay clear of the pod and service ranges, or routing loops.
     const literals: [string, string][] = [];
     if (addressIp !== undefined) literals.push([`${at}.address`, addressIp]);
-    if (ip !== undefined) literals.push([`${at}.ip`, ip]);
+    ipList.forEach((ip, k) => literals.push([ipField(k), ip]));
     for (const [field, value] of literals) {
-      if (cidrContainsIp(pod, value)) {
-        fail(`${field}: ${value} is inside cluster.podCIDR ${pod.text}; expected node addresses outside the pod network`, source);
+      for (const pod of pods) {
+        if (cidrContainsIp(pod, value)) fail(`${field}: ${value} is inside cluster.podCIDR ${pod.text}; expected node addresses outside the pod network`, source);
       }
-      if (service && cidrContainsIp(service, value)) {
-        fail(`${field}: ${value} is inside cluster.serviceCIDR ${service.text}; expected node addresses outside the service network`, source);
+      for (const service of services) {
+        if (cidrContainsIp(service, value)) fail(`${field}: ${value} is inside cluster.serviceCIDR ${service.text}; expected node addresses outside the service network`, source);
       }
     }
 
-    // The node IP peers route to: explicit ip, else the address when it is a literal.
-    const nodeIpField = ip !== undefined ? `${at}.ip` : `${at}.address`;
+    // The node IP peers route to: the first ip listed, else the address when it is a literal.
+    const ip = ipList[0];
+    const nodeIpField = ip !== undefined ? ipField(0) : `${at}.address`;
     const nodeIp = ip ?? addressIp;
     if (nodeIp !== undefined) {
       const family = ipFamily(nodeIp)!;
-      if (family !== pod.family) {
+      if (!pods.some((p) => p.family === family)) {
+        const pod = pods[0]!;
         fail(
           `${nodeIpField}: ${nodeIp} is ${famName(family)} but cluster.podCIDR ${pod.text} is ${famName(pod.family)}; ` +
-            `expected an ${famName(pod.family)} node IP (mixed families are not supported)`,
+            `expected an ${famName(pod.family)} node IP first (the underlay carries the pod network of its own family)`,
           source,
         );
       }
-      const claimed = nodeIps.get(nodeIp);
-      if (claimed !== undefined) {
-        fail(`${nodeIpField}: duplicate node IP ${nodeIp} (also ${claimed}); expected one node per IP`, source);
+      for (const [field, value] of ipList.length ? ipList.map((x, k) => [ipField(k), x] as const) : [[nodeIpField, nodeIp] as const]) {
+        const claimed = nodeIps.get(value);
+        if (claimed !== undefined) fail(`${field}: duplicate node IP ${value} (also ${claimed}); expected one node per IP`, source);
+        nodeIps.set(value, field);
       }
-      nodeIps.set(nodeIp, nodeIpField);
     }
 
-    let podCIDR: string | undefined;
-    if (n.podCIDR !== undefined) {
-      const p = parseCidr(n.podCIDR)!;
-      const expected = `expected a /${cluster.nodeMaskSize} inside cluster.podCIDR ${pod.text}`;
+    const podCIDRs: Partial<Record<IpFamily, string>> = {};
+    const pins = n.podCIDR ?? [];
+    pins.forEach((text, k) => {
+      const field = itemField(`${at}.podCIDR`, k, pins.length);
+      const p = parseCidr(text)!;
+      const fam = familyByVersion(p.family);
+      const net = cluster.networks.find((x) => x.family === fam.name);
+      const pod = pods.find((x) => x.family === p.family);
+      if (!net || !pod) {
+        fail(`${field}: ${p.text} is ${famName(p.family)} but cluster.podCIDR ${pods.map((x) => x.text).join(', ')} has no ${famName(p.family)} CIDR; expected a pin of a family the cluster has`, source);
+      }
+      if (podCIDRs[fam.name] !== undefined) fail(`${field}: ${p.text} is ${famName(p.family)} like ${podCIDRs[fam.name]}; expected one pod CIDR per IP family`, source);
+      const expected = `expected a /${net.nodeMaskSize} inside cluster.podCIDR ${pod.text}`;
       if (!cidrContainsCidr(pod, p)) {
-        fail(`${at}.podCIDR: ${p.text} is outside cluster.podCIDR ${pod.text}; ${expected}`, source);
+        fail(`${field}: ${p.text} is outside cluster.podCIDR ${pod.text}; ${expected}`, source);
       }
-      if (p.prefix !== cluster.nodeMaskSize) {
-        fail(`${at}.podCIDR: ${p.text} is a /${p.prefix} but cluster.nodeMaskSize is ${cluster.nodeMaskSize}; ${expected}`, source);
+      if (p.prefix !== net.nodeMaskSize) {
+        fail(`${field}: ${p.text} is a /${p.prefix} but ${cluster.networks.length > 1 ? `cluster.nodeMaskSize.${fam.name}` : 'cluster.nodeMaskSize'} is ${net.nodeMaskSize}; ${expected}`, source);
       }
-      const index = subnetIndex(pod, cluster.nodeMaskSize, p)!;
-      const other = pinned.get(index);
+      const key = `${fam.name}/${subnetIndex(pod, net.nodeMaskSize, p)!}`;
+      const other = pinned.get(key);
       if (other !== undefined) {
-        fail(`${at}.podCIDR: ${p.text} overlaps nodes[${other}].podCIDR; expected a distinct subnet per node`, source);
+        fail(`${field}: ${p.text} overlaps nodes[${other}].podCIDR; expected a distinct subnet per node`, source);
       }
-      pinned.set(index, i);
-      podCIDR = p.text;
-    }
+      pinned.set(key, i);
+      podCIDRs[fam.name] = p.text;
+    });
 
-    const node: InventoryNode = { name: n.name, address, ssh: resolveSsh(file.ssh, n.ssh) };
+    const node: InventoryNode = { name: n.name, address, ips, podCIDRs, ssh: resolveSsh(file.ssh, n.ssh) };
     if (ip !== undefined) node.ip = ip;
-    if (podCIDR !== undefined) node.podCIDR = podCIDR;
+    const primaryPin = podCIDRs[cluster.networks[0]!.family];
+    if (primaryPin !== undefined) node.podCIDR = primaryPin;
     nodes.push(node);
   });
 
-  const capacity = subnetCount(pod, cluster.nodeMaskSize);
-  if (capacity < BigInt(nodes.length)) {
-    fail(
-      `cluster.podCIDR: ${pod.text} holds ${capacity} /${cluster.nodeMaskSize} subnets but ${nodes.length} nodes need one each; ` +
-        'expected a larger CIDR or a larger cluster.nodeMaskSize',
-      source,
-    );
-  }
+  pods.forEach((pod, k) => {
+    const mask = cluster.networks[k]!.nodeMaskSize;
+    const capacity = subnetCount(pod, mask);
+    if (capacity < BigInt(nodes.length)) {
+      fail(
+        `cluster.podCIDR: ${pod.text} holds ${capacity} /${mask} subnets but ${nodes.length} nodes need one each; ` +
+          'expected a larger CIDR or a larger cluster.nodeMaskSize',
+        source,
+      );
+    }
+  });
   return nodes;
 }
 
@@ -316,8 +392,8 @@ export function parseInventory(text: string, source: string, opts: { checkFiles?
     throw new UserError(issueMessage(issues[0]!, source), hintFor(source, issues.length - 1));
   }
 
-  const { cluster, pod, service } = resolveCluster(parsed.data, source);
-  const nodes = resolveNodes(parsed.data, cluster, pod, service, source);
+  const { cluster, pods, services } = resolveCluster(parsed.data, source);
+  const nodes = resolveNodes(parsed.data, cluster, pods, services, source);
   if (opts.checkFiles !== false) checkSshFiles(parsed.data, nodes, source);
   return { apiVersion: API_VERSION, kind: KIND, source, cluster, ssh: parsed.data.ssh, nodes };
 }

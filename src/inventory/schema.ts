@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { isIp, parseCidr } from '../net/cidr.js';
 import { describeValue } from '../util/describe.js';
 import { refuseSshOption } from './ssh-options.js';
+import type { IpFamily } from '../net/family.js';
 
 export const API_VERSION = 'podnet/v1alpha1';
 export const KIND = 'Inventory';
@@ -95,7 +96,46 @@ export function formatPath(path: readonly (string | number)[]): string {
 }
 
 const CIDR_EXPECTED = (example: string) => `a network such as ${example}`;
-const cidr = (example: string) => patterned('CIDR', CIDR_EXPECTED(example), (s) => parseCidr(s) !== undefined);
+
+/**
+ * One value, or a list of one or two (one per IP family, the first the primary, as Kubernetes takes
+ * --cluster-cidr and spec.podCIDRs). Always resolves to a list; a bad item is named by its index only
+ * when a list was written. Which families they are is checked in load.ts.
+ */
+function perFamily(what: string, expected: string, test: (s: string) => boolean) {
+  return z.unknown().transform((v, ctx): string[] | undefined => {
+    if (v === undefined) return undefined;
+    const list = Array.isArray(v) ? (v as unknown[]) : [v];
+    if (list.length < 1 || list.length > 2) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: invalidValue(v, `${what} list`, `one ${what} or a list of two, one per IP family (${expected})`) });
+      return z.NEVER;
+    }
+    for (const [i, x] of list.entries()) {
+      if (typeof x !== 'string' || !test(x)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: Array.isArray(v) ? [i] : [], message: invalidValue(x, what, expected) });
+        return z.NEVER;
+      }
+    }
+    return list as string[];
+  });
+}
+const cidrs = (example: string) => perFamily('CIDR', CIDR_EXPECTED(example), (s) => parseCidr(s) !== undefined);
+
+/** A node mask size: one number (single-stack) or one per family ({ipv4: 24, ipv6: 64}, as kube-controller-manager's --node-cidr-mask-size-ipv4/-ipv6). */
+const maskSize = (() => {
+  const one = int('node mask size', 1, 128);
+  const byFamily = strictObject({ ipv4: int('IPv4 node mask size', 1, 32).optional(), ipv6: int('IPv6 node mask size', 1, 128).optional() }, 'node mask size');
+  return z.unknown().transform((v, ctx): number | { ipv4?: number; ipv6?: number } | undefined => {
+    if (v === undefined) return undefined;
+    const r = typeof v === 'object' && v !== null && !Array.isArray(v) ? byFamily.safeParse(v) : one.safeParse(v);
+    if (!r.success) {
+      // The nested object's messages were made without this field's path: name it.
+      for (const issue of r.error.issues) ctx.addIssue({ ...issue, message: issue.message.replace(' at the top level;', ` in ${formatPath(ctx.path)};`) } as z.IssueData);
+      return z.NEVER;
+    }
+    return r.data;
+  });
+})();
 
 const interfaceName = patterned(
   'interface name',
@@ -163,10 +203,10 @@ export const vxlanSchema = strictObject(
 
 export const clusterSchema = strictObject(
   {
-    podCIDR: cidr('10.244.0.0/16').default(DEFAULT_POD_CIDR),
+    podCIDR: cidrs('10.244.0.0/16').optional(),
     // The family-dependent bounds are checked in load.ts, where podCIDR is known.
-    nodeMaskSize: int('node mask size', 1, 128).optional(),
-    serviceCIDR: cidr('10.96.0.0/12').optional(),
+    nodeMaskSize: maskSize.optional(),
+    serviceCIDR: cidrs('10.96.0.0/12').optional(),
     mode: z.enum(MODES, { errorMap: errorMap('mode', MODES.join(', ')) }).default('auto'),
     vxlan: vxlanSchema.default({}),
     mtu: int('MTU', 576, 9000).optional(),
@@ -176,7 +216,21 @@ export const clusterSchema = strictObject(
       (s) => CNI_BIN_DIR_PATTERN.test(s) && !s.includes('..'),
     ).optional(),
     bridge: interfaceName.default('cni0'),
-    masquerade: bool('masquerade setting').default(true),
+    // true/false for every family, or per family; absent: IPv4 masqueraded, IPv6 not (see load.ts).
+    masquerade: z
+      .unknown()
+      .transform((v, ctx): boolean | { ipv4?: boolean; ipv6?: boolean } | undefined => {
+        if (v === undefined) return undefined;
+        const r = typeof v === 'object' && v !== null && !Array.isArray(v)
+          ? strictObject({ ipv4: bool('IPv4 masquerade setting').optional(), ipv6: bool('IPv6 masquerade setting').optional() }, 'masquerade setting').safeParse(v)
+          : bool('masquerade setting').safeParse(v);
+        if (!r.success) {
+          for (const issue of r.error.issues) ctx.addIssue({ ...issue, message: issue.message.replace(' at the top level;', ` in ${formatPath(ctx.path)};`) } as z.IssueData);
+          return z.NEVER;
+        }
+        return r.data;
+      })
+      .optional(),
   },
   'cluster settings',
 );
@@ -189,8 +243,8 @@ export const nodeSchema = strictObject(
       (s) => NODE_NAME_PATTERN.test(s),
     ),
     address: patterned('address', 'an IP address or a hostname such as node-1.example.com', (s) => isIp(s) || isHostname(s)),
-    ip: patterned('IP address', 'an IPv4 or IPv6 address such as 192.0.2.11', isIp).optional(),
-    podCIDR: cidr('10.244.3.0/24').optional(),
+    ip: perFamily('IP address', 'an IPv4 or IPv6 address such as 192.0.2.11', isIp).optional(),
+    podCIDR: cidrs('10.244.3.0/24').optional(),
     ssh: sshSchema.optional(),
   },
   'node',
@@ -240,11 +294,24 @@ export interface VxlanSettings {
   device: string;
 }
 
-export interface ClusterSettings {
-  /** normalized, e.g. "10.244.0.0/16" */
+/** One IP family's pod network: its cluster CIDR, node mask size and service CIDR. */
+export interface FamilyNetwork {
+  family: IpFamily;
+  /** normalized, e.g. "10.244.0.0/16" or "fd00:10:244::/56" */
   podCIDR: string;
   nodeMaskSize: number;
   serviceCIDR?: string;
+  /** SNAT pod traffic of this family that leaves the cluster CIDR to the node's address */
+  masquerade: boolean;
+}
+
+export interface ClusterSettings {
+  /** the primary family's (the first listed), normalized, e.g. "10.244.0.0/16" */
+  podCIDR: string;
+  nodeMaskSize: number;
+  serviceCIDR?: string;
+  /** every family's network, the primary first (one for single-stack, two for dual-stack) */
+  networks: FamilyNetwork[];
   mode: Mode;
   vxlan: VxlanSettings;
   mtu?: number;
@@ -257,10 +324,14 @@ export interface InventoryNode {
   name: string;
   /** SSH target: an IP (normalized) or a hostname */
   address: string;
-  /** the node IP peers route to, when given (normalized) */
+  /** the node IP peers route to, when given (normalized): the first one listed */
   ip?: string;
-  /** pinned pod CIDR (normalized) */
+  /** every node IP given, by family (normalized) */
+  ips: Partial<Record<IpFamily, string>>;
+  /** the pinned pod CIDR of the primary family (normalized) */
   podCIDR?: string;
+  /** every pinned pod CIDR, by family (normalized) */
+  podCIDRs: Partial<Record<IpFamily, string>>;
   ssh: ResolvedSsh;
 }
 

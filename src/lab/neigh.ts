@@ -11,10 +11,15 @@
  * (unless somebody else changed the value in between: then it is left alone). Small labs (up to 16
  * nodes) never touch the host. The record lives in /run/podnet/neigh.json (tmpfs: gone at reboot, as
  * are the sysctl values).
+ *
+ * IPv6's neighbour table (NDP) is a second machine-wide table with limits of its own
+ * (net.ipv6.neigh.default.gc_thresh2/3): labs with an IPv6 underlay are counted against it the same
+ * way, recorded in /run/podnet/neigh6.json (hostNeighIoFor('ipv6')).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LAB_ROOT } from './topology.js';
+import type { IpFamily } from '../net/family.js';
 
 export const NEIGH_KEYS = ['gc_thresh2', 'gc_thresh3'] as const;
 type Key = (typeof NEIGH_KEYS)[number];
@@ -37,6 +42,8 @@ export interface NeighChange {
 
 const SYSCTL_DIR = '/proc/sys/net/ipv4/neigh/default';
 export const NEIGH_STATE_FILE = `${dirname(LAB_ROOT)}/neigh.json`;
+const SYSCTL_DIR6 = '/proc/sys/net/ipv6/neigh/default';
+export const NEIGH6_STATE_FILE = `${dirname(LAB_ROOT)}/neigh6.json`;
 
 /** Neighbour entries a lab of `nodes` nodes can need at once: a full mesh plus a handful per node. */
 export function neighNeed(nodes: number): number {
@@ -58,18 +65,31 @@ export interface NeighIo {
   write(key: Key, value: number): void;
   loadState(): NeighState | undefined;
   saveState(state: NeighState | undefined): void;
+  /** the sysctl names' prefix in what changed; net.ipv4.neigh.default unless given */
+  sysctlPrefix?: string;
 }
 
-export const hostNeighIo: NeighIo = {
-  read: (key) => Number(readFileSync(`${SYSCTL_DIR}/${key}`, 'utf8').trim()),
-  write: (key, value) => writeFileSync(`${SYSCTL_DIR}/${key}`, `${value}\n`),
-  loadState: () => (existsSync(NEIGH_STATE_FILE) ? (JSON.parse(readFileSync(NEIGH_STATE_FILE, 'utf8')) as NeighState) : undefined),
-  saveState: (state) => {
-    if (!state) return rmSync(NEIGH_STATE_FILE, { force: true });
-    mkdirSync(dirname(NEIGH_STATE_FILE), { recursive: true });
-    writeFileSync(NEIGH_STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
-  },
-};
+function hostIo(sysctlDir: string, stateFile: string, sysctlPrefix: string): NeighIo {
+  return {
+    read: (key) => Number(readFileSync(`${sysctlDir}/${key}`, 'utf8').trim()),
+    write: (key, value) => writeFileSync(`${sysctlDir}/${key}`, `${value}\n`),
+    loadState: () => (existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as NeighState) : undefined),
+    saveState: (state) => {
+      if (!state) return rmSync(stateFile, { force: true });
+      mkdirSync(dirname(stateFile), { recursive: true });
+      writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+    },
+    sysctlPrefix,
+  };
+}
+
+export const hostNeighIo: NeighIo = hostIo(SYSCTL_DIR, NEIGH_STATE_FILE, 'net.ipv4.neigh.default');
+const hostNeigh6Io: NeighIo = hostIo(SYSCTL_DIR6, NEIGH6_STATE_FILE, 'net.ipv6.neigh.default');
+
+/** The host's neighbour table of one family (IPv4: ARP, IPv6: NDP). */
+export function hostNeighIoFor(family: IpFamily): NeighIo {
+  return family === 'ipv6' ? hostNeigh6Io : hostNeighIo;
+}
 
 function current(io: NeighIo): Limits {
   return { gc_thresh2: io.read('gc_thresh2'), gc_thresh3: io.read('gc_thresh3') };
@@ -87,7 +107,7 @@ function settle(io: NeighIo, original: Limits, applied: Limits | undefined, labs
     const want = target ? target[key] : applied && now[key] === applied[key] ? original[key] : now[key];
     if (want !== now[key]) {
       io.write(key, want);
-      changes.push({ key: `net.ipv4.neigh.default.${key}`, from: now[key], to: want });
+      changes.push({ key: `${io.sysctlPrefix ?? 'net.ipv4.neigh.default'}.${key}`, from: now[key], to: want });
     }
   }
   io.saveState(Object.keys(labs).length ? { original, applied: target, labs } : undefined);

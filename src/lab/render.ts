@@ -2,9 +2,9 @@
  * Lab plan → the bash script that builds it, plus the files the lab hands to its users (ssh_config,
  * known_hosts, inventory). Pure: strings in, strings out. All values are quoted with sh().
  */
-import type { LabHost, LabPlan } from './topology.js';
+import { addressIp, hostIps, labFamilies, labHasIpv6, type LabHost, type LabPlan } from './topology.js';
 import { sh } from '../util/shell.js';
-import { IPV4 } from '../net/family.js';
+import { familyOf } from '../net/family.js';
 
 /** Directories each node gets a private copy-on-write view of (overlayfs on the host's tree). */
 export const NODE_OVERLAY_DIRS = ['/etc', '/var', '/opt', '/usr', '/home'] as const;
@@ -49,10 +49,19 @@ function ipBatch(netns: string, lines: string[]): string {
   return `ip -n ${sh(netns)} -batch - <<'EOF_IP'\n${lines.join('\n')}\nEOF_IP`;
 }
 
+/**
+ * `ip addr add` of an underlay address. IPv6 ones skip duplicate address detection (nodad): the lab
+ * hands out every address itself, and a tentative address would make sshd's bind and the first
+ * connections fail for a second or two.
+ */
+function addrAdd(cidr: string, dev: string): string {
+  return `addr add ${cidr} dev ${dev}${familyOf(addressIp(cidr))?.version === 6 ? ' nodad' : ''}`;
+}
+
 function hostLinkLines(h: LabHost): string[] {
   return [
     'link set lo up',
-    `addr add ${h.ip}/${h.prefixLength} dev eth0`,
+    ...h.addresses.map((a) => addrAdd(a, 'eth0')),
     `link set eth0 mtu ${h.mtu} up`,
     ...h.routes.map((r) => `route add ${r.to} via ${r.via} dev eth0`),
   ];
@@ -61,7 +70,8 @@ function hostLinkLines(h: LabHost): string[] {
 export function sshdConfig(node: LabHost): string {
   return [
     `# sshd for lab node ${node.name}; written by podnet lab up`,
-    `ListenAddress ${node.ip}`,
+    // One line per underlay address: IPv4, IPv6 or both (a bare IPv6 address is valid here).
+    ...hostIps(node).map((ip) => `ListenAddress ${ip}`),
     'Port 22',
     `HostKey ${NODE_SSH_DIR}/ssh_host_ed25519_key`,
     `AuthorizedKeysFile ${NODE_SSH_DIR}/authorized_keys .ssh/authorized_keys`,
@@ -106,17 +116,21 @@ export function renderLabUpScript(plan: LabPlan, cgroupDir: string | undefined):
     ipBatchNetnsAdd([plan.fabricNetns, ...all.map((h) => h.netns)]),
   );
 
+  const ipv6 = labHasIpv6(plan.ipFamily);
   const fabric: string[] = ['link set lo up'];
   for (const s of plan.segments) {
-    fabric.push(`link add ${s.bridge} type bridge`, `link set ${s.bridge} up`);
-    if (s.gateway) fabric.push(`addr add ${s.gateway}/24 dev ${s.bridge}`);
+    // IPv6 neighbour discovery is multicast: without a querier the bridge's MLD snooping may drop a
+    // solicitation for a group it has not yet seen a report of. The lab's segments flood instead.
+    fabric.push(`link add ${s.bridge} type bridge${ipv6 ? ' mcast_snooping 0' : ''}`, `link set ${s.bridge} up`);
+    (s.gateways ?? []).forEach((gw, i) => fabric.push(addrAdd(`${gw}/${s.cidrs[i]!.split('/')[1]}`, s.bridge)));
   }
   for (const h of all) {
     const bridge = plan.segments.find((s) => s.name === h.segment)!.bridge;
     fabric.push(`link add ${h.port} type veth peer name eth0 netns ${h.netns}`, `link set ${h.port} master ${bridge} up`);
   }
   out.push(ipBatch(plan.fabricNetns, fabric));
-  if (routed) out.push(`nsenter --net=/run/netns/${sh(plan.fabricNetns)} sysctl -qw ${IPV4.forwarding}=1`);
+  // The router forwards every family of the lab; nothing else in the lab does (or needs to).
+  if (routed) out.push(`nsenter --net=/run/netns/${sh(plan.fabricNetns)} sysctl -qw ${labFamilies(plan.ipFamily).map((f) => `${f.forwarding}=1`).join(' ')}`);
   for (const h of all) out.push(ipBatch(h.netns, hostLinkLines(h)));
 
   // Nodes: a private mount namespace each (persisted as a bind-mounted nsfs file), then sshd in it.
@@ -168,7 +182,7 @@ export function renderSshConfig(plan: LabPlan): string {
   const lines = [`# ssh_config for lab "${plan.name}"; written by podnet lab up`];
   for (const n of plan.nodes) lines.push(`Host ${n.name}`, `  HostName ${n.ip}`);
   lines.push(
-    `Host ${plan.nodes.map((n) => n.name).join(' ')} ${plan.segments.map((s) => s.cidr.replace(/\.0\/24$/, '.*')).join(' ')}`,
+    `Host ${plan.nodes.map((n) => n.name).join(' ')} ${plan.segments.flatMap((s) => s.cidrs.map(hostPattern)).join(' ')}`,
     '  User root',
     `  IdentityFile ${plan.dir}/id_ed25519`,
     '  IdentitiesOnly yes',
@@ -181,26 +195,42 @@ export function renderSshConfig(plan: LabPlan): string {
   return lines.join('\n');
 }
 
-/** known_hosts lines: "<name>,<ip> <key>" for every node, from the public host keys. */
-export function renderKnownHosts(plan: LabPlan, publicKeys: Map<string, string>): string {
-  return plan.nodes.map((n) => `${n.name},${n.ip} ${publicKeys.get(n.name)!.trim().split(/\s+/).slice(0, 2).join(' ')}`).join('\n') + '\n';
+/** An ssh_config Host pattern for every address of a segment subnet: 192.0.2.*, 2001:db8:0:a::*. */
+function hostPattern(cidr: string): string {
+  return cidr.replace(/\.0\/24$/, '.*').replace(/::\/64$/, '::*');
 }
 
+/** known_hosts lines: "<name>,<ip>[,<ipv6>] <key>" for every node, from the public host keys. */
+export function renderKnownHosts(plan: LabPlan, publicKeys: Map<string, string>): string {
+  return plan.nodes.map((n) => `${[n.name, ...hostIps(n)].join(',')} ${publicKeys.get(n.name)!.trim().split(/\s+/).slice(0, 2).join(' ')}`).join('\n') + '\n';
+}
+
+/** The cluster's pod and service networks in a lab inventory, by the lab's address families. */
+const LAB_CLUSTER_LINES: Record<LabPlan['ipFamily'], string[]> = {
+  ipv4: ['  podCIDR: 10.244.0.0/16', '  nodeMaskSize: 24', '  serviceCIDR: 10.96.0.0/12'],
+  ipv6: ['  podCIDR: fd00:10:244::/56', '  nodeMaskSize: 64', '  serviceCIDR: fd00:10:96::/112'],
+  // One node mask size cannot fit both families: each takes its default (/24 for IPv4, /64 for IPv6).
+  dual: ['  podCIDR: [10.244.0.0/16, fd00:10:244::/56]', '  serviceCIDR: 10.96.0.0/12'],
+};
+
 export function renderLabInventory(plan: LabPlan): string {
+  const family = plan.ipFamily === 'ipv4' ? '' : `, ${plan.ipFamily}`;
   const lines = [
-    `# Inventory of lab "${plan.name}" (${plan.topology}, ${plan.nodes.length} nodes); written by podnet lab up.`,
+    `# Inventory of lab "${plan.name}" (${plan.topology}${family}, ${plan.nodes.length} nodes); written by podnet lab up.`,
     `# Use it from the lab's operator namespace: podnet lab exec --name ${plan.name} -- podnet up -i ${plan.dir}/inventory.yaml`,
     'apiVersion: podnet/v1alpha1',
     'kind: Inventory',
     'cluster:',
-    '  podCIDR: 10.244.0.0/16',
-    '  nodeMaskSize: 24',
-    '  serviceCIDR: 10.96.0.0/12',
+    ...LAB_CLUSTER_LINES[plan.ipFamily],
     'ssh:',
     '  user: root',
 
     'nodes:',
   ];
-  for (const n of plan.nodes) lines.push(`  - name: ${n.name}`, `    address: ${n.ip}`);
+  for (const n of plan.nodes) {
+    lines.push(`  - name: ${n.name}`, `    address: ${n.ip}`);
+    // A dual-stack node names its IP of each family, primary first.
+    if (n.addresses.length > 1) lines.push(`    ip: [${hostIps(n).join(', ')}]`);
+  }
   return `${lines.join('\n')}\n`;
 }

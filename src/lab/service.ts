@@ -8,18 +8,24 @@ import { fileURLToPath } from 'node:url';
 import { PodnetError, ExitCode, UserError } from '../util/errors.js';
 import { runLocal, runLocalScript } from '../transport/local.js';
 import { sh } from '../util/shell.js';
+import { normalizeIp } from '../net/cidr.js';
 import {
   LAB_ROOT,
   labDir,
+  labFamilies,
+  labHasIpv6,
   labNetnsPrefix,
+  hostIps,
+  normalizeLabPlan,
   planLab,
   validateLabName,
   type LabHost,
+  type LabIpFamily,
   type LabOptions,
   type LabPlan,
 } from './topology.js';
 import { nodeEnterArgv, renderKnownHosts, renderLabInventory, renderLabUpScript, renderSshConfig } from './render.js';
-import { releaseNeighbours, reserveNeighbours, type NeighChange } from './neigh.js';
+import { hostNeighIoFor, releaseNeighbours, reserveNeighbours, type NeighChange } from './neigh.js';
 import { cgroup2Root, cgroupPids, listNetns, mountsUnder, netnsInodeOf, nsInode, pidsInNamespaces, processAlive, processName } from './host.js';
 
 export const CNI_BIN_DIRS = ['/opt/cni/bin', '/usr/lib/cni'];
@@ -46,12 +52,39 @@ const REQUIREMENTS: Requirement[] = [
   })),
 ];
 
-export function preflight(): void {
+export function preflight(ipFamily: LabIpFamily = 'ipv4'): void {
   if (process.platform !== 'linux') throw new UserError('the lab needs Linux (network and mount namespaces)');
   if (process.getuid?.() !== 0) {
     throw new UserError('the lab needs root: it creates network namespaces, mounts and sshd processes', 'run it with sudo');
   }
   checkTools();
+  if (labHasIpv6(ipFamily)) checkIpv6(readSysctl);
+}
+
+function readSysctl(path: string): string | undefined {
+  try {
+    return readFileSync(`/proc/sys/${path}`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An IPv6 underlay needs IPv6 in the kernel, and new namespaces that start with it enabled: they do
+ * unless net.core.devconf_inherit_init_net copies the host's disable_ipv6=1 into them. Only read here;
+ * the host's settings are never changed for it.
+ */
+export function checkIpv6(read: (path: string) => string | undefined): void {
+  if (read('net/ipv6/conf/default/disable_ipv6') === undefined) {
+    throw new UserError('--ip-family: this kernel has no IPv6 (booted with ipv6.disable=1?)', 'use --ip-family ipv4, or boot without ipv6.disable=1');
+  }
+  const inherit = read('net/core/devconf_inherit_init_net');
+  if ((inherit === '1' || inherit === '3') && read('net/ipv6/conf/default/disable_ipv6') === '1') {
+    throw new UserError(
+      '--ip-family: new network namespaces inherit disable_ipv6=1 from the host (net.core.devconf_inherit_init_net)',
+      'use --ip-family ipv4, or set net.core.devconf_inherit_init_net=0 (or enable IPv6 on the host)',
+    );
+  }
 }
 
 /** Throws a UserError naming what is missing and the Debian packages that provide it. */
@@ -84,23 +117,27 @@ export interface LabInfo {
   name: string;
   dir: string;
   topology: LabPlan['topology'];
+  /** the underlay's address families; absent for an IPv4 lab */
+  ipFamily?: Exclude<LabIpFamily, 'ipv4'>;
   inventory: string;
   sshConfig: string;
-  operator: { netns: string; ip: string };
-  nodes: { name: string; ip: string; netns: string; segment: string; mtu: number; sshd: 'running' | 'stopped' }[];
+  /** ip: the primary address; ips (labs with IPv6 only): every address, primary first */
+  operator: { netns: string; ip: string; ips?: string[] };
+  nodes: { name: string; ip: string; ips?: string[]; netns: string; segment: string; mtu: number; sshd: 'running' | 'stopped' }[];
   /** host settings lab up changed for this lab (neighbour-table limits for big labs; see neigh.ts) */
   hostChanges?: NeighChange[];
 }
 
 export async function labUp(opts: LabOptions): Promise<LabInfo> {
   const plan = planLab(opts);
-  preflight();
+  preflight(plan.ipFamily);
   if (labExists(plan.name)) {
     throw new UserError(`lab "${plan.name}" already exists`, `tear it down first: podnet lab down --name ${plan.name} (or pick another --name)`);
   }
   const cg = cgroup2Root();
   const cgroupDir = cg ? `${cg}/${plan.cgroupName}` : undefined;
-  const hostChanges = reserveNeighbours(plan.name, plan.nodes.length);
+  // One neighbour table per family of the underlay (ARP, NDP), both shared by every namespace.
+  const hostChanges = labFamilies(plan.ipFamily).flatMap((f) => reserveNeighbours(plan.name, plan.nodes.length, hostNeighIoFor(f.name)));
   const r = await runLocalScript(renderLabUpScript(plan, cgroupDir), { timeoutMs: 120_000 });
   if (r.exitCode !== 0) {
     await labDown(plan.name).catch(() => undefined);
@@ -121,21 +158,26 @@ export function readLabPlan(name: string): LabPlan {
   if (!existsSync(file)) {
     throw new UserError(`no lab named "${name}"`, 'start one with: podnet lab up (see podnet lab status for the labs that exist)');
   }
-  return JSON.parse(readFileSync(file, 'utf8')) as LabPlan;
+  return normalizeLabPlan(JSON.parse(readFileSync(file, 'utf8')) as LabPlan);
 }
 
 export function labInfo(plan: LabPlan): LabInfo {
   const running = sshdByNetns(plan);
+  // An IPv4 lab reports exactly what it always did; one with IPv6 adds its family and every address.
+  const v6 = plan.ipFamily !== 'ipv4';
+  const ips = (h: LabHost) => (v6 ? { ips: hostIps(h) } : {});
   return {
     name: plan.name,
     dir: plan.dir,
     topology: plan.topology,
+    ...(plan.ipFamily !== 'ipv4' ? { ipFamily: plan.ipFamily } : {}),
     inventory: `${plan.dir}/inventory.yaml`,
     sshConfig: `${plan.dir}/ssh_config`,
-    operator: { netns: plan.operator.netns, ip: plan.operator.ip },
+    operator: { netns: plan.operator.netns, ip: plan.operator.ip, ...ips(plan.operator) },
     nodes: plan.nodes.map((n) => ({
       name: n.name,
       ip: n.ip,
+      ...ips(n),
       netns: n.netns,
       segment: n.segment,
       mtu: n.mtu,
@@ -163,6 +205,8 @@ export interface LabSummary {
   name: string;
   state: 'up' | 'degraded' | 'leftover';
   topology?: string;
+  /** the underlay's address families; absent for an IPv4 lab */
+  ipFamily?: Exclude<LabIpFamily, 'ipv4'>;
   nodes: number;
   sshdRunning: number;
   inventory?: string;
@@ -183,12 +227,13 @@ export function listLabs(): LabSummary[] {
   return [...names].sort().map((name) => {
     const file = `${labDir(name)}/lab.json`;
     if (!existsSync(file)) return { name, state: 'leftover', nodes: listNetns().filter((n) => n.startsWith(labNetnsPrefix(name))).length, sshdRunning: 0 };
-    const info = labInfo(JSON.parse(readFileSync(file, 'utf8')) as LabPlan);
+    const info = labInfo(normalizeLabPlan(JSON.parse(readFileSync(file, 'utf8')) as LabPlan));
     const up = info.nodes.filter((n) => n.sshd === 'running').length;
     return {
       name,
       state: up === info.nodes.length ? 'up' : 'degraded',
       topology: info.topology,
+      ...(info.ipFamily ? { ipFamily: info.ipFamily } : {}),
       nodes: info.nodes.length,
       sshdRunning: up,
       inventory: info.inventory,
@@ -250,7 +295,9 @@ export async function labDown(name: string): Promise<LabDownResult> {
   ].join('\n');
   const r = await runLocalScript(script, { timeoutMs: 60_000 });
   if (r.exitCode !== 0) throw new PodnetError(`lab "${name}" teardown failed: ${lastLine(r.stderr)}`, ExitCode.NODE);
-  const hostChanges = releaseNeighbours(name);
+  // Whatever the lab's families were (its lab.json may be gone after a crash): releasing is a no-op
+  // for a table the lab was not counted in.
+  const hostChanges = [...releaseNeighbours(name), ...releaseNeighbours(name, hostNeighIoFor('ipv6'))];
   for (const d of [LAB_ROOT, dirname(LAB_ROOT)]) {
     try {
       rmdirSync(d);
@@ -283,7 +330,8 @@ export function labExecArgv(plan: LabPlan, target: ExecTarget, command: string[]
 }
 
 export function findNode(plan: LabPlan, name: string): LabHost {
-  const node = plan.nodes.find((n) => n.name === name || n.ip === name);
+  const ip = normalizeIp(name);
+  const node = plan.nodes.find((n) => n.name === name || (ip !== undefined && hostIps(n).includes(ip)));
   if (!node) throw new UserError(`--node: no node "${name}" in lab "${plan.name}"; expected one of ${plan.nodes.map((n) => n.name).join(', ')}`);
   return node;
 }

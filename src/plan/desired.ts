@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import type { Inventory, InventoryNode } from '../inventory/load.js';
 import type { LinkFact, NodeFacts, RouteFact } from '../facts/parse.js';
 import { LINK_ALIAS, PODNET_CONFLIST, PODNET_NETWORK, ROUTE_PROTO, RULE_COMMENT } from '../facts/marks.js';
-import { isOnLink, routeDst } from '../facts/routes.js';
+import { isOnLink, routeDst, routesOf } from '../facts/routes.js';
 import { allocatePodCidrs } from './allocate.js';
-import { cidrContainsCidr, cidrContainsIp, cidrsOverlap, compareCidr, hostAddress, isIp, networkOf, parseCidr } from '../net/cidr.js';
+import { cidrContainsCidr, cidrContainsIp, cidrsOverlap, compareCidr, hostAddress, isIp, networkOf, parseCidr, subnetIndex } from '../net/cidr.js';
 import { UserError } from '../util/errors.js';
-import { familyOf, hostCidr, IPV4, IPV6, type IpFamily } from '../net/family.js';
+import { FAMILIES, familyByName, familyOf, hostCidr, IPV4, IPV6, type FamilyTable, type IpFamily } from '../net/family.js';
 
 export const CONFLIST_PATH = `/etc/cni/net.d/${PODNET_CONFLIST}`;
 export const CONFLIST_NAME = PODNET_NETWORK;
@@ -44,6 +44,9 @@ export interface PeerRoute {
 
 export interface VxlanPeer {
   peer: string;
+  /** the family of the VTEP address (the overlay carries every family over one underlay) */
+  family: IpFamily;
+  /** the peer's underlay address (the FDB entry's destination) */
   nodeIP: string;
   vtepAddress: string;
   mac: string;
@@ -56,8 +59,8 @@ export interface VxlanPlan {
   local: string;
   uplink: string;
   mac: string;
-  /** the network address of the node's pod CIDR, as a /32 on the device (source for host→remote pod) */
-  address: string;
+  /** the network address of each of the node's pod CIDRs, as a host address on the device (source for host→remote pod) */
+  addresses: string[];
   mtu: number;
   peers: VxlanPeer[];
 }
@@ -69,13 +72,31 @@ export interface FilePlan {
   sha256: string;
 }
 
+/** One IP family's pod network on a node: a dual-stack node has two, the primary first. */
+export interface FamilyPlan {
+  family: IpFamily;
+  podCIDR: string;
+  podCIDRSource: 'pinned' | 'existing' | 'allocated';
+  /** the bridge's address in the pod CIDR, the pods' gateway */
+  gateway: string;
+  clusterCIDR: string;
+  /** the node's own address of this family, if it has one (what direct routes of peers point at) */
+  nodeIP?: string;
+  /** iptables (IPv4) or ip6tables (IPv6) rules in `-S` form */
+  iptables: { filter: string[]; nat: string[] };
+}
+
 export interface NodePlan {
   name: string;
   address: string;
+  /** the underlay address peers reach this node on (the overlay's local end) */
   nodeIP: string;
+  /** the primary family's pod CIDR, its source and gateway (as in families[0]) */
   podCIDR: string;
   podCIDRSource: 'pinned' | 'existing' | 'allocated';
   gateway: string;
+  /** every family's pod network, the primary first */
+  families: FamilyPlan[];
   bridge: string;
   uplink: string;
   uplinkMtu: number;
@@ -94,7 +115,6 @@ export interface NodePlan {
   keepUnclaimed: boolean;
   sysctls: Record<string, string>;
   modules: string[];
-  iptables: { filter: string[]; nat: string[] };
   files: FilePlan[];
   persistence: 'systemd' | 'none';
   clusterCIDR: string;
@@ -109,7 +129,10 @@ export interface NodePlanError {
 }
 
 export interface ClusterPlan {
+  /** the primary family's cluster CIDR */
   clusterCIDR: string;
+  /** every family's cluster CIDR, the primary first */
+  clusterCIDRs: string[];
   mode: Inventory['cluster']['mode'];
   mtu: number;
   nodes: NodePlan[];
@@ -122,7 +145,9 @@ export function sha256(text: string): string {
 
 /** A stable, locally administered unicast MAC for a VTEP, derived from the node IP, so peers never go stale. */
 export function vtepMac(nodeIP: string): string {
-  const octets = nodeIP.split('.').map((o) => Number(o).toString(16).padStart(2, '0'));
+  // The IPv4 address, or the last 32 bits of an IPv6 one (unique among the hosts of one underlay subnet).
+  const v = familyOf(nodeIP) === IPV6 ? subnetIndex('::/0', 128, `${nodeIP}/128`)! : subnetIndex('0.0.0.0/0', 32, `${nodeIP}/32`)!;
+  const octets = [24n, 16n, 8n, 0n].map((s) => Number((v >> s) & 0xffn).toString(16).padStart(2, '0'));
   return ['0e', '70', ...octets].join(':');
 }
 
@@ -135,43 +160,63 @@ export function nodeIPOf(node: InventoryNode, facts: NodeFacts): string | undefi
 }
 
 /** What podnet installed before on this node: the pod CIDR of its conflist, or of its bridge address. */
-export function existingPodCidr(facts: NodeFacts, bridge: string): string | undefined {
+export function existingPodCidr(facts: NodeFacts, bridge: string, family: FamilyTable = IPV4): string | undefined {
   const mine = facts.cniConfFiles.find((f) => f.path.endsWith('/10-podnet.conflist'));
   if (mine) {
-    const m = /"subnet"\s*:\s*"([^"]+)"/.exec(mine.text);
-    if (m?.[1] && parseCidr(m[1])) return parseCidr(m[1])!.text;
+    for (const m of mine.text.matchAll(/"subnet"\s*:\s*"([^"]+)"/g)) {
+      const c = parseCidr(m[1]!);
+      if (c && familyOf(c.text) === family) return c.text;
+    }
   }
-  const a = facts.addrs.find((x) => x.ifname === bridge && x.family === IPV4.inet);
+  const a = facts.addrs.find((x) => x.ifname === bridge && x.family === family.inet && x.scope === 'global');
   return a ? networkOf(a.local, a.prefixlen)?.text : undefined;
 }
 
 /**
- * The pod CIDR a node's podnet route gives a peer podnet could not read this run (unreachable, or no
- * usable IP), and whether it goes through the overlay: a direct route via the peer's IP, or an overlay
- * route via the VTEP whose neighbour entry carries the peer's MAC.
+ * A node's own address of one family: the inventory's, else its underlay address when that is of the
+ * family, else the first usable global address of the family on the uplink (DAD done, not failed).
  */
-function heldCidrFor(f: NodeFacts, peerIP: string | undefined, overlayDevice: string): { podCIDR: string; overlay: boolean } | undefined {
-  if (!peerIP) return undefined;
-  const ours = f.routes.filter((r) => r.protocol === String(ROUTE_PROTO) && parseCidr(r.dst));
-  const direct = ours.find((r) => r.gateway === peerIP && r.dev !== overlayDevice);
-  if (direct) return { podCIDR: parseCidr(direct.dst)!.text, overlay: false };
-  const neigh = f.neigh.find((n) => n.dev === overlayDevice && n.lladdr === vtepMac(peerIP));
-  const route = neigh && ours.find((r) => r.dev === overlayDevice && r.gateway === neigh.dst);
-  return route ? { podCIDR: parseCidr(route.dst)!.text, overlay: true } : undefined;
+export function familyIP(node: InventoryNode, facts: NodeFacts, underlay: string, uplink: string, family: FamilyTable): string | undefined {
+  if (node.ips[family.name]) return node.ips[family.name];
+  if (familyOf(underlay) === family) return underlay;
+  return facts.addrs.find((a) => a.ifname === uplink && a.family === family.inet && a.scope === 'global' && !a.tentative && !a.dadfailed)?.local;
+}
+
+/**
+ * The pod CIDRs a node's podnet routes give a peer podnet could not read this run (unreachable, or no
+ * usable IP), per family, and whether they go through the overlay: a direct route via one of the peer's
+ * IPs, or an overlay route via a VTEP whose neighbour entry carries the peer's MAC.
+ */
+function heldCidrsFor(f: NodeFacts, peerIPs: string[], overlayDevice: string): Map<IpFamily, { podCIDR: string; overlay: boolean }> {
+  const out = new Map<IpFamily, { podCIDR: string; overlay: boolean }>();
+  if (!peerIPs.length) return out;
+  for (const fam of FAMILIES) {
+    const ours = routesOf(f, fam).filter((r) => r.protocol === String(ROUTE_PROTO) && parseCidr(r.dst));
+    const direct = ours.find((r) => r.gateway !== undefined && peerIPs.includes(r.gateway) && r.dev !== overlayDevice);
+    if (direct) {
+      out.set(fam.name, { podCIDR: parseCidr(direct.dst)!.text, overlay: false });
+      continue;
+    }
+    const macs = peerIPs.map(vtepMac);
+    const route = ours.find((r) => r.dev === overlayDevice && f.neigh.some((n) => n.dev === overlayDevice && n.dst === r.gateway && macs.includes(n.lladdr ?? '')));
+    if (route) out.set(fam.name, { podCIDR: parseCidr(route.dst)!.text, overlay: true });
+  }
+  return out;
 }
 
 /** podnet's routes and VXLAN entries on a node that no planned route or peer claims. */
 function unclaimedState(f: NodeFacts, routes: PeerRoute[], peers: VxlanPeer[], overlayDevice: string, takenByReadable: (cidr: string) => boolean): { routes: PeerRoute[]; vxlanPeers: VxlanPeer[] } {
   const out = { routes: [] as PeerRoute[], vxlanPeers: [] as VxlanPeer[] };
-  for (const r of f.routes) {
+  for (const r of [...f.routes, ...f.routes6]) {
     const dst = parseCidr(r.dst)?.text;
     if (r.protocol !== String(ROUTE_PROTO) || !dst || !r.gateway || routes.some((x) => x.podCIDR === dst) || takenByReadable(dst)) continue;
     out.routes.push({ peer: '(not read this run)', family: (familyOf(dst) ?? IPV4).name, podCIDR: dst, kind: r.dev === overlayDevice ? 'overlay' : 'direct', via: r.gateway, dev: r.dev ?? '', onlink: r.flags.includes('onlink') });
   }
   for (const e of f.fdb) {
     if (e.dev !== overlayDevice || !e.dst || peers.some((p) => p.nodeIP === e.dst)) continue;
-    const n = f.neigh.find((x) => x.dev === overlayDevice && x.lladdr === e.mac);
-    if (n && out.routes.some((r) => r.kind === 'overlay' && r.via === n.dst)) out.vxlanPeers.push({ peer: '(not read this run)', nodeIP: e.dst, vtepAddress: n.dst, mac: e.mac });
+    for (const n of f.neigh.filter((x) => x.dev === overlayDevice && x.lladdr === e.mac)) {
+      if (out.routes.some((r) => r.kind === 'overlay' && r.via === n.dst)) out.vxlanPeers.push({ peer: '(not read this run)', family: (familyOf(n.dst) ?? IPV4).name, nodeIP: e.dst, vtepAddress: n.dst, mac: e.mac });
+    }
   }
   return out;
 }
@@ -197,11 +242,12 @@ function chooseBinDir(inv: Inventory, facts: NodeFacts): string | undefined {
  * would shadow or fight them. The bridge's own connected routes are podnet's business, not conflicts.
  */
 export function conflictingRoutes(facts: NodeFacts, clusterCIDR: string, bridge: string, vxlanDevice: string): RouteFact[] {
-  return facts.routes.filter((r) => {
+  const family = familyOf(clusterCIDR) ?? IPV4;
+  return routesOf(facts, family).filter((r) => {
     if (r.protocol === String(ROUTE_PROTO)) return false;
     if (r.dev === bridge || r.dev === vxlanDevice) return false;
-    const dst = routeDst(r);
-    if (dst === IPV4.anyRoute) return false;
+    const dst = routeDst(r, family);
+    if (dst === family.anyRoute || !parseCidr(dst)) return false;
     return cidrsOverlap(dst, clusterCIDR);
   });
 }
@@ -212,7 +258,7 @@ export interface FactsByNode {
 
 /** How a link reads in a message: "the loopback device", "a veth device holding 10.0.0.1/24", "a network interface". */
 function describeLink(l: LinkFact, facts: NodeFacts): string {
-  const held = facts.addrs.filter((a) => a.ifname === l.ifname && a.family === IPV4.inet).map((a) => `${a.local}/${a.prefixlen}`);
+  const held = facts.addrs.filter((a) => a.ifname === l.ifname && (a.family === IPV4.inet || a.scope === 'global')).map((a) => `${a.local}/${a.prefixlen}`);
   const what = l.flags.includes('LOOPBACK') ? 'the loopback device' : l.kind ? `a ${l.kind} device` : 'a network interface';
   return held.length ? `${what} holding ${held.join(', ')}` : what;
 }
@@ -222,11 +268,10 @@ function describeLink(l: LinkFact, facts: NodeFacts): string {
  * else, and only veths (pods) are attached — what the bridge plugin makes from podnet's conflist, or an
  * earlier podnet. Anything else (no address, a foreign address, a physical port) is someone else's.
  */
-export function adoptableBridge(facts: NodeFacts, bridge: string, clusterCIDR: string): boolean {
-  const held = facts.addrs.filter((a) => a.ifname === bridge && a.family === IPV4.inet);
-  if (held.length === 0 || !held.every((a) => cidrContainsIp(clusterCIDR, a.local))) return false;
-  // Global IPv6 addresses are someone else's configuration too.
-  if (facts.addrs.some((a) => a.ifname === bridge && a.family === IPV6.inet && a.scope === 'global')) return false;
+export function adoptableBridge(facts: NodeFacts, bridge: string, clusterCIDRs: string[]): boolean {
+  // Its IPv4 and global IPv6 addresses (link-local ones are the kernel's): all pod gateways of the cluster.
+  const held = facts.addrs.filter((a) => a.ifname === bridge && (a.family === IPV4.inet || a.scope === 'global'));
+  if (held.length === 0 || !held.every((a) => clusterCIDRs.some((c) => cidrContainsIp(c, a.local)))) return false;
   // Another CNI configured on the node (flannel's cni0 with 10.244.x.1 looks just like podnet's) owns it.
   if (foreignConfs(facts).length) return false;
   return facts.links.filter((l) => l.master === bridge).every((l) => l.kind === 'veth');
@@ -256,7 +301,7 @@ function checkInterfaces(inv: Inventory, facts: FactsByNode): void {
         'podnet creates, renumbers and deletes the interface named by cluster.bridge: name one that no other interface on the nodes uses',
       );
     }
-    if (br && br.alias !== LINK_ALIAS && !adoptableBridge(f, c.bridge, c.podCIDR)) {
+    if (br && br.alias !== LINK_ALIAS && !adoptableBridge(f, c.bridge, c.networks.map((x) => x.podCIDR))) {
       throw new UserError(
         `cluster.bridge: bridge ${c.bridge} ${where} was not created by podnet (${describeLink(br, f).replace(/^a bridge device/, 'it is a bridge')}${f.links.some((l) => l.master === c.bridge && l.kind !== 'veth') ? ' with non-pod ports' : ''}${foreignConfs(f).length ? `; the node has another CNI config: ${foreignConfs(f).join(', ')}` : ''}); podnet never changes or deletes a bridge that is not its own`,
         `set cluster.bridge to a name no interface uses, or, if nothing uses that bridge, remove it on ${n.name}: ip link del ${c.bridge}`,
@@ -282,47 +327,72 @@ function routeText(r: RouteFact): string {
  * returned per node (the node is not planned; the others are) with the route, whose CIDR it takes and the
  * command that removes it — podnet never replaces routes it did not create.
  */
-function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map<string, string>, allocations: { name: string; podCIDR: string }[]): Map<string, { error: string; hint: string }> {
+function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map<string, string[]>, allocations: Map<IpFamily, { name: string; podCIDR: string }[]>): Map<string, { error: string; hint: string }> {
   const c = inv.cluster;
   const conflicts = new Map<string, { error: string; hint: string }>();
+  const field = (k: number) => (c.networks.length > 1 ? `cluster.podCIDR[${k}]` : 'cluster.podCIDR');
   inv.nodes.forEach((n, i) => {
     const f = facts.get(n.name);
     if (!f) return;
-    const ip = nodeIPs.get(n.name);
-    if (ip && cidrContainsIp(c.podCIDR, ip)) {
-      throw new UserError(`cluster.podCIDR: ${c.podCIDR} contains the IP ${ip} of node ${n.name} (nodes[${i}]); expected a pod CIDR apart from the node network`);
-    }
-    for (const r of conflictingRoutes(f, c.podCIDR, c.bridge, c.vxlan.device)) {
-      // It takes a pod CIDR when it is as specific or more (a wider route loses to podnet's own).
-      const owner = allocations.find((a) => cidrContainsCidr(a.podCIDR, routeDst(r)));
-      if (!owner) {
-        throw new UserError(`cluster.podCIDR: ${c.podCIDR} overlaps the route "${routeText(r)}" on node ${n.name} (nodes[${i}]); expected a pod CIDR no existing route uses`);
+    c.networks.forEach((net, k) => {
+      for (const ip of nodeIPs.get(n.name) ?? []) {
+        if (cidrContainsIp(net.podCIDR, ip)) {
+          throw new UserError(`${field(k)}: ${net.podCIDR} contains the IP ${ip} of node ${n.name} (nodes[${i}]); expected a pod CIDR apart from the node network`);
+        }
       }
-      if (conflicts.has(n.name)) continue;
-      const whose = owner.name === n.name ? `this node's own pod CIDR ${owner.podCIDR}` : `the pod CIDR ${owner.podCIDR} of ${owner.name}`;
-      conflicts.set(n.name, {
-        error: `the route "${routeText(r)}"${r.protocol ? ` (proto ${r.protocol})` : ''} was not created by podnet and takes ${whose}; podnet never replaces routes it did not create`,
-        hint: `if nothing needs it, remove it on ${n.name}: ip route del ${routeText(r)}; then run podnet up again`,
-      });
-    }
-    for (const a of f.addrs) {
-      if (a.family !== IPV4.inet || a.ifname === c.bridge || a.ifname === c.vxlan.device || a.scope === 'host') continue;
-      if (cidrContainsIp(c.podCIDR, a.local)) {
-        throw new UserError(`cluster.podCIDR: ${c.podCIDR} contains address ${a.local} of ${a.ifname} on node ${n.name} (nodes[${i}]); expected a pod CIDR apart from the node network`);
+      for (const r of conflictingRoutes(f, net.podCIDR, c.bridge, c.vxlan.device)) {
+        // It takes a pod CIDR when it is as specific or more (a wider route loses to podnet's own).
+        const owner = allocations.get(net.family)!.find((a) => cidrContainsCidr(a.podCIDR, routeDst(r, familyByName(net.family))));
+        if (!owner) {
+          throw new UserError(`${field(k)}: ${net.podCIDR} overlaps the route "${routeText(r)}" on node ${n.name} (nodes[${i}]); expected a pod CIDR no existing route uses`);
+        }
+        if (conflicts.has(n.name)) continue;
+        const whose = owner.name === n.name ? `this node's own pod CIDR ${owner.podCIDR}` : `the pod CIDR ${owner.podCIDR} of ${owner.name}`;
+        conflicts.set(n.name, {
+          error: `the route "${routeText(r)}"${r.protocol ? ` (proto ${r.protocol})` : ''} was not created by podnet and takes ${whose}; podnet never replaces routes it did not create`,
+          hint: `if nothing needs it, remove it on ${n.name}: ip ${familyByName(net.family).ipFlag} route del ${routeText(r)}; then run podnet up again`.replace(' -4 route', ' route'),
+        });
       }
-    }
+      const inet = familyByName(net.family).inet;
+      for (const a of f.addrs) {
+        if (a.family !== inet || a.ifname === c.bridge || a.ifname === c.vxlan.device || a.scope === 'host' || a.scope === 'link') continue;
+        if (cidrContainsIp(net.podCIDR, a.local)) {
+          throw new UserError(`${field(k)}: ${net.podCIDR} contains address ${a.local} of ${a.ifname} on node ${n.name} (nodes[${i}]); expected a pod CIDR apart from the node network`);
+        }
+      }
+    });
   });
   return conflicts;
 }
 
+/**
+ * The sysctls a node needs: forwarding and (where br_netfilter is there or can be loaded) the bridge
+ * netfilter switch of every family; for IPv6, an uplink whose default route the kernel learns from
+ * router advertisements keeps learning it once forwarding is on (accept_ra 2), or the route expires.
+ */
+function planSysctls(f: NodeFacts, families: readonly FamilyTable[]): Record<string, string> {
+  const sysctls: Record<string, string> = {};
+  for (const fam of families) sysctls[fam.forwarding] = '1';
+  for (const fam of families) {
+    const present = f.sysctl[fam.bridgeNf] !== undefined && f.sysctl[fam.bridgeNf] !== '-';
+    if (present || f.tools.modprobe) sysctls[fam.bridgeNf] = '1';
+  }
+  if (families.includes(IPV6)) {
+    for (const r of f.routes6) {
+      if (r.dst !== 'default' || r.protocol !== 'ra' || !r.dev || r.dev.includes('.')) continue;
+      const key = `net.ipv6.conf.${r.dev}.accept_ra`;
+      // 1: the kernel learns it, and stops when forwarding is on; 0: a network manager learns it in user space; 2: already kept.
+      if (f.sysctl[key] === '1') sysctls[key] = '2';
+    }
+  }
+  return sysctls;
+}
+
 export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
   const c = inv.cluster;
-  if (familyOf(c.podCIDR) !== IPV4) {
-    // The inventory and CIDR layer are family-agnostic; planning, rendering and checks are IPv4 for now.
-    throw new UserError(`cluster.podCIDR: ${c.podCIDR} is IPv6; podnet plans IPv4 pod networks for now, expected an IPv4 CIDR such as 10.244.0.0/16`);
-  }
+  const fams = c.networks.map((n) => familyByName(n.family));
   const errors: NodePlanError[] = [];
-  const nodeIPs = new Map<string, string>();
+  const underlay = new Map<string, string>();
   const uplinks = new Map<string, { ifname: string; mtu: number }>();
   for (const n of inv.nodes) {
     const f = facts.get(n.name);
@@ -337,66 +407,93 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
       errors.push({ name: n.name, step: 'plan', error: `no interface on ${n.name} holds its node IP ${ip}`, hint: `set nodes[].ip for ${n.name} to an address the node has` });
       continue;
     }
-    nodeIPs.set(n.name, ip);
+    underlay.set(n.name, ip);
     uplinks.set(n.name, up);
   }
   checkInterfaces(inv, facts);
 
+  // Each readable node's own address per family (direct routes of that family point at it).
+  const famIPs = new Map<string, Partial<Record<IpFamily, string>>>();
+  for (const [name, ip] of underlay) {
+    const n = inv.nodes.find((x) => x.name === name)!;
+    const ips: Partial<Record<IpFamily, string>> = {};
+    for (const fam of FAMILIES) {
+      const a = familyIP(n, facts.get(name)!, ip, uplinks.get(name)!.ifname, fam);
+      if (a) ips[fam.name] = a;
+    }
+    famIPs.set(name, ips);
+  }
+  const allIPs = new Map([...famIPs].map(([name, ips]) => [name, [...new Set(Object.values(ips))]]));
+
   // Nodes not read this run keep their place: what the readable nodes hold for them stays as it is, and
-  // their pod CIDR (as those routes show it) is not handed to anyone else.
-  const absent = inv.nodes.filter((n) => !nodeIPs.has(n.name));
-  const ready = inv.nodes.filter((n) => nodeIPs.has(n.name));
-  const held = new Map<string, { podCIDR: string; overlay: boolean }>();
+  // their pod CIDRs (as those routes show them) are not handed to anyone else.
+  const absent = inv.nodes.filter((n) => !underlay.has(n.name));
+  const ready = inv.nodes.filter((n) => underlay.has(n.name));
+  const held = new Map<string, Map<IpFamily, { podCIDR: string; overlay: boolean }>>();
   for (const p of absent) {
+    const ips = [...new Set([...Object.values(p.ips), ...(isIp(p.address) ? [p.address] : [])])];
     for (const n of ready) {
-      const h = heldCidrFor(facts.get(n.name)!, p.ip ?? (isIp(p.address) ? p.address : undefined), c.vxlan.device);
-      if (h) {
+      const h = heldCidrsFor(facts.get(n.name)!, ips, c.vxlan.device);
+      if (h.size) {
         held.set(p.name, h);
         break;
       }
     }
   }
 
-  const allocations = allocatePodCidrs(
-    c.podCIDR,
-    c.nodeMaskSize,
-    inv.nodes.map((n) => {
-      const f = facts.get(n.name);
-      return { name: n.name, pinned: n.podCIDR, existing: f ? existingPodCidr(f, c.bridge) : held.get(n.name)?.podCIDR };
-    }),
-  );
-  const podCidrOf = new Map(allocations.map((a) => [a.name, a]));
-  const routeConflicts = checkInputAgainstFacts(inv, facts, nodeIPs, allocations);
+  const allocations = new Map<IpFamily, ReturnType<typeof allocatePodCidrs>>();
+  for (const net of c.networks) {
+    const fam = familyByName(net.family);
+    allocations.set(
+      net.family,
+      allocatePodCidrs(
+        net.podCIDR,
+        net.nodeMaskSize,
+        inv.nodes.map((n) => {
+          const f = facts.get(n.name);
+          return { name: n.name, pinned: n.podCIDRs[net.family], existing: f ? existingPodCidr(f, c.bridge, fam) : held.get(n.name)?.get(net.family)?.podCIDR };
+        }),
+      ),
+    );
+  }
+  const podCidrOf = (name: string, family: IpFamily) => allocations.get(family)!.find((a) => a.name === name)!;
+  const routeConflicts = checkInputAgainstFacts(inv, facts, allIPs, allocations);
 
-  // Route kinds first: the MTU depends on whether any overlay is in use.
+  // Route kinds first: the MTU depends on whether any overlay is in use. Per family: direct when the
+  // peer's address of that family is on-link, else the overlay (which carries every family).
   const kinds = new Map<string, RouteKind>();
   for (const n of ready) {
     const f = facts.get(n.name)!;
     for (const p of ready) {
       if (p.name === n.name) continue;
-      const onlink = isOnLink(f, nodeIPs.get(p.name)!, uplinks.get(n.name)!.ifname);
-      let kind: RouteKind;
-      if (c.mode === 'vxlan') kind = 'overlay';
-      else if (c.mode === 'host-gw') {
-        if (!onlink) {
-          throw new UserError(
-            `cluster.mode: host-gw needs every peer on-link, but ${p.name} (${nodeIPs.get(p.name)}) is behind a router as seen from ${n.name}; expected mode auto or vxlan`,
-          );
-        }
-        kind = 'direct';
-      } else kind = onlink ? 'direct' : 'overlay';
-      kinds.set(`${n.name}>${p.name}`, kind);
+      for (const fam of fams) {
+        const peerIP = famIPs.get(p.name)![fam.name];
+        const onlink = peerIP !== undefined && famIPs.get(n.name)![fam.name] !== undefined && isOnLink(f, peerIP, uplinks.get(n.name)!.ifname);
+        let kind: RouteKind;
+        if (c.mode === 'vxlan') kind = 'overlay';
+        else if (c.mode === 'host-gw') {
+          if (!onlink) {
+            const why = peerIP === undefined ? `has no ${fam.name === 'ipv6' ? 'IPv6' : 'IPv4'} address` : famIPs.get(n.name)![fam.name] === undefined ? `cannot be reached directly by ${n.name}, which has no ${fam.name === 'ipv6' ? 'IPv6' : 'IPv4'} address` : `(${peerIP}) is behind a router as seen from ${n.name}`;
+            throw new UserError(`cluster.mode: host-gw needs every peer on-link, but ${p.name} ${why}; expected mode auto or vxlan`);
+          }
+          kind = 'direct';
+        } else kind = onlink ? 'direct' : 'overlay';
+        kinds.set(`${n.name}>${p.name}>${fam.name}`, kind);
+      }
     }
   }
-  const anyOverlay = [...kinds.values()].includes('overlay') || [...held.values()].some((h) => h.overlay);
+  const anyOverlay = [...kinds.values()].includes('overlay') || [...held.values()].some((h) => [...h.values()].some((x) => x.overlay));
   const minUplink = Math.min(...[...uplinks.values()].map((u) => u.mtu), 65535);
-  // The overlay's cost depends on the family that carries it: the node IPs'.
-  const overlayOverhead = Math.max(IPV4.vxlanOverhead, ...[...nodeIPs.values()].map((ip) => (familyOf(ip) ?? IPV4).vxlanOverhead));
+  // The overlay's cost depends on the family that carries it: the underlay's.
+  const overlayOverhead = Math.max(IPV4.vxlanOverhead, ...[...underlay.values()].map((ip) => (familyOf(ip) ?? IPV4).vxlanOverhead));
   let mtu = c.mtu ?? (uplinks.size ? minUplink - (anyOverlay ? overlayOverhead : 0) : 1500);
   if (c.mtu === undefined && absent.length) {
     // An unread node's uplink is unknown: never raise the pod MTU past what the nodes use now.
     const now = ready.map((n) => /"mtu"\s*:\s*(\d+)/.exec(facts.get(n.name)!.cniConfFiles.find((x) => x.path === CONFLIST_PATH)?.text ?? '')?.[1]).filter(Boolean).map(Number);
     if (now.length) mtu = Math.min(mtu, ...now);
+  }
+  if (fams.includes(IPV6) && mtu < IPV6.minMtu) {
+    throw new UserError(`cluster.podCIDR: the pods' MTU would be ${mtu}${anyOverlay ? ` (the smallest uplink MTU ${minUplink} less the overlay's ${overlayOverhead} bytes)` : ''}, below IPv6's minimum of ${IPV6.minMtu}; expected uplinks with an MTU of at least ${IPV6.minMtu + (anyOverlay ? overlayOverhead : 0)}, or an IPv4-only cluster.podCIDR`);
   }
 
   const nodes: NodePlan[] = [];
@@ -419,31 +516,60 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
       errors.push({ name: n.name, step: 'plan', error: `the CNI plugins in ${binDir} support none of the versions ${CNI_VERSIONS.join(', ')}`, hint: 'upgrade the CNI plugins' });
       continue;
     }
-    const alloc = podCidrOf.get(n.name)!;
-    const ip = nodeIPs.get(n.name)!;
+    const ip = underlay.get(n.name)!;
+    const underlayFam = familyOf(ip) ?? IPV4;
     const uplink = uplinks.get(n.name)!;
     const peers = ready.filter((p) => p.name !== n.name);
     const vxlanPeers: VxlanPeer[] = [];
-    const routes: PeerRoute[] = peers.map((p) => {
-      const kind = kinds.get(`${n.name}>${p.name}`)!;
-      const peerCidr = podCidrOf.get(p.name)!.podCIDR;
-      const peerIP = nodeIPs.get(p.name)!;
-      const family = (familyOf(peerCidr) ?? IPV4).name;
-      if (kind === 'direct') return { peer: p.name, family, podCIDR: peerCidr, kind, via: peerIP, dev: uplink.ifname, onlink: false };
-      const vtepAddress = hostAddress(peerCidr, 0);
-      vxlanPeers.push({ peer: p.name, nodeIP: peerIP, vtepAddress, mac: vtepMac(peerIP) });
-      return { peer: p.name, family, podCIDR: peerCidr, kind, via: vtepAddress, dev: c.vxlan.device, onlink: true } as PeerRoute;
-    });
+    const routes: PeerRoute[] = [];
+    let overlayGap: string | undefined;
+    for (const p of peers) {
+      for (const fam of fams) {
+        const kind = kinds.get(`${n.name}>${p.name}>${fam.name}`)!;
+        const peerCidr = podCidrOf(p.name, fam.name).podCIDR;
+        if (kind === 'direct') {
+          routes.push({ peer: p.name, family: fam.name, podCIDR: peerCidr, kind, via: famIPs.get(p.name)![fam.name]!, dev: uplink.ifname, onlink: false });
+          continue;
+        }
+        // The overlay's far end is the peer's address in this node's underlay family.
+        const peerUnderlay = famIPs.get(p.name)![underlayFam.name];
+        if (!peerUnderlay) {
+          overlayGap ??= `${p.name} has no ${underlayFam === IPV6 ? 'IPv6' : 'IPv4'} address to carry the overlay from ${n.name} (${ip})`;
+          continue;
+        }
+        const vtepAddress = hostAddress(peerCidr, 0);
+        vxlanPeers.push({ peer: p.name, family: fam.name, nodeIP: peerUnderlay, vtepAddress, mac: vtepMac(peerUnderlay) });
+        routes.push({ peer: p.name, family: fam.name, podCIDR: peerCidr, kind, via: vtepAddress, dev: c.vxlan.device, onlink: true });
+      }
+    }
+    if (overlayGap) {
+      errors.push({ name: n.name, step: 'plan', error: overlayGap, hint: 'give every node an address of one family the overlay can run over (nodes[].ip lists one per family)' });
+      continue;
+    }
     if (absent.length) {
       // What the node has that no readable peer claims may be an unread node's: kept exactly as it is
       // (unless a readable node now has that CIDR: its route wins).
-      const kept = unclaimedState(f, routes, vxlanPeers, c.vxlan.device, (cidr) => ready.some((r) => cidrsOverlap(podCidrOf.get(r.name)!.podCIDR, cidr)));
+      const kept = unclaimedState(f, routes, vxlanPeers, c.vxlan.device, (cidr) => ready.some((r) => fams.some((fam) => cidrsOverlap(podCidrOf(r.name, fam.name).podCIDR, cidr))));
       routes.push(...kept.routes);
       vxlanPeers.push(...kept.vxlanPeers);
     }
-    // In address order, whether a peer was read this run or kept as it was: the files render the same.
+    // In address order (IPv4 first), whether a peer was read this run or kept as it was: the files render the same.
     routes.sort((a, b) => compareCidr(a.podCIDR, b.podCIDR));
     vxlanPeers.sort((a, b) => compareCidr(hostCidr(a.vtepAddress), hostCidr(b.vtepAddress)));
+    const families: FamilyPlan[] = c.networks.map((net) => {
+      const alloc = podCidrOf(n.name, net.family);
+      const fp: FamilyPlan = {
+        family: net.family,
+        podCIDR: alloc.podCIDR,
+        podCIDRSource: alloc.source,
+        gateway: hostAddress(alloc.podCIDR, 1),
+        clusterCIDR: net.podCIDR,
+        iptables: planIptables(net.podCIDR, alloc.podCIDR, net.masquerade),
+      };
+      const own = famIPs.get(n.name)![net.family];
+      if (own) fp.nodeIP = own;
+      return fp;
+    });
     const vxlan: VxlanPlan | undefined = vxlanPeers.length
       ? {
           device: c.vxlan.device,
@@ -452,25 +578,23 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
           local: ip,
           uplink: uplink.ifname,
           mac: vtepMac(ip),
-          address: hostAddress(alloc.podCIDR, 0),
-          mtu: uplink.mtu - (familyOf(ip) ?? IPV4).vxlanOverhead,
+          addresses: families.map((x) => hostAddress(x.podCIDR, 0)),
+          mtu: uplink.mtu - underlayFam.vxlanOverhead,
           peers: vxlanPeers,
         }
       : undefined;
-    const gateway = hostAddress(alloc.podCIDR, 1);
-    const conflist = renderConflist({ cniVersion, bridge: c.bridge, mtu, podCIDR: alloc.podCIDR, gateway, clusterCIDR: c.podCIDR, egress: c.masquerade });
-    const sysctls: Record<string, string> = { [IPV4.forwarding]: '1' };
-    const brNetfilter = f.sysctl[IPV4.bridgeNf] !== undefined && f.sysctl[IPV4.bridgeNf] !== '-';
-    if (brNetfilter || f.tools.modprobe) sysctls[IPV4.bridgeNf] = '1';
-    const iptables = planIptables(c.podCIDR, alloc.podCIDR, c.masquerade);
+    const primary = families[0]!;
+    const conflist = renderConflist({ cniVersion, bridge: c.bridge, mtu, ranges: families.map((x) => ({ podCIDR: x.podCIDR, gateway: x.gateway, clusterCIDR: x.clusterCIDR, egress: c.networks.find((net) => net.family === x.family)!.masquerade || x.family === 'ipv6' })) });
+    const sysctls = planSysctls(f, fams);
     const persistence = f.systemd ? 'systemd' : 'none';
     const plan: NodePlan = {
       name: n.name,
       address: n.address,
       nodeIP: ip,
-      podCIDR: alloc.podCIDR,
-      podCIDRSource: alloc.source,
-      gateway,
+      podCIDR: primary.podCIDR,
+      podCIDRSource: primary.podCIDRSource,
+      gateway: primary.gateway,
+      families,
       bridge: c.bridge,
       uplink: uplink.ifname,
       uplinkMtu: uplink.mtu,
@@ -483,20 +607,26 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
       vxlanDevice: c.vxlan.device,
       keepUnclaimed: absent.length > 0,
       sysctls,
-      modules: sysctls[IPV4.bridgeNf] ? ['br_netfilter'] : [],
-      iptables,
+      modules: fams.some((fam) => sysctls[fam.bridgeNf]) ? ['br_netfilter'] : [],
       files: [],
       persistence,
       clusterCIDR: c.podCIDR,
     };
     nodes.push(plan);
   }
-  return { clusterCIDR: c.podCIDR, mode: c.mode, mtu, nodes, errors };
+  return { clusterCIDR: c.podCIDR, clusterCIDRs: c.networks.map((x) => x.podCIDR), mode: c.mode, mtu, nodes, errors };
 }
 
-export function renderConflist(o: { cniVersion: string; bridge: string; mtu: number; podCIDR: string; gateway: string; clusterCIDR: string; egress: boolean }): Record<string, unknown> {
-  const routes: { dst: string }[] = [{ dst: o.clusterCIDR }];
-  if (o.egress) routes.push({ dst: (familyOf(o.podCIDR) ?? IPV4).anyRoute });
+/**
+ * The conflist: the bridge plugin with host-local IPAM (one range set per family, so every pod gets one
+ * address of each) and portmap. Each family's routes: its cluster CIDR, and the default route where pod
+ * traffic may leave the cluster (IPv4 only when masqueraded, as pods' private addresses need it; IPv6
+ * always, as pods reach services and routed prefixes without NAT).
+ */
+export function renderConflist(o: { cniVersion: string; bridge: string; mtu: number; ranges: { podCIDR: string; gateway: string; clusterCIDR: string; egress: boolean }[] }): Record<string, unknown> {
+  const routes: { dst: string }[] = [];
+  for (const r of o.ranges) routes.push({ dst: r.clusterCIDR });
+  for (const r of o.ranges) if (r.egress) routes.push({ dst: (familyOf(r.podCIDR) ?? IPV4).anyRoute });
   return {
     cniVersion: o.cniVersion,
     name: CONFLIST_NAME,
@@ -508,20 +638,27 @@ export function renderConflist(o: { cniVersion: string; bridge: string; mtu: num
         ipMasq: false,
         hairpinMode: true,
         mtu: o.mtu,
-        ipam: { type: 'host-local', ranges: [[{ subnet: o.podCIDR, gateway: o.gateway }]], routes },
+        ipam: { type: 'host-local', ranges: o.ranges.map((r) => [{ subnet: r.podCIDR, gateway: r.gateway }]), routes },
       },
       { type: 'portmap', capabilities: { portMappings: true }, snat: true },
     ],
   };
 }
 
-/** iptables rules in `iptables -S` form, so they compare as text with what a node reports. */
+/**
+ * iptables (ip6tables) rules in `-S` form, so they compare as text with what a node reports. IPv6 also
+ * lets neighbour discovery through: pods on one bridge solicit each other from link-local to multicast
+ * addresses, which no cluster-CIDR rule matches, and a FORWARD policy of DROP would eat it once
+ * br_netfilter hands bridged frames to ip6tables.
+ */
 export function planIptables(clusterCIDR: string, podCIDR: string, masquerade: boolean): { filter: string[]; nat: string[] } {
   const tag = `-m comment --comment ${RULE_COMMENT}`;
+  const nd = familyOf(clusterCIDR) === IPV6 ? [135, 136].map((t) => `-A ${FORWARD_CHAIN} -p ipv6-icmp -m icmp6 --icmpv6-type ${t} ${tag} -j ACCEPT`) : [];
   return {
     filter: [
       `-A ${FORWARD_CHAIN} -s ${clusterCIDR} ${tag} -j ACCEPT`,
       `-A ${FORWARD_CHAIN} -d ${clusterCIDR} ${tag} -j ACCEPT`,
+      ...nd,
     ],
     nat: masquerade ? [`-A ${POSTROUTING_CHAIN} -s ${podCIDR} ! -d ${clusterCIDR} ${tag} -j MASQUERADE`] : [],
   };

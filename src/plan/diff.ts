@@ -4,7 +4,7 @@
  * empty list means the node is converged and `up` does not touch it.
  */
 import type { NodeFacts } from '../facts/parse.js';
-import { droppingPath, podPaths, type PodPath } from '../facts/iptables.js';
+import { droppingPath, podPaths, rulesOf, type PodPath } from '../facts/iptables.js';
 import { PROBE_POD_PREFIX } from '../facts/marks.js';
 import {
   CONFLIST_NAME,
@@ -17,7 +17,7 @@ import {
   type NodePlan,
   type PeerRoute,
 } from './desired.js';
-import { IPV4 } from '../net/family.js';
+import { familyByName, familyOf, IPV4, type FamilyTable, type IpFamily } from '../net/family.js';
 
 export type Change =
   | { kind: 'sysctl'; key: string; from?: string; to: string }
@@ -27,7 +27,7 @@ export type Change =
   | { kind: 'bridge-adopt'; bridge: string }
   | { kind: 'bridge-addr-add'; bridge: string; address: string }
   | { kind: 'bridge-addr-del'; bridge: string; address: string }
-  | { kind: 'vxlan-create'; device: string; vni: number; port: number; local: string; uplink: string; mac: string; mtu: number; address: string; recreate: boolean }
+  | { kind: 'vxlan-create'; device: string; vni: number; port: number; local: string; uplink: string; mac: string; mtu: number; addresses: string[]; recreate: boolean }
   | { kind: 'vxlan-delete'; device: string }
   | { kind: 'fdb-set'; device: string; mac: string; dst: string }
   | { kind: 'fdb-del'; device: string; mac: string; dst: string }
@@ -35,7 +35,7 @@ export type Change =
   | { kind: 'neigh-del'; device: string; address: string }
   | { kind: 'route-set'; route: PeerRoute; from?: string }
   | { kind: 'route-del'; dst: string; desc: string }
-  | { kind: 'iptables'; table: 'filter' | 'nat'; chain: string; jump: string; rules: string[]; reason: string; moveFirst?: boolean }
+  | { kind: 'iptables'; family: IpFamily; table: 'filter' | 'nat'; chain: string; jump: string; rules: string[]; reason: string; moveFirst?: boolean }
   | { kind: 'ipam-release'; dir: string; reservations: { ip: string; owner: string }[] }
   | { kind: 'file-write'; file: FilePlan; exists: boolean }
   | { kind: 'file-remove'; path: string }
@@ -74,7 +74,7 @@ export function describeChange(c: Change): string {
     case 'route-del':
       return `remove route ${c.desc}`;
     case 'iptables':
-      return `iptables -t ${c.table} ${c.chain}: ${c.reason}`;
+      return `${familyByName(c.family).iptables} -t ${c.table} ${c.chain}: ${c.reason}`;
     case 'ipam-release':
       return `release ${c.reservations.length} IPAM reservation(s) of podnet probe pods that are gone (${c.reservations.map((r) => r.ip).slice(0, 4).join(', ')}${c.reservations.length > 4 ? ', …' : ''})`;
     case 'file-write':
@@ -95,7 +95,7 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
 
   for (const [key, to] of Object.entries(plan.sysctls)) {
     const from = f.sysctl[key];
-    if (from === '-' && key.startsWith('net.bridge.')) out.push({ kind: 'module', name: 'br_netfilter' });
+    if (from === '-' && key.startsWith('net.bridge.') && !out.some((c) => c.kind === 'module')) out.push({ kind: 'module', name: 'br_netfilter' });
     if (from !== to) out.push({ kind: 'sysctl', key, from: from === '-' ? undefined : from, to });
   }
 
@@ -110,10 +110,11 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
     const down = !br.flags.includes('UP');
     if (mtuWrong || down) out.push({ kind: 'bridge-set', bridge: plan.bridge, mtu: plan.mtu, from: `${down ? 'down' : 'up'}, mtu ${br.mtu}` });
   }
-  const want = `${plan.gateway}/${plan.podCIDR.split('/')[1]}`;
-  const have = f.addrs.filter((a) => a.ifname === plan.bridge && a.family === IPV4.inet).map((a) => `${a.local}/${a.prefixlen}`);
-  for (const a of have) if (a !== want) out.push({ kind: 'bridge-addr-del', bridge: plan.bridge, address: a });
-  if (!have.includes(want)) out.push({ kind: 'bridge-addr-add', bridge: plan.bridge, address: want });
+  // The pods' gateway of every family; IPv6 link-local addresses are the kernel's.
+  const want = plan.families.map((x) => `${x.gateway}/${x.podCIDR.split('/')[1]}`);
+  const have = f.addrs.filter((a) => a.ifname === plan.bridge && (a.family === IPV4.inet || a.scope === 'global')).map((a) => `${a.local}/${a.prefixlen}`);
+  for (const a of have) if (!want.includes(a)) out.push({ kind: 'bridge-addr-del', bridge: plan.bridge, address: a });
+  for (const w of want) if (!have.includes(w)) out.push({ kind: 'bridge-addr-add', bridge: plan.bridge, address: w });
 
   const vx = plan.vxlan;
   const vxDevice = f.links.find((l) => l.ifname === (vx?.device ?? ''));
@@ -127,15 +128,20 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
       vxDevice.address === vx.mac &&
       vxDevice.mtu === vx.mtu &&
       vxDevice.flags.includes('UP') &&
-      f.addrs.some((a) => a.ifname === vx.device && a.local === vx.address && a.prefixlen === 32);
+      vx.addresses.every((x) => f.addrs.some((a) => a.ifname === vx.device && a.local === x && a.prefixlen === (familyOf(x) ?? IPV4).hostPrefix));
     if (!ok) {
-      out.push({ kind: 'vxlan-create', device: vx.device, vni: vx.vni, port: vx.port, local: vx.local, uplink: vx.uplink, mac: vx.mac, mtu: vx.mtu, address: vx.address, recreate: Boolean(vxDevice) });
+      out.push({ kind: 'vxlan-create', device: vx.device, vni: vx.vni, port: vx.port, local: vx.local, uplink: vx.uplink, mac: vx.mac, mtu: vx.mtu, addresses: vx.addresses, recreate: Boolean(vxDevice) });
     }
-    // A recreated device starts with empty FDB and neighbour tables.
+    // A recreated device starts with empty FDB and neighbour tables. One FDB entry per peer, one
+    // neighbour entry per peer and family.
     const fdb = ok ? f.fdb.filter((e) => e.dev === vx.device && e.dst) : [];
     const neigh = ok ? f.neigh.filter((n) => n.dev === vx.device) : [];
+    const fdbSet = new Set<string>();
     for (const p of vx.peers) {
-      if (!fdb.some((e) => e.mac === p.mac && e.dst === p.nodeIP)) out.push({ kind: 'fdb-set', device: vx.device, mac: p.mac, dst: p.nodeIP });
+      if (!fdb.some((e) => e.mac === p.mac && e.dst === p.nodeIP) && !fdbSet.has(`${p.mac} ${p.nodeIP}`)) {
+        fdbSet.add(`${p.mac} ${p.nodeIP}`);
+        out.push({ kind: 'fdb-set', device: vx.device, mac: p.mac, dst: p.nodeIP });
+      }
       if (!neigh.some((n) => n.dst === p.vtepAddress && n.lladdr === p.mac)) out.push({ kind: 'neigh-set', device: vx.device, address: p.vtepAddress, mac: p.mac });
     }
     if (!plan.keepUnclaimed) {
@@ -148,7 +154,7 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
   }
 
   const proto = String(ROUTE_PROTO);
-  const ours = f.routes.filter((r) => r.protocol === proto);
+  const ours = [...f.routes, ...f.routes6].filter((r) => r.protocol === proto);
   for (const r of plan.routes) {
     const match = ours.find((o) => o.dst === r.podCIDR);
     const ok = match && match.gateway === r.via && match.dev === r.dev && (!r.onlink || match.flags.includes('onlink'));
@@ -157,8 +163,11 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
   if (!plan.keepUnclaimed) for (const o of ours) if (!plan.routes.some((r) => r.podCIDR === o.dst)) out.push({ kind: 'route-del', dst: o.dst, desc: routeKey(o.dst, o.gateway, o.dev) });
 
   const paths = podPaths(plan.bridge, plan.uplink, plan.vxlan ? [plan.vxlan.device] : []);
-  out.push(...diffIptables('filter', FORWARD_CHAIN, JUMP_RULES.filter, plan.iptables.filter, f.iptablesFilter, { cidr: plan.clusterCIDR, paths }));
-  out.push(...diffIptables('nat', POSTROUTING_CHAIN, JUMP_RULES.nat, plan.iptables.nat, f.iptablesNat));
+  for (const x of plan.families) {
+    const fam = familyByName(x.family);
+    out.push(...diffIptables(fam, 'filter', FORWARD_CHAIN, JUMP_RULES.filter, x.iptables.filter, rulesOf(f, fam, 'filter'), { cidr: x.clusterCIDR, paths }));
+    out.push(...diffIptables(fam, 'nat', POSTROUTING_CHAIN, JUMP_RULES.nat, x.iptables.nat, rulesOf(f, fam, 'nat')));
+  }
 
   for (const file of plan.files) {
     const observed = file.path.startsWith(f.cniConfDir + '/') ? f.cniConfFiles.find((c) => c.path === file.path)?.text : undefined;
@@ -176,7 +185,7 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
   return out;
 }
 
-function diffIptables(table: 'filter' | 'nat', chain: string, jump: string, want: string[], observed: string[], pods?: { cidr: string; paths: PodPath[] }): Change[] {
+function diffIptables(family: FamilyTable, table: 'filter' | 'nat', chain: string, jump: string, want: string[], observed: string[], pods?: { cidr: string; paths: PodPath[] }): Change[] {
   const have = observed.filter((l) => l.startsWith(`-A ${chain} `));
   const jumps = observed.filter((l) => l === jump).length;
   const chainExists = observed.includes(`-N ${chain}`);
@@ -192,5 +201,5 @@ function diffIptables(table: 'filter' | 'nat', chain: string, jump: string, want
   const blocker = pods && at >= 0 ? droppingPath(observed.filter((l, i) => !l.startsWith(`-A ${builtin} `) || i < at), builtin, pods.cidr, pods.paths) : undefined;
   const moveFirst = blocker !== undefined;
   if (moveFirst) reasons.push(`move the jump above "${blocker.rule}", which drops pod traffic`);
-  return reasons.length ? [{ kind: 'iptables', table, chain, jump, rules: want, reason: reasons.join('; '), ...(moveFirst ? { moveFirst } : {}) }] : [];
+  return reasons.length ? [{ kind: 'iptables', family: family.name, table, chain, jump, rules: want, reason: reasons.join('; '), ...(moveFirst ? { moveFirst } : {}) }] : [];
 }

@@ -1,9 +1,13 @@
 /**
  * The probe matrix as data: which checks run from which node to which node. Each check declares its
  * source (a probe pod or the node itself), target and protocol; expected outcomes are values (reach the
- * target, and for pod→pod see the sender's pod IP). Pure.
+ * target, and for pod→pod see the sender's pod IP). Every cell belongs to one IP family: on a dual-stack
+ * network the whole matrix runs once over the pods' IPv4 addresses and once over their IPv6 ones. Pure.
  */
-import type { IpFamily } from '../net/family.js';
+import { FAMILIES, type IpFamily } from '../net/family.js';
+
+/** How a family is written for people. */
+export const FAMILY_LABEL: Record<IpFamily, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
 
 export const PROBE_CHECKS = {
   'pod-tcp': { label: 'pod→pod TCP', from: 'pod', to: 'pod', proto: 'tcp', nat: 'fail' },
@@ -48,7 +52,7 @@ export interface ProbeCell {
   family: IpFamily;
 }
 
-/** Every cell for the pairs, once per family (IPv4 only for now: the probe pods get IPv4 addresses). */
+/** Every cell for the pairs, once per family (the families the probe pods have addresses of). */
 export function probeCells(nodes: string[], sample?: number, families: readonly IpFamily[] = ['ipv4']): ProbeCell[] {
   const cells: ProbeCell[] = [];
   for (const family of families) {
@@ -60,4 +64,18 @@ export function probeCells(nodes: string[], sample?: number, families: readonly 
     }
   }
   return cells;
+}
+
+/**
+ * The families to probe: every family that some probe pod got an address of from its node's live config
+ * (the union over the pods made, in the order IPv4, IPv6). Not the intersection: a node whose pod lacks a
+ * family the other pods have is a broken node of a dual-stack network, and its cells of that family must
+ * fail (naming it), not disappear. When no probe pod could be made at all, the families the live configs
+ * declare stand in (their cells fail, blocked by the nodes), and IPv4 when nothing is known.
+ */
+export function familiesToProbe(pods: readonly Partial<Record<IpFamily, string>>[], declared: readonly IpFamily[] = []): IpFamily[] {
+  const got = FAMILIES.map((f) => f.name).filter((f) => pods.some((p) => p[f] !== undefined));
+  if (got.length) return got;
+  const known = FAMILIES.map((f) => f.name).filter((f) => declared.includes(f));
+  return known.length ? known : ['ipv4'];
 }

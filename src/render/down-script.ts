@@ -36,6 +36,7 @@ export function renderDownScript(cluster: Pick<ClusterSettings, 'bridge' | 'vxla
     PODNET_KEPT_MARK: KEPT_MARK,
     PODNET_ROUTE_PROTO: ROUTE_PROTO,
     PODNET_IP_FLAGS: shList(FAMILIES.map((f) => f.ipFlag)),
+    PODNET_IPTABLES: shList(FAMILIES.map((f) => f.iptables)),
     PODNET_LINK_ALIAS: LINK_ALIAS,
     PODNET_VXLAN_DEVICE: cluster.vxlan.device,
     PODNET_FILTER_CHAIN: FORWARD_CHAIN,

@@ -7,6 +7,7 @@
 #   PODNET_IP_FLAGS       iproute2's family flags of the families podnet routes, space-separated
 #   PODNET_LINK_ALIAS     the alias that marks podnet's links (the bridge and the overlay device)
 #   PODNET_VXLAN_DEVICE   the overlay device
+#   PODNET_IPTABLES       the iptables tools of the families podnet filters, space-separated (iptables ip6tables)
 #   PODNET_FILTER_CHAIN   podnet's chain in the filter table
 #   PODNET_FILTER_JUMP    the rule that jumps to it, as iptables -S prints it ("-A BUILTIN ARG…")
 #   PODNET_NAT_CHAIN      podnet's chain in the nat table
@@ -26,19 +27,23 @@ done
 step overlay
 if [ "$(cat "/sys/class/net/$PODNET_VXLAN_DEVICE/ifalias" 2>/dev/null)" = "$PODNET_LINK_ALIAS" ]; then ip link del dev "$PODNET_VXLAN_DEVICE" || fail; echo "$PODNET_REMOVED_MARK VXLAN device $PODNET_VXLAN_DEVICE"; fi
 step iptables
-# remove_chain TABLE CHAIN -A BUILTIN ARG…: every rule that jumps to podnet's chain (there may be
+# remove_chain TOOL TABLE CHAIN -A BUILTIN ARG…: every rule that jumps to podnet's chain (there may be
 # duplicates), then the chain itself.
 remove_chain() {
-  table=$1 chain=$2 builtin=$4
-  shift 4
-  n=0; while iptables -w 5 -t "$table" -D "$builtin" "$@" 2>/dev/null; do n=$((n+1)); done
-  [ "$n" -gt 0 ] && echo "$PODNET_REMOVED_MARK iptables -t $table $builtin jump to $chain"
-  if iptables -w 5 -t "$table" -S "$chain" >/dev/null 2>&1; then iptables -w 5 -t "$table" -F "$chain" || fail; iptables -w 5 -t "$table" -X "$chain" || fail; echo "$PODNET_REMOVED_MARK iptables -t $table chain $chain"; fi
+  ipt=$1 table=$2 chain=$3 builtin=$5
+  shift 5
+  n=0; while "$ipt" -w 5 -t "$table" -D "$builtin" "$@" 2>/dev/null; do n=$((n+1)); done
+  [ "$n" -gt 0 ] && echo "$PODNET_REMOVED_MARK $ipt -t $table $builtin jump to $chain"
+  if "$ipt" -w 5 -t "$table" -S "$chain" >/dev/null 2>&1; then "$ipt" -w 5 -t "$table" -F "$chain" || fail; "$ipt" -w 5 -t "$table" -X "$chain" || fail; echo "$PODNET_REMOVED_MARK $ipt -t $table chain $chain"; fi
 }
-# shellcheck disable=SC2086 # the rule, split into its arguments (none of them holds a space)
-remove_chain filter "$PODNET_FILTER_CHAIN" $PODNET_FILTER_JUMP
-# shellcheck disable=SC2086 # the rule, split into its arguments (none of them holds a space)
-remove_chain nat "$PODNET_NAT_CHAIN" $PODNET_NAT_JUMP
+# Each family's tool ($PODNET_IPTABLES); one that is not installed has nothing of podnet's.
+for ipt in $PODNET_IPTABLES; do
+  command -v "$ipt" >/dev/null 2>&1 || continue
+  # shellcheck disable=SC2086 # the rule, split into its arguments (none of them holds a space)
+  remove_chain "$ipt" filter "$PODNET_FILTER_CHAIN" $PODNET_FILTER_JUMP
+  # shellcheck disable=SC2086 # the rule, split into its arguments (none of them holds a space)
+  remove_chain "$ipt" nat "$PODNET_NAT_CHAIN" $PODNET_NAT_JUMP
+done
 step systemd
 if [ -f "$PODNET_UNIT_FILE" ]; then
   if [ -d /run/systemd/system ]; then systemctl disable podnet.service >/dev/null 2>&1 || true; fi

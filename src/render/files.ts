@@ -7,7 +7,6 @@ import { EMPTY_FACTS, type NodeFacts } from '../facts/parse.js';
 import { renderNodeScript } from './node-script.js';
 import { diffNode } from '../plan/diff.js';
 import { CONFLIST_PATH, MODULES_FILE, RESTORE_SCRIPT, SYSCTL_FILE, UNIT_FILE, sha256, type FilePlan, type NodePlan } from '../plan/desired.js';
-import { IPV4 } from '../net/family.js';
 
 function file(path: string, content: string, mode = '0644'): FilePlan {
   return { path, content, mode, sha256: sha256(content) };
@@ -15,9 +14,9 @@ function file(path: string, content: string, mode = '0644'): FilePlan {
 
 export function renderRestoreScript(plan: NodePlan): string {
   // At boot the module may not be loaded yet: start from "no bridge sysctls" so the script loads it.
-  const boot: NodeFacts = { ...EMPTY_FACTS, sysctl: plan.modules.includes('br_netfilter') ? { [IPV4.bridgeNf]: '-' } : {} };
+  const boot: NodeFacts = { ...EMPTY_FACTS, sysctl: plan.modules.includes('br_netfilter') ? Object.fromEntries(Object.keys(plan.sysctls).filter((k) => k.startsWith('net.bridge.')).map((k) => [k, '-'])) : {} };
   const body = renderNodeScript(diffNode({ ...plan, files: [] }, boot), { files: false });
-  return `#!/bin/sh\n# podnet: restores the pod network of node ${plan.name} (${plan.podCIDR}) at boot. Written by podnet up; do not edit.\n${body}`;
+  return `#!/bin/sh\n# podnet: restores the pod network of node ${plan.name} (${plan.families.map((x) => x.podCIDR).join(', ')}) at boot. Written by podnet up; do not edit.\n${body}`;
 }
 
 export const UNIT_TEXT = `# Written by podnet up; removed by podnet down.

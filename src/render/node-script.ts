@@ -9,7 +9,7 @@ import type { Change } from '../plan/diff.js';
 import { ROUTE_PROTO, LINK_ALIAS } from '../plan/desired.js';
 import { asset } from '../util/asset.js';
 import { heredoc, sh, shScript, type ShParams } from '../util/shell.js';
-import { hostCidr, IPV4 } from '../net/family.js';
+import { familyByName, familyOf, hostCidr, IPV6 } from '../net/family.js';
 
 export const STEP_MARK = '@@podnet:step';
 export const FAIL_MARK = '@@podnet:failed';
@@ -83,14 +83,16 @@ export function renderNodeScript(changes: Change[], opts: RenderOptions = { file
         links.push(`ip addr del ${sh(c.address)} dev ${sh(c.bridge)} 2>/dev/null || true`);
         break;
       case 'bridge-addr-add':
-        links.push(`ip addr replace ${sh(c.address)} dev ${sh(c.bridge)} || fail`);
+        // An IPv6 gateway skips duplicate address detection: podnet owns the address, and a tentative
+        // gateway would leave the pods without a next hop for a second or, on a port-less bridge, for good.
+        links.push(`ip addr replace ${sh(c.address)} dev ${sh(c.bridge)}${familyOf(c.address) === IPV6 ? ' nodad' : ''} || fail`);
         break;
       case 'vxlan-create':
         if (c.recreate) links.push(`ip link del dev ${sh(c.device)} 2>/dev/null || true`);
         links.push(
           `ip link show dev ${sh(c.device)} >/dev/null 2>&1 || ip link add name ${sh(c.device)} type vxlan id ${c.vni} local ${sh(c.local)} dev ${sh(c.uplink)} dstport ${c.port} nolearning || fail`,
           `ip link set dev ${sh(c.device)} address ${sh(c.mac)} mtu ${c.mtu} alias ${LINK_ALIAS} up || fail`,
-          `ip addr replace ${sh(hostCidr(c.address))} dev ${sh(c.device)} || fail`,
+          ...c.addresses.map((a) => `ip addr replace ${sh(hostCidr(a))} dev ${sh(c.device)}${familyOf(a) === IPV6 ? ' nodad' : ''} || fail`),
         );
         break;
       case 'vxlan-delete':
@@ -124,15 +126,16 @@ export function renderNodeScript(changes: Change[], opts: RenderOptions = { file
   if (batch.length) out.push('step routes', block('ip -batch -', batch.join('\n'), 'PODNET_IP'));
 
   for (const c of of(changes, 'iptables')) {
-    const ipt = IPV4.iptables;
+    const fam = familyByName(c.family);
+    const ipt = fam.iptables;
     const input = [`*${c.table}`, `:${c.chain} - [0:0]`, ...c.rules, 'COMMIT', ''].join('\n');
     const [, builtin, ...jumpArgs] = c.jump.split(' ');
     const args = jumpArgs.map(sh).join(' ');
     const t = `-t ${c.table}`;
     out.push(
-      `step iptables-${c.table}`,
+      `step ${fam === IPV6 ? 'ip6tables' : 'iptables'}-${c.table}`,
       // Declaring our chain in --noflush mode empties it first: the chain's content is replaced atomically.
-      block('iptables-restore -w 5 --noflush', input, 'PODNET_RULES'),
+      block(`${fam.iptablesRestore} -w 5 --noflush`, input, 'PODNET_RULES'),
       ...(c.moveFirst ? [`${ipt} -w 5 ${t} -D ${builtin} ${args} 2>/dev/null; ${ipt} -w 5 ${t} -I ${builtin} 1 ${args} || fail`] : []),
       `${ipt} -w 5 ${t} -C ${builtin} ${args} 2>/dev/null || ${ipt} -w 5 ${t} -I ${builtin} 1 ${args} || fail`,
       `while [ "$(${ipt} -w 5 ${t} -S ${builtin} | grep -c -x -F -- ${sh(c.jump)})" -gt 1 ]; do ${ipt} -w 5 ${t} -D ${builtin} ${args} || fail; done`,

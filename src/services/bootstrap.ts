@@ -251,6 +251,8 @@ export async function planFromNodes(inv: Inventory, ctx: RunContext, opts: { loc
 export interface NodeOutcome {
   node: string;
   podCIDR?: string;
+  /** every family's pod CIDR, the primary first */
+  podCIDRs?: string[];
   result: 'unchanged' | 'changed' | 'would-change' | 'failed';
   changes: string[];
   step?: string;
@@ -264,6 +266,8 @@ export interface NodeOutcome {
 export interface UpReport {
   dryRun: boolean;
   clusterCIDR: string;
+  /** every family's cluster CIDR, the primary first */
+  clusterCIDRs: string[];
   mode: string;
   mtu: number;
   nodes: NodeOutcome[];
@@ -294,7 +298,7 @@ export async function runUp(inv: Inventory, ctx: RunContext, opts: { dryRun: boo
   await mapLimit(plan.nodes, ctx.concurrency, async (p: NodePlan) => {
     const changes = diffNode(p, facts.get(p.name)!);
     const described = changes.map(describeChange);
-    const base = { node: p.name, podCIDR: p.podCIDR, changes: described };
+    const base = { node: p.name, podCIDR: p.podCIDR, podCIDRs: p.families.map((x) => x.podCIDR), changes: described };
     if (changes.length === 0 || opts.dryRun) {
       if (opts.showScripts && changes.length) scripts[p.name] = renderNodeScript(changes);
       outcomes.push({ ...base, result: changes.length ? 'would-change' : 'unchanged', durationMs: ctx.transport.nodeTimeMs.get(p.name) ?? 0, roundTrips: ctx.transport.roundTrips.get(p.name) ?? 0 });
@@ -309,6 +313,7 @@ export async function runUp(inv: Inventory, ctx: RunContext, opts: { dryRun: boo
   return {
     dryRun: opts.dryRun,
     clusterCIDR: plan.clusterCIDR,
+    clusterCIDRs: plan.clusterCIDRs,
     mode: plan.mode,
     mtu: plan.mtu,
     nodes: outcomeOrder(inv, outcomes),
@@ -347,6 +352,8 @@ export function scriptFailure(stderr: string): { step: string; error: string } {
 export interface StatusNode {
   node: string;
   podCIDR?: string;
+  /** every family's pod CIDR, the primary first */
+  podCIDRs?: string[];
   state: 'converged' | 'drift' | 'failed';
   drift: string[];
   step?: string;
@@ -356,6 +363,8 @@ export interface StatusNode {
 
 export interface StatusReport {
   clusterCIDR: string;
+  /** every family's cluster CIDR, the primary first */
+  clusterCIDRs: string[];
   mode: string;
   nodes: StatusNode[];
 }
@@ -365,12 +374,12 @@ export async function runStatus(inv: Inventory, ctx: RunContext): Promise<Status
   const nodes: StatusNode[] = failures.map((f) => ({ node: f.node, state: 'failed', drift: [], step: f.step, error: f.error, hint: f.hint }));
   for (const p of plan.nodes) {
     const drift = diffNode(p, facts.get(p.name)!).map(describeChange);
-    nodes.push({ node: p.name, podCIDR: p.podCIDR, state: drift.length ? 'drift' : 'converged', drift });
+    nodes.push({ node: p.name, podCIDR: p.podCIDR, podCIDRs: p.families.map((x) => x.podCIDR), state: drift.length ? 'drift' : 'converged', drift });
     ctx.progress.done(p.name, drift.length === 0, drift.length ? `${drift.length} difference(s)` : 'converged');
   }
   const idx = new Map(inv.nodes.map((n, i) => [n.name, i]));
   nodes.sort((a, b) => (idx.get(a.node) ?? 0) - (idx.get(b.node) ?? 0));
-  return { clusterCIDR: plan.clusterCIDR, mode: plan.mode, nodes };
+  return { clusterCIDR: plan.clusterCIDR, clusterCIDRs: plan.clusterCIDRs, mode: plan.mode, nodes };
 }
 
 export interface DownNode {

@@ -7,7 +7,8 @@ import type { NodeFacts } from '../facts/parse.js';
 import { checkDistinctMachines, gatherFacts, type RunContext } from './bootstrap.js';
 import { liveConfig, observedPodCidr } from '../checks/live-config.js';
 import { runChecks, type CheckContext, type Finding, type NodeView } from '../checks/index.js';
-import { nodeIPOf } from '../plan/desired.js';
+import { familyIP, nodeIPOf } from '../plan/desired.js';
+import { familyByName } from '../net/family.js';
 import { kubeApiFailure, kubeChecks } from '../checks/kube.js';
 import type { KubeNode } from '../facts/kube.js';
 import { errorMessage } from '../util/errors.js';
@@ -19,12 +20,20 @@ export function nodeViews(inv: Inventory, facts: Map<string, NodeFacts>): NodeVi
     const nodeIP = nodeIPOf(n, f);
     const a = nodeIP ? f.addrs.find((x) => x.local === nodeIP) : undefined;
     const live = liveConfig(f);
-    return [{ name: n.name, facts: f, nodeIP, uplink: a ? f.links.find((l) => l.ifname === a.ifname) : undefined, live, podCIDR: observedPodCidr(f, live) }];
+    const byFamily: NodeView['byFamily'] = {};
+    for (const net of inv.cluster.networks) {
+      const fam = familyByName(net.family);
+      byFamily[net.family] = { nodeIP: nodeIP && a ? familyIP(n, f, nodeIP, a.ifname, fam) : undefined, podCIDR: observedPodCidr(f, live, fam) };
+    }
+    const primary = byFamily[inv.cluster.networks[0]!.family]!;
+    return [{ name: n.name, facts: f, nodeIP: primary.nodeIP ?? nodeIP, uplink: a ? f.links.find((l) => l.ifname === a.ifname) : undefined, live, podCIDR: primary.podCIDR, byFamily }];
   });
 }
 
-export function checkContext(inv: Inventory, views: NodeView[]): CheckContext {
-  return { clusterCIDR: inv.cluster.podCIDR, serviceCIDR: inv.cluster.serviceCIDR, vxlanPort: inv.cluster.vxlan.port, nodes: views };
+/** One check context per IP family of the cluster, the primary first. */
+export function checkContext(inv: Inventory, views: NodeView[]): CheckContext[] {
+  const families = inv.cluster.networks.map((net) => familyByName(net.family));
+  return inv.cluster.networks.map((net) => ({ family: familyByName(net.family), families, clusterCIDR: net.podCIDR, serviceCIDR: net.serviceCIDR, vxlanPort: inv.cluster.vxlan.port, nodes: views }));
 }
 
 export interface DoctorReport {

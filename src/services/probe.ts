@@ -3,6 +3,8 @@
  * through the node's live CNI config (netns + CNI ADD of the whole chain, with a hostPort), runs an echo
  * service in it, then fires every check of the matrix from pods and from the nodes themselves, in
  * parallel, and records what each receiver saw. Round trips per node: facts, setup, probe, teardown.
+ * The matrix runs once per IP family the probe pods got addresses of (dual-stack: IPv4 and IPv6), each
+ * family's cells over that family's pod and node addresses.
  * Teardown always runs (success, failure, timeout, Ctrl-C) and removes netns, IPs, portmap rules and
  * processes.
  */
@@ -13,16 +15,19 @@ import { PROBE_POD_PREFIX } from '../facts/marks.js';
 import { duplicateMachine, gatherFacts, type RunContext } from './bootstrap.js';
 import { doctorFromFacts, nodeViews, type DoctorReport } from './doctor.js';
 import type { Finding, NodeView } from '../checks/index.js';
-import { cniAddError, podIpFromResult, renderCniAdd, renderCniDel, renderNetnsDelete, resultFromOutput, type Conflist, type PodSpec } from '../cni/runtime.js';
+import { cniAddError, podIpsFromResult, renderCniAdd, renderCniDel, renderNetnsDelete, resultFromOutput, type Conflist, type PodSpec } from '../cni/runtime.js';
 import { ECHO_PY } from '../probe/echo.js';
-import { PROBE_CHECKS, probeCells, type ProbeCell, type ProbeCheck } from '../probe/plan.js';
+import { FAMILY_LABEL, familiesToProbe, PROBE_CHECKS, probeCells, type ProbeCell, type ProbeCheck } from '../probe/plan.js';
 import { mapLimit } from '../util/concurrency.js';
-import { errorMessage } from '../util/errors.js';
+import { errorMessage, UserError } from '../util/errors.js';
 import { sh } from '../util/shell.js';
-import { IPV4 } from '../net/family.js';
+import { familyByName, familyOf, FAMILIES, type FamilyTable, type IpFamily } from '../net/family.js';
+import { normalizeIp } from '../net/cidr.js';
 
-/** Headers around an echo payload (the probes are IPv4 for now): IP and ICMP. */
-const ICMP_ECHO_OVERHEAD = IPV4.ipHeader + IPV4.icmpHeader;
+/** Headers around an echo payload: IP (40 bytes for IPv6, 20 for IPv4) and ICMP. */
+const icmpEchoOverhead = (f: FamilyTable) => f.ipHeader + f.icmpHeader;
+/** where the localhost check connects, per family */
+const LOOPBACK: Record<IpFamily, string> = { ipv4: '127.0.0.1', ipv6: '::1' };
 
 export const ECHO_PORT = 8080;
 /** the echo service exits by itself after this long, whatever happens to podnet */
@@ -42,11 +47,18 @@ export interface ProbeReport {
   runId: string;
   strict: boolean;
   sample?: number;
-  nodes: { node: string; podIP?: string; podMtu?: number; error?: string }[];
+  /** the IP families probed: each one's cells over that family's addresses */
+  families: IpFamily[];
+  /**
+   * podIP: the pod's IPv4 address (its IPv6 one on an IPv6-only network); podIPs: one per family it got;
+   * familyErrors: why a family's cells of this node could not run although the node's probe pod exists
+   */
+  nodes: { node: string; podIP?: string; podIPs?: Partial<Record<IpFamily, string>>; podMtu?: number; error?: string; familyErrors?: Partial<Record<IpFamily, string>> }[];
   results: ProbeResult[];
   /**
    * Every failed cell with the doctor findings on its nodes; `blockedBy` names a node whose error (no
-   * facts, no probe pod) kept the cell from running; `unexplained` when neither explains it.
+   * facts, no probe pod) kept the cell from running, or that has no address of the cell's family;
+   * `unexplained` when neither explains it.
    */
   failures: { cell: ProbeResult; explanations: Finding[]; blockedBy?: string; unexplained: boolean }[];
   findings: Finding[];
@@ -61,9 +73,14 @@ interface ProbeNode {
   conflist?: Conflist;
   binDir?: string;
   pod: PodSpec;
-  podIP?: string;
+  /** the probe pod's address per family (from the CNI ADD result) */
+  podIPs: Partial<Record<IpFamily, string>>;
+  /** the node's address per family: the hostPort probes' target */
+  nodeIPs: Partial<Record<IpFamily, string>>;
   podMtu: number;
   error?: string;
+  /** a probed family this node cannot take part in, or not as a hostPort target: why */
+  familyErrors: Partial<Record<IpFamily, string>>;
   /** the error is a tool missing on the node (its cells are skipped, not failed) */
   missingTool?: boolean;
   setUp: boolean;
@@ -131,6 +148,8 @@ export interface ProbeOptions {
   sample?: number;
   /** the hostPort the probe pods map (default: one of 31000-31999 chosen per run) */
   hostPort?: number;
+  /** probe this family only (default: every family the probe pods get addresses of) */
+  family?: IpFamily;
   /** called with a function that tears down whatever is set up; the caller runs it on SIGINT */
   onCleanup?: (fn: () => Promise<void>) => void;
 }
@@ -174,14 +193,17 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
     n.setUp = true;
     try {
       const r = await ctx.transport.run(n.inv, setupScript(n, runId));
-      n.podIP = podIpFromResult(resultFromOutput(r.stdout) ?? '');
-      if (r.exitCode !== 0 || !n.podIP) n.error = `probe pod could not be created: ${cniAddError(r.stderr) ?? r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`}`;
+      n.podIPs = podIpsFromResult(resultFromOutput(r.stdout) ?? '');
+      if (r.exitCode !== 0 || !Object.keys(n.podIPs).length) n.error = `probe pod could not be created: ${cniAddError(r.stderr) ?? r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`}`;
     } catch (err) {
       n.error = `probe pod could not be created: ${errorMessage(err)}`;
     }
   };
 
   const results: ProbeResult[] = [];
+  /** cells that could not run, and the node that kept each from running */
+  const blocked = new Map<ProbeResult, string>();
+  let families: IpFamily[] = ['ipv4'];
   let doctor: DoctorReport;
   try {
     // Each node's probe pod is made right after its own facts are read (a node's view depends on its
@@ -208,25 +230,51 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
     doctor = doctorFromFacts(inv, facts, failures.map((f) => ({ node: f.node, error: f.error, hint: f.hint, reached: f.reached })));
     await Promise.all(setups);
 
-    const cells = probeCells(inv.nodes.map((n) => n.name), opts.sample);
+    const made = nodes.filter((n) => !n.error);
+    const declared = nodes.flatMap((n) => (n.view.live?.bridge?.subnets ?? []).map((c) => familyOf(c)?.name)).filter((f): f is IpFamily => f !== undefined);
+    families = familiesToProbe(made.map((n) => n.podIPs), declared);
+    if (opts.family) {
+      // Only the pods' addresses say which families the network has: with no probe pod made, the
+      // family asked for is probed (its cells fail, blocked by the nodes that had no pod).
+      if (made.length && !families.includes(opts.family)) {
+        throw new UserError(`--family: the pod network has no ${FAMILY_LABEL[opts.family]} pods (the probe pods got ${families.map((f) => FAMILY_LABEL[f]).join(' and ')} addresses only); expected ${families.join(' or ')}, or leave out --family`);
+      }
+      families = [opts.family];
+    }
+    for (const n of made) n.familyErrors = familyErrors(n, families);
+
+    const cells = probeCells(inv.nodes.map((n) => n.name), opts.sample, families);
     const wires = new Map<string, { cell: ProbeCell; wire: Wire }[]>();
     let id = 0;
     for (const cell of cells) {
       const src = byName.get(cell.src);
       const dst = byName.get(cell.dst);
       const spec = PROBE_CHECKS[cell.check];
-      // A cell needs its source node's probe pod, and (unless it stays inside that pod) its target's.
+      const fam = familyByName(cell.family);
+      // A cell needs its source node's probe pod, and (unless it stays inside that pod) its target's;
+      // then, for its family, an address of that family in both pods, and the target node's for a hostPort.
       const blocker = !src || src.error ? cell.src : spec.to !== 'localhost' && (!dst || dst.error) ? cell.dst : undefined;
       if (blocker) {
         const b = byName.get(blocker);
         // A node without the tools for a probe pod leaves its cells unproven (skip); a node whose
         // facts could not be read or whose pod could not be created is a failure.
-        results.push({ ...cell, status: b?.missingTool ? 'skip' : 'fail', reason: `${blocker}: ${b ? b.error : 'facts could not be read'}` });
+        const r: ProbeResult = { ...cell, status: b?.missingTool ? 'skip' : 'fail', reason: `${blocker}: ${b ? b.error : 'facts could not be read'}` };
+        results.push(r);
+        blocked.set(r, blocker);
         continue;
       }
-      const host = spec.to === 'pod' ? dst!.podIP! : spec.to === 'hostport' ? dst!.view.nodeIP! : '127.0.0.1';
+      const podLess = [src!, dst!].find((n) => !n.podIPs[cell.family]);
+      const nodeLess = spec.to === 'hostport' && !dst!.nodeIPs[cell.family] ? dst! : undefined;
+      const familyBlocker = podLess ?? nodeLess;
+      if (familyBlocker) {
+        const r: ProbeResult = { ...cell, status: 'fail', reason: `${familyBlocker.view.name}: ${familyBlocker.familyErrors[cell.family]}` };
+        results.push(r);
+        blocked.set(r, familyBlocker.view.name);
+        continue;
+      }
+      const host = spec.to === 'pod' ? dst!.podIPs[cell.family]! : spec.to === 'hostport' ? dst!.nodeIPs[cell.family]! : LOOPBACK[cell.family];
       const port = spec.to === 'hostport' ? hostPort : ECHO_PORT;
-      const wire: Wire = { id: id++, ns: spec.from, proto: spec.proto, host, port, size: spec.proto === 'mtu' ? Math.min(src!.podMtu, dst!.podMtu) - ICMP_ECHO_OVERHEAD : undefined };
+      const wire: Wire = { id: id++, ns: spec.from, proto: spec.proto, host, port, size: spec.proto === 'mtu' ? Math.min(src!.podMtu, dst!.podMtu) - icmpEchoOverhead(fam) : undefined };
       const list = wires.get(cell.src) ?? [];
       list.push({ cell, wire });
       wires.set(cell.src, list);
@@ -260,23 +308,27 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
 
   const order = new Map(inv.nodes.map((n, i) => [n.name, i]));
   const checkOrder = new Map(Object.keys(PROBE_CHECKS).map((c, i) => [c, i]));
-  results.sort((a, b) => checkOrder.get(a.check)! - checkOrder.get(b.check)! || order.get(a.src)! - order.get(b.src)! || order.get(a.dst)! - order.get(b.dst)!);
+  const familyOrder = new Map(FAMILIES.map((f, i) => [f.name, i]));
+  results.sort((a, b) => familyOrder.get(a.family)! - familyOrder.get(b.family)! || checkOrder.get(a.check)! - checkOrder.get(b.check)! || order.get(a.src)! - order.get(b.src)! || order.get(a.dst)! - order.get(b.dst)!);
   // Errors and warnings can explain a failed cell (a low uplink MTU is a warning that breaks big packets).
   const errorsOf = (node: string) => doctor.findings.filter((f) => f.node === node && f.severity !== 'info');
   const failed = results.filter((r) => r.status === 'fail');
   const failures = failed.map((cell) => {
     const explanations = [...new Set([cell.src, cell.dst])].flatMap(errorsOf);
-    const blockedBy = [cell.src, cell.dst].find((x) => byName.get(x)?.error !== undefined || !byName.has(x));
-    // Explained: a node error blocked the cell (its cause is named), or doctor found an error on either end.
+    const blockedBy = blocked.get(cell);
+    // Explained: a node blocked the cell (its cause is named), or doctor found an error on either end.
     return { cell, explanations, ...(blockedBy ? { blockedBy } : {}), unexplained: !blockedBy && explanations.length === 0 };
   });
   return {
     runId,
     strict: opts.strict,
     sample: opts.sample,
+    families,
     nodes: inv.nodes.map((n) => {
       const p = byName.get(n.name);
-      return { node: n.name, podIP: p?.podIP, podMtu: p?.podMtu, error: p ? p.error : 'facts could not be read' };
+      const podIPs = p && Object.keys(p.podIPs).length ? p.podIPs : undefined;
+      const familyErrors = p && Object.keys(p.familyErrors).length ? p.familyErrors : undefined;
+      return { node: n.name, podIP: podIPs?.ipv4 ?? podIPs?.ipv6, podIPs, podMtu: p?.podMtu, error: p ? p.error : 'facts could not be read', familyErrors };
     }),
     results,
     failures,
@@ -302,7 +354,7 @@ function prepare(inv: Inventory, view: NodeView, f: NodeFacts, runId: string, ho
     ],
   };
   const podMtu = view.live?.bridge?.mtu ?? view.uplink?.mtu ?? 1500;
-  const base: ProbeNode = { inv: inv.nodes.find((n) => n.name === view.name)!, view, pod, podMtu, setUp: false };
+  const base: ProbeNode = { inv: inv.nodes.find((n) => n.name === view.name)!, view, pod, podIPs: {}, nodeIPs: nodeAddresses(view), podMtu, familyErrors: {}, setUp: false };
   if (!f.tools.python3) return { ...base, missingTool: true, error: 'python3 is missing on the node: the probe pod and its echo service need it (Debian/Ubuntu: apt-get install python3-minimal; RHEL: dnf install python3)' };
   const noUtil = (['unshare', 'nsenter'] as const).filter((t) => !f.tools[t]);
   if (noUtil.length) return { ...base, missingTool: true, error: `${noUtil.join(' and ')} ${noUtil.length > 1 ? 'are' : 'is'} missing on the node: the probe pod's network namespace needs util-linux (Debian/Ubuntu: apt-get install util-linux)` };
@@ -316,16 +368,57 @@ function prepare(inv: Inventory, view: NodeView, f: NodeFacts, runId: string, ho
   return { ...base, conflist: view.live.isList ? raw : { cniVersion: raw.cniVersion, name: raw.name, plugins: [raw as Record<string, unknown>] }, binDir };
 }
 
+/**
+ * The node's address of each family: the node IP for its own family; for the other, the first global
+ * address of that family on the interface that holds the node IP (a dual-stack node carries both on its
+ * uplink), never one that is tentative or failed duplicate address detection.
+ */
+function nodeAddresses(view: NodeView): Partial<Record<IpFamily, string>> {
+  const out: Partial<Record<IpFamily, string>> = {};
+  const own = view.nodeIP ? familyOf(view.nodeIP) : undefined;
+  if (!view.nodeIP || !own) return out;
+  out[own.name] = view.nodeIP;
+  for (const f of FAMILIES) {
+    if (f === own || !view.uplink) continue;
+    const a = view.facts.addrs.find((x) => x.ifname === view.uplink!.ifname && x.family === f.inet && x.scope === 'global' && !x.tentative && !x.dadfailed);
+    if (a) out[f.name] = a.local;
+  }
+  return out;
+}
+
+/** Why a node with a probe pod cannot take part in a family's cells (all of them, or as a hostPort target). */
+function familyErrors(n: ProbeNode, families: readonly IpFamily[]): Partial<Record<IpFamily, string>> {
+  const out: Partial<Record<IpFamily, string>> = {};
+  for (const f of families) {
+    const label = FAMILY_LABEL[f];
+    if (!n.podIPs[f]) out[f] = `the probe pod got no ${label} address from ${n.view.live?.file.name ?? 'the live CNI config'} (other probe pods did): no ${label} cells to or from this node`;
+    else if (!n.nodeIPs[f]) out[f] = `no global ${label} address on ${n.view.uplink?.ifname ?? 'the interface'} of the node IP ${n.view.nodeIP}: nothing to send ${label} hostPort probes to`;
+  }
+  return out;
+}
+
+function sameIp(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && (a === b || (normalizeIp(a) ?? a) === (normalizeIp(b) ?? b));
+}
+
 function judge(cell: ProbeCell, wire: Wire, r: { ok: boolean; observed?: string; reason?: string } | undefined, nodes: Map<string, ProbeNode>, strict: boolean): ProbeResult {
-  const base = { ...cell, target: `${wire.host}${wire.port && wire.proto !== 'icmp' && wire.proto !== 'mtu' ? `:${wire.port}` : ''}` };
+  const fam = familyByName(cell.family);
+  const withPort = wire.port && wire.proto !== 'icmp' && wire.proto !== 'mtu';
+  const base = { ...cell, target: withPort ? (fam.version === 6 ? `[${wire.host}]:${wire.port}` : `${wire.host}:${wire.port}`) : wire.host };
   if (!r) return { ...base, status: 'fail', reason: 'no result' };
-  if (!r.ok) return { ...base, status: 'fail', reason: wire.proto === 'mtu' ? `DF packet of ${(wire.size ?? 0) + ICMP_ECHO_OVERHEAD} bytes: ${r.reason ?? 'no reply'}` : r.reason ?? 'no reply' };
+  if (!r.ok) {
+    const bytes = (wire.size ?? 0) + icmpEchoOverhead(fam);
+    // IPv4 sets don't-fragment; IPv6 routers never fragment, the sender alone could (and does not here)
+    const packet = fam.version === 6 ? `unfragmented IPv6 packet of ${bytes} bytes` : `DF packet of ${bytes} bytes`;
+    return { ...base, status: 'fail', reason: wire.proto === 'mtu' ? `${packet}: ${r.reason ?? 'no reply'}` : r.reason ?? 'no reply' };
+  }
   const spec = PROBE_CHECKS[cell.check];
   const src = nodes.get(cell.src)!;
-  if (spec.nat === 'fail' && r.observed !== src.podIP) return { ...base, status: 'fail', observed: r.observed, reason: `NAT: the receiver saw ${r.observed}, not the sender pod IP ${src.podIP}` };
+  const podIP = src.podIPs[cell.family];
+  if (spec.nat === 'fail' && !sameIp(r.observed, podIP)) return { ...base, status: 'fail', observed: r.observed, reason: `NAT: the receiver saw ${r.observed}, not the sender pod IP ${podIP}` };
   if (spec.nat === 'warn') {
-    const own = src.view.facts.addrs.filter((a) => a.family === IPV4.inet).map((a) => a.local);
-    if (r.observed && !own.includes(r.observed)) return { ...base, status: strict ? 'fail' : 'warn', observed: r.observed, reason: `NAT: the receiver saw ${r.observed}, not an address of ${cell.src}` };
+    const own = src.view.facts.addrs.filter((a) => a.family === fam.inet).map((a) => a.local);
+    if (r.observed && !own.some((a) => sameIp(a, r.observed))) return { ...base, status: strict ? 'fail' : 'warn', observed: r.observed, reason: `NAT: the receiver saw ${r.observed}, not an address of ${cell.src}` };
   }
   return { ...base, status: 'pass', observed: r.observed };
 }

@@ -5,14 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import type { TestLab } from './lab.js';
-import { podIpFromResult, renderCniAdd, renderCniDel, resultFromOutput, type PortMapping } from '../../src/cni/runtime.js';
+import { podIpsFromResult, renderCniAdd, renderCniDel, resultFromOutput, type PortMapping } from '../../src/cni/runtime.js';
 import { ECHO_PY } from '../../src/probe/echo.js';
 import { sh } from '../../src/util/shell.js';
 
 export interface TestPod {
   node: string;
   id: string;
+  /** the pod's address: its IPv4 one, or its IPv6 one on an IPv6-only network */
   ip: string;
+  /** its address of each family */
+  ips: { ipv4?: string; ipv6?: string };
   portMappings: PortMapping[];
 }
 
@@ -32,9 +35,10 @@ async function conflist(lab: TestLab, node: string): Promise<Record<string, unkn
 export async function createPod(lab: TestLab, node: string, id: string, portMappings: PortMapping[] = []): Promise<TestPod> {
   const r = await lab.shOnNode(node, renderCniAdd(await conflist(lab, node), BIN, { id, netns: podNetns(id), portMappings }));
   assert.equal(r.exitCode, 0, `CNI ADD on ${node}: ${r.stderr}`);
-  const ip = podIpFromResult(resultFromOutput(r.stdout) ?? '');
+  const ips = podIpsFromResult(resultFromOutput(r.stdout) ?? '');
+  const ip = ips.ipv4 ?? ips.ipv6;
   assert.ok(ip, `no IP in CNI result: ${r.stdout}`);
-  return { node, id, ip, portMappings };
+  return { node, id, ip, ips, portMappings };
 }
 
 export async function deletePod(lab: TestLab, pod: TestPod): Promise<void> {

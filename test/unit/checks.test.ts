@@ -13,6 +13,7 @@ import { parseNftTable } from '../../src/facts/nftables.js';
 import { JUMP_RULES, planIptables, renderConflist, vtepMac } from '../../src/plan/desired.js';
 import { EMPTY_FACTS } from '../../src/render/files.js';
 import { kubeChecks } from '../../src/checks/kube.js';
+import { IPV4 } from '../../src/net/family.js';
 import type { KubeNode } from '../../src/kube/nodes.js';
 
 const CLUSTER = '10.244.0.0/16';
@@ -32,7 +33,7 @@ function route(dst: string, extra: Partial<RouteFact> = {}): RouteFact {
 }
 
 function conflistFile(o: { mtu: number; podCIDR: string; gateway: string; cniVersion?: string }): ConfFile {
-  const c = renderConflist({ cniVersion: o.cniVersion ?? '1.0.0', bridge: 'cni0', mtu: o.mtu, podCIDR: o.podCIDR, gateway: o.gateway, clusterCIDR: CLUSTER, egress: true });
+  const c = renderConflist({ cniVersion: o.cniVersion ?? '1.0.0', bridge: 'cni0', mtu: o.mtu, ranges: [{ podCIDR: o.podCIDR, gateway: o.gateway, clusterCIDR: CLUSTER, egress: true }] });
   return { path: '/etc/cni/net.d/10-podnet.conflist', name: '10-podnet.conflist', text: `${JSON.stringify(c, null, 2)}\n` };
 }
 
@@ -111,11 +112,11 @@ function dualStack(f: NodeFacts, mtu?: number): void {
 
 type Mutate = (f1: NodeFacts, f2: NodeFacts) => void;
 
-function setup(mutate: Mutate = () => {}, opts: { vxlan?: boolean; serviceCIDR?: string } = {}): CheckContext {
+function setup(mutate: Mutate = () => {}, opts: { vxlan?: boolean; serviceCIDR?: string; cluster?: string } = {}): CheckContext {
   const f1 = healthyFacts(S1, [S2], opts);
   const f2 = healthyFacts(S2, [S1], opts);
   mutate(f1, f2);
-  return { clusterCIDR: CLUSTER, serviceCIDR: opts.serviceCIDR, vxlanPort: 8472, nodes: [view('n1', f1, S1.ip), view('n2', f2, S2.ip)] };
+  return { family: IPV4, clusterCIDR: opts.cluster ?? CLUSTER, serviceCIDR: opts.serviceCIDR, vxlanPort: 8472, nodes: [view('n1', f1, S1.ip), view('n2', f2, S2.ip)] };
 }
 
 function ids(findings: Finding[]): string[] {
@@ -167,6 +168,8 @@ interface Scenario {
   mutate: Mutate;
   vxlan?: boolean;
   serviceCIDR?: string;
+  /** the cluster CIDR (default CLUSTER) */
+  cluster?: string;
   /** node:id, sorted */
   expected: string[];
   check?: (findings: Finding[]) => void;
@@ -899,6 +902,46 @@ const scenarios: Scenario[] = [
     expected: ['n1:ipv6-mtu'],
   },
   {
+    name: 'nd-dropped: ip6tables FORWARD DROP with cluster-CIDR accepts only (an ND accept, or all ICMPv6, is fine)',
+    mutate: (f1, f2) => {
+      for (const f of [f1, f2]) {
+        dualStack(f);
+        f.ip6tablesFilter = ['-P INPUT ACCEPT', '-P FORWARD DROP', '-P OUTPUT ACCEPT', '-A FORWARD -s fd00:10:244::/56 -j ACCEPT', '-A FORWARD -d fd00:10:244::/56 -j ACCEPT'];
+      }
+      f2.ip6tablesFilter.push('-A FORWARD -p ipv6-icmp -j ACCEPT');
+    },
+    expected: ['n1:nd-dropped'],
+  },
+  {
+    name: 'nd-dropped: not when bridged IPv6 bypasses ip6tables, nor for an accept of the two ND types',
+    mutate: (f1, f2) => {
+      for (const f of [f1, f2]) {
+        dualStack(f);
+        f.ip6tablesFilter = ['-P FORWARD DROP', '-N PODNET-FORWARD', '-A FORWARD -j PODNET-FORWARD', '-A PODNET-FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT', '-A PODNET-FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT'];
+      }
+      f1.sysctl['net.bridge.bridge-nf-call-ip6tables'] = '0';
+      f1.ip6tablesFilter = ['-P FORWARD DROP'];
+    },
+    expected: ['n1:br-netfilter-ip6'],
+  },
+  {
+    name: 'icmp6-ptb-dropped: a rule dropping all ICMPv6 in INPUT, or packet-too-big in FORWARD (other types are fine)',
+    mutate: (f1, f2) => {
+      dualStack(f1);
+      dualStack(f2);
+      f1.ip6tablesFilter = ['-P INPUT ACCEPT', '-A INPUT -p ipv6-icmp -j DROP'];
+      f2.ip6tablesFilter = ['-P FORWARD ACCEPT', '-N FW', '-A FORWARD -j FW', '-A FW -p ipv6-icmp -m icmp6 --icmpv6-type 2 -j REJECT', '-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 128 -j DROP'];
+    },
+    expected: ['n1:icmp6-ptb-dropped', 'n2:icmp6-ptb-dropped'],
+  },
+  {
+    name: 'node-mask: pod CIDRs (/24) more than 16 bits longer than the cluster CIDR (/7)',
+    mutate: () => {},
+    cluster: '10.0.0.0/7',
+    // (podnet's masquerade rule spares only 10.244.0.0/16: traffic to the rest of that cluster CIDR is masqueraded)
+    expected: ['n1:node-mask', 'n1:pod-nat', 'n2:node-mask', 'n2:pod-nat'],
+  },
+  {
     name: 'no IPv6 finding on an IPv4-only network, whatever its IPv6 settings',
     mutate: (f1) => {
       f1.sysctl['net.ipv6.conf.all.forwarding'] = '0';
@@ -1039,7 +1082,7 @@ const scenarios: Scenario[] = [
 describe('runChecks: one scenario per finding', () => {
   for (const s of scenarios) {
     test(s.name, () => {
-      const findings = runChecks(setup(s.mutate, { vxlan: s.vxlan, serviceCIDR: s.serviceCIDR }));
+      const findings = runChecks(setup(s.mutate, { vxlan: s.vxlan, serviceCIDR: s.serviceCIDR, cluster: s.cluster }));
       assert.deepEqual(ids(findings), s.expected, JSON.stringify(findings, null, 2));
       s.check?.(findings);
     });
@@ -1122,13 +1165,13 @@ describe('liveConfig / observedPodCidr', () => {
     assert.equal(live.isList, true);
     assert.equal(live.cniVersion, '0.4.0');
     assert.equal(live.portmap, true);
-    assert.deepEqual(live.bridge, { name: 'cni0', ipMasq: false, mtu: 1450, isGateway: true, ipamType: 'host-local', subnet: '10.244.3.0/24', gateway: '10.244.3.1', subnets: ['10.244.3.0/24'] });
+    assert.deepEqual(live.bridge, { name: 'cni0', ipMasq: false, mtu: 1450, isGateway: true, ipamType: 'host-local', subnet: '10.244.3.0/24', gateway: '10.244.3.1', subnets: ['10.244.3.0/24'], ranges: [{ subnet: '10.244.3.0/24', gateway: '10.244.3.1' }] });
     assert.equal(observedPodCidr(facts([c]), live), '10.244.3.0/24');
   });
 
   test('old-style ipam.subnet, non-canonical, gateway derived, default bridge name', () => {
     const live = liveConfig(facts([file('10-mynet.conf', '{"cniVersion":"0.3.1","name":"mynet","type":"bridge","ipMasq":true,"ipam":{"type":"host-local","subnet":"10.22.7.9/24"}}')]))!;
-    assert.deepEqual(live.bridge, { name: 'cni0', ipMasq: true, mtu: undefined, isGateway: false, ipamType: 'host-local', subnet: '10.22.7.0/24', gateway: '10.22.7.1', subnets: ['10.22.7.0/24'] });
+    assert.deepEqual(live.bridge, { name: 'cni0', ipMasq: true, mtu: undefined, isGateway: false, ipamType: 'host-local', subnet: '10.22.7.0/24', gateway: '10.22.7.1', subnets: ['10.22.7.0/24'], ranges: [{ subnet: '10.22.7.0/24', gateway: '10.22.7.1' }] });
   });
 
   test('a .json or .conf file with "plugins" cannot be loaded (libcni reads lists only from .conflist)', () => {

@@ -60,13 +60,14 @@ describe('parseInventory: defaults and resolution', () => {
       cluster: {
         podCIDR: '10.244.0.0/16',
         nodeMaskSize: 24,
+        networks: [{ family: 'ipv4', podCIDR: '10.244.0.0/16', nodeMaskSize: 24, masquerade: true }],
         mode: 'auto',
         vxlan: { port: 8472, vni: 1, device: 'podnet.1' },
         bridge: 'cni0',
         masquerade: true,
       },
       ssh: {},
-      nodes: [{ name: 'node-1', address: '192.0.2.11', ssh: SSH_DEFAULTS }],
+      nodes: [{ name: 'node-1', address: '192.0.2.11', ips: {}, podCIDRs: {}, ssh: SSH_DEFAULTS }],
     });
   });
 
@@ -109,6 +110,7 @@ nodes:
       podCIDR: '10.244.0.0/16',
       nodeMaskSize: 24,
       serviceCIDR: '10.96.0.0/12',
+      networks: [{ family: 'ipv4', podCIDR: '10.244.0.0/16', nodeMaskSize: 24, serviceCIDR: '10.96.0.0/12', masquerade: false }],
       mode: 'vxlan',
       vxlan: { port: 4789, vni: 42, device: 'podnet.42' },
       mtu: 1450,
@@ -130,9 +132,9 @@ nodes:
     // resolved: ~ expanded (the paths reach ssh without a shell)
     const resolved = { ...top, identityFile: `${homedir()}/.ssh/id_ed25519` };
     assert.deepEqual(inv.nodes, [
-      { name: 'node-1', address: '192.0.2.11', ip: '192.0.2.11', podCIDR: '10.244.5.0/24', ssh: resolved },
+      { name: 'node-1', address: '192.0.2.11', ip: '192.0.2.11', ips: { ipv4: '192.0.2.11' }, podCIDR: '10.244.5.0/24', podCIDRs: { ipv4: '10.244.5.0/24' }, ssh: resolved },
       // per-node keys win; a per-node options list replaces the top-level one
-      { name: 'node-2', address: 'node-2.example.com', ip: '198.51.100.12', ssh: { ...resolved, user: 'admin', options: ['Compression=yes'] } },
+      { name: 'node-2', address: 'node-2.example.com', ip: '198.51.100.12', ips: { ipv4: '198.51.100.12' }, podCIDRs: {}, ssh: { ...resolved, user: 'admin', options: ['Compression=yes'] } },
     ]);
   });
 
@@ -245,11 +247,11 @@ describe('parseInventory: schema errors name the field', () => {
     { name: 'nodeMaskSize string', patch: (d) => (d.cluster = { nodeMaskSize: '24' }), prefix: 'cluster.nodeMaskSize: "24" is not a valid node mask size' },
     { name: 'nodeMaskSize too long for IPv4', patch: (d) => (d.cluster = { nodeMaskSize: 31 }), prefix: 'cluster.nodeMaskSize: 31 does not fit cluster.podCIDR 10.244.0.0/16; expected an integer from 17 to 30' },
     { name: 'nodeMaskSize not longer than podCIDR prefix', patch: (d) => (d.cluster = { podCIDR: '10.244.0.0/24', nodeMaskSize: 24 }), prefix: 'cluster.nodeMaskSize: 24 does not fit' },
-    { name: 'nodeMaskSize too long for IPv6', patch: (d) => (d.cluster = { podCIDR: 'fd00:10::/48', nodeMaskSize: 127 }), prefix: 'cluster.nodeMaskSize: 127 does not fit', pattern: /from 49 to 126/ },
+    { name: 'nodeMaskSize too long for IPv6', patch: (d) => (d.cluster = { podCIDR: 'fd00:10::/48', nodeMaskSize: 127 }), prefix: 'cluster.nodeMaskSize: 127 does not fit', pattern: /from 49 to 64 \(at most 16 bits longer than the cluster prefix/ },
     { name: 'default nodeMaskSize does not fit a small podCIDR', patch: (d) => (d.cluster = { podCIDR: '10.244.0.0/24' }), prefix: 'cluster.nodeMaskSize: 24 does not fit cluster.podCIDR 10.244.0.0/24' },
     { name: 'serviceCIDR invalid', patch: (d) => (d.cluster = { serviceCIDR: '10.96.0.0/40' }), prefix: 'cluster.serviceCIDR: "10.96.0.0/40" is not a valid CIDR; expected a network such as 10.96.0.0/12' },
     { name: 'serviceCIDR overlaps podCIDR', patch: (d) => (d.cluster = { podCIDR: '10.0.0.0/8', serviceCIDR: '10.96.0.0/12' }), prefix: 'cluster.serviceCIDR: 10.96.0.0/12 overlaps cluster.podCIDR 10.0.0.0/8' },
-    { name: 'serviceCIDR other family', patch: (d) => (d.cluster = { serviceCIDR: 'fd00:96::/108' }), prefix: 'cluster.serviceCIDR: fd00:96::/108 is IPv6 but cluster.podCIDR 10.244.0.0/16 is IPv4' },
+    { name: 'serviceCIDR other family', patch: (d) => (d.cluster = { serviceCIDR: 'fd00:96::/108' }), prefix: 'cluster.serviceCIDR: fd00:96::/108 is IPv6 but cluster.podCIDR has no IPv6 CIDR (10.244.0.0/16)' },
     { name: 'mode unknown', patch: (d) => (d.cluster = { mode: 'bgp' }), prefix: 'cluster.mode: "bgp" is not a valid mode; expected auto, host-gw, vxlan' },
     { name: 'vxlan port 0', patch: (d) => (d.cluster = { vxlan: { port: 0 } }), prefix: 'cluster.vxlan.port: 0 is not a valid VXLAN port; expected an integer from 1 to 65535' },
     { name: 'vxlan port too big', patch: (d) => (d.cluster = { vxlan: { port: 65536 } }), prefix: 'cluster.vxlan.port: 65536' },
@@ -455,7 +457,7 @@ describe('parseInventory: cross-field rules', () => {
     {
       name: 'pinned podCIDR of another family',
       patch: (d) => (d.nodes[1].podCIDR = 'fd00::/24'),
-      prefix: 'nodes[1].podCIDR: fd00::/24 is outside cluster.podCIDR',
+      prefix: 'nodes[1].podCIDR: fd00::/24 is IPv6 but cluster.podCIDR 10.244.0.0/16 has no IPv6 CIDR',
     },
     {
       name: 'pinned podCIDR of the wrong size',
@@ -492,7 +494,7 @@ describe('parseInventory: cross-field rules', () => {
       name: 'IPv6 node IP with an IPv4 pod network',
       patch: (d) => (d.nodes[1].ip = '2001:db8::12'),
       prefix: 'nodes[1].ip: 2001:db8::12 is IPv6 but cluster.podCIDR 10.244.0.0/16 is IPv4',
-      pattern: /mixed families are not supported/,
+      pattern: /expected an IPv4 node IP first/,
     },
     {
       name: 'IPv6 address literal as node IP with an IPv4 pod network',
@@ -586,5 +588,90 @@ describe('parseInventory: ssh options and files', () => {
   ];
   for (const c of cases) {
     test(c.name, () => assertUserError(() => parseInventory(docWith(c.patch), 'inv'), c.prefix));
+  }
+});
+
+describe('parseInventory: dual-stack and IPv6-only', () => {
+  const dual = (patch: (d: Doc) => void = () => {}) => {
+    const d: Doc = {
+      cluster: { podCIDR: ['10.244.0.0/16', 'fd00:10:244::/56'], serviceCIDR: ['10.96.0.0/12', 'fd00:96::/108'] },
+      nodes: [
+        { name: 'a', address: '192.0.2.11', ip: ['192.0.2.11', '2001:db8::11'] },
+        { name: 'b', address: '192.0.2.12', podCIDR: ['10.244.7.0/24', 'fd00:10:244:7::/64'] },
+      ],
+    };
+    patch(d);
+    return parseInventory(JSON.stringify(d), 'inv');
+  };
+
+  test('two pod CIDRs: one network per family, the first the primary, default masks /24 and /64', () => {
+    const inv = dual();
+    assert.deepEqual(inv.cluster.networks, [
+      { family: 'ipv4', podCIDR: '10.244.0.0/16', nodeMaskSize: 24, serviceCIDR: '10.96.0.0/12', masquerade: true },
+      { family: 'ipv6', podCIDR: 'fd00:10:244::/56', nodeMaskSize: 64, serviceCIDR: 'fd00:96::/108', masquerade: false },
+    ]);
+    assert.equal(inv.cluster.podCIDR, '10.244.0.0/16');
+    assert.deepEqual(inv.nodes[0]!.ips, { ipv4: '192.0.2.11', ipv6: '2001:db8::11' });
+    assert.equal(inv.nodes[0]!.ip, '192.0.2.11');
+    assert.deepEqual(inv.nodes[1]!.podCIDRs, { ipv4: '10.244.7.0/24', ipv6: 'fd00:10:244:7::/64' });
+    assert.equal(inv.nodes[1]!.podCIDR, '10.244.7.0/24');
+  });
+
+  test('IPv6 first: IPv6 is the primary family', () => {
+    const inv = dual((d) => {
+      d.cluster.podCIDR = ['fd00:10:244::/56', '10.244.0.0/16'];
+      d.nodes[0].ip = ['2001:db8::11', '192.0.2.11'];
+    });
+    assert.deepEqual(inv.cluster.networks.map((n) => n.family), ['ipv6', 'ipv4']);
+    assert.equal(inv.cluster.podCIDR, 'fd00:10:244::/56');
+    assert.equal(inv.nodes[0]!.ip, '2001:db8::11');
+    assert.equal(inv.nodes[1]!.podCIDR, 'fd00:10:244:7::/64');
+  });
+
+  test('per-family node mask sizes', () => {
+    const inv = dual((d) => {
+      d.cluster.nodeMaskSize = { ipv4: 25, ipv6: 72 };
+      delete d.nodes[1].podCIDR;
+    });
+    assert.deepEqual(inv.cluster.networks.map((n) => n.nodeMaskSize), [25, 72]);
+  });
+
+  test('IPv6-only: an IPv6 pod CIDR and IPv6 node addresses', () => {
+    const inv = parseInventory(JSON.stringify({ cluster: { podCIDR: 'fd00:10:244::/56' }, nodes: [{ name: 'a', address: '2001:db8::11' }] }), 'inv');
+    assert.deepEqual(inv.cluster.networks, [{ family: 'ipv6', podCIDR: 'fd00:10:244::/56', nodeMaskSize: 64, masquerade: false }]);
+  });
+
+  test('masquerade: absent → IPv4 only; a boolean → every family; a mapping → per family', () => {
+    assert.deepEqual(dual().cluster.networks.map((n) => n.masquerade), [true, false]);
+    assert.deepEqual(dual((d) => (d.cluster.masquerade = true)).cluster.networks.map((n) => n.masquerade), [true, true]);
+    assert.deepEqual(dual((d) => (d.cluster.masquerade = { ipv6: true })).cluster.networks.map((n) => n.masquerade), [true, true]);
+    assert.deepEqual(dual((d) => (d.cluster.masquerade = { ipv4: false })).cluster.networks.map((n) => n.masquerade), [false, false]);
+    assert.throws(() => dual((d) => (d.cluster.masquerade = { ipv6: 'yes' })), /cluster\.masquerade\.ipv6: "yes" is not a valid IPv6 masquerade setting; expected true or false/);
+  });
+
+  const bad: { name: string; patch: (d: Doc) => void; message: string }[] = [
+    { name: 'two CIDRs of one family', patch: (d) => (d.cluster.podCIDR = ['10.244.0.0/16', '10.245.0.0/16']), message: 'cluster.podCIDR[1]: 10.245.0.0/16 is IPv4 like cluster.podCIDR[0] 10.244.0.0/16; expected one CIDR per IP family (an IPv4 and an IPv6 one for dual-stack)' },
+    { name: 'three CIDRs', patch: (d) => (d.cluster.podCIDR = ['10.244.0.0/16', 'fd00::/56', '10.1.0.0/16']), message: 'cluster.podCIDR: a list is not a valid CIDR list; expected one CIDR or a list of two, one per IP family (a network such as 10.244.0.0/16)' },
+    { name: 'an empty list', patch: (d) => (d.cluster.podCIDR = []), message: 'cluster.podCIDR: an empty list is not a valid CIDR list' },
+    { name: 'a bad item names its index', patch: (d) => (d.cluster.podCIDR = ['10.244.0.0/16', 'fd00::/999']), message: 'cluster.podCIDR[1]: "fd00::/999" is not a valid CIDR; expected a network such as 10.244.0.0/16' },
+    { name: 'one mask for two families', patch: (d) => (d.cluster.nodeMaskSize = 24), message: 'cluster.nodeMaskSize: 24 is one number for a dual-stack cluster.podCIDR; expected one per family, such as {ipv4: 24, ipv6: 64}' },
+    { name: 'the 16-bit rule', patch: (d) => (d.cluster.nodeMaskSize = { ipv6: 80 }), message: 'cluster.nodeMaskSize.ipv6: 80 does not fit cluster.podCIDR fd00:10:244::/56; expected an integer from 57 to 72 (at most 16 bits longer than the cluster prefix, as kube-controller-manager requires)' },
+    { name: 'a mask key for a family the cluster lacks', patch: (d) => { d.cluster.podCIDR = '10.244.0.0/16'; d.cluster.serviceCIDR = '10.96.0.0/12'; d.cluster.nodeMaskSize = { ipv6: 64 }; d.nodes = [{ name: 'a', address: '192.0.2.11' }]; }, message: 'cluster.nodeMaskSize.ipv6: set, but cluster.podCIDR has no IPv6 CIDR' },
+    { name: 'an unknown mask key', patch: (d) => (d.cluster.nodeMaskSize = { ipv5: 24 }), message: 'unknown key "ipv5" in cluster.nodeMaskSize; expected one of: ipv4, ipv6' },
+    { name: 'two node IPs of one family', patch: (d) => (d.nodes[0].ip = ['192.0.2.11', '192.0.2.99']), message: 'nodes[0].ip[1]: 192.0.2.99 is IPv4 like 192.0.2.11; expected one node IP per IP family' },
+    { name: 'a node IP inside the IPv6 pod CIDR', patch: (d) => (d.nodes[0].ip = ['192.0.2.11', 'fd00:10:244:1::5']), message: 'nodes[0].ip[1]: fd00:10:244:1::5 is inside cluster.podCIDR fd00:10:244::/56' },
+    { name: 'a pin of the wrong size', patch: (d) => (d.nodes[1].podCIDR = ['10.244.7.0/24', 'fd00:10:244:7::/80']), message: 'nodes[1].podCIDR[1]: fd00:10:244:7::/80 is a /80 but cluster.nodeMaskSize.ipv6 is 64; expected a /64 inside cluster.podCIDR fd00:10:244::/56' },
+    { name: 'two pins of one family', patch: (d) => (d.nodes[1].podCIDR = ['10.244.7.0/24', '10.244.8.0/24']), message: 'nodes[1].podCIDR[1]: 10.244.8.0/24 is IPv4 like 10.244.7.0/24; expected one pod CIDR per IP family' },
+    { name: 'a shared IPv6 pin', patch: (d) => (d.nodes[0].podCIDR = 'fd00:10:244:7::/64'), message: 'nodes[1].podCIDR[1]: fd00:10:244:7::/64 overlaps nodes[0].podCIDR; expected a distinct subnet per node' },
+    { name: 'an IPv6 service CIDR inside the IPv6 pods', patch: (d) => (d.cluster.serviceCIDR = ['10.96.0.0/12', 'fd00:10:244:ff::/108']), message: 'cluster.serviceCIDR[1]: fd00:10:244:ff::/108 overlaps cluster.podCIDR fd00:10:244::/56; expected disjoint ranges' },
+  ];
+  for (const c of bad) {
+    test(`refused: ${c.name}`, () => {
+      assert.throws(() => dual(c.patch), (e: Error) => {
+        assert.ok(e.message.startsWith(c.message), `${e.message}\n  expected to start with\n${c.message}`);
+        assert.ok(!e.message.includes('\n'));
+        return true;
+      });
+    });
   }
 });

@@ -239,7 +239,7 @@ describe('conflictingRoutes', () => {
 
 describe('renderConflist / planIptables', () => {
   test('conflist', () => {
-    const c = renderConflist({ cniVersion: '1.0.0', bridge: 'cni0', mtu: 1450, podCIDR: '10.244.1.0/24', gateway: '10.244.1.1', clusterCIDR: '10.244.0.0/16', egress: true });
+    const c = renderConflist({ cniVersion: '1.0.0', bridge: 'cni0', mtu: 1450, ranges: [{ podCIDR: '10.244.1.0/24', gateway: '10.244.1.1', clusterCIDR: '10.244.0.0/16', egress: true }] });
     assert.deepEqual(c, {
       cniVersion: '1.0.0',
       name: 'podnet',
@@ -258,7 +258,7 @@ describe('renderConflist / planIptables', () => {
     });
   });
   test('conflist without egress has no default route', () => {
-    const c = renderConflist({ cniVersion: '0.4.0', bridge: 'br9', mtu: 1500, podCIDR: '10.244.1.0/24', gateway: '10.244.1.1', clusterCIDR: '10.244.0.0/16', egress: false });
+    const c = renderConflist({ cniVersion: '0.4.0', bridge: 'br9', mtu: 1500, ranges: [{ podCIDR: '10.244.1.0/24', gateway: '10.244.1.1', clusterCIDR: '10.244.0.0/16', egress: false }] });
     const plugins = c.plugins as { ipam?: { routes: unknown } }[];
     assert.deepEqual(plugins[0]!.ipam!.routes, [{ dst: '10.244.0.0/16' }]);
   });
@@ -351,9 +351,9 @@ describe('planCluster: route kinds and MTU', () => {
       local: '192.0.2.11',
       uplink: 'eth0',
       mac: '0e:70:c0:00:02:0b',
-      address: '10.244.0.0',
+      addresses: ['10.244.0.0'],
       mtu: 8950,
-      peers: [{ peer: 'n3', nodeIP: '198.51.100.13', vtepAddress: '10.244.2.0', mac: '0e:70:c6:33:64:0d' }],
+      peers: [{ peer: 'n3', family: 'ipv4', nodeIP: '198.51.100.13', vtepAddress: '10.244.2.0', mac: '0e:70:c6:33:64:0d' }],
     });
     assert.equal(n1.uplinkMtu, 9000);
     const conflist = n1.conflist as { cniVersion: string; plugins: { mtu?: number }[] };
@@ -491,7 +491,7 @@ describe('planCluster: per-node facts', () => {
 
   test('masquerade: false → no nat rules and no default route in the conflist', () => {
     const n1 = node(plan(inventory([N1], { masquerade: false }), { n1: f1() }), 'n1');
-    assert.deepEqual(n1.iptables.nat, []);
+    assert.deepEqual(n1.families[0]!.iptables.nat, []);
     assert.equal(JSON.stringify(n1.conflist).includes('0.0.0.0/0'), false);
   });
 });
@@ -618,7 +618,7 @@ function converged(p: NodePlan, base: NodeFacts): NodeFacts {
   if (p.vxlan) {
     const v = p.vxlan;
     f.links.push({ ifindex: 11, ifname: v.device, mtu: v.mtu, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], kind: 'vxlan', address: v.mac, alias: 'podnet', vxlan: { id: v.vni, port: v.port, local: v.local, link: v.uplink, learning: false } });
-    f.addrs.push({ ifname: v.device, family: 'inet', local: v.address, prefixlen: 32, scope: 'global' });
+    for (const a of v.addresses) f.addrs.push({ ifname: v.device, family: 'inet', local: a, prefixlen: 32, scope: 'global' });
     for (const peer of v.peers) {
       f.fdb.push({ mac: peer.mac, dev: v.device, dst: peer.nodeIP });
       f.neigh.push({ dst: peer.vtepAddress, dev: v.device, lladdr: peer.mac });
@@ -628,8 +628,8 @@ function converged(p: NodePlan, base: NodeFacts): NodeFacts {
   }
   f.routes.push(route(p.podCIDR, { dev: p.bridge, protocol: 'kernel', scope: 'link', prefsrc: p.gateway }));
   for (const r of p.routes) f.routes.push(route(r.podCIDR, { gateway: r.via, dev: r.dev, protocol: '157', flags: r.onlink ? ['onlink'] : [] }));
-  f.iptablesFilter = ['-P INPUT ACCEPT', '-P FORWARD DROP', '-P OUTPUT ACCEPT', '-N PODNET-FORWARD', JUMP_RULES.filter, '-A FORWARD -j DOCKER-USER', ...p.iptables.filter];
-  f.iptablesNat = ['-P PREROUTING ACCEPT', '-P POSTROUTING ACCEPT', '-N PODNET-POSTROUTING', JUMP_RULES.nat, ...p.iptables.nat];
+  f.iptablesFilter = ['-P INPUT ACCEPT', '-P FORWARD DROP', '-P OUTPUT ACCEPT', '-N PODNET-FORWARD', JUMP_RULES.filter, '-A FORWARD -j DOCKER-USER', ...p.families[0]!.iptables.filter];
+  f.iptablesNat = ['-P PREROUTING ACCEPT', '-P POSTROUTING ACCEPT', '-N PODNET-POSTROUTING', JUMP_RULES.nat, ...p.families[0]!.iptables.nat];
   for (const file of p.files) {
     if (file.path.startsWith(`${f.cniConfDir}/`)) f.cniConfFiles.push({ path: file.path, name: file.path.split('/').pop()!, text: file.content });
     else f.files[file.path] = sha256(file.content);
@@ -799,7 +799,7 @@ describe('diffNode', () => {
       mutate: (f) => {
         f.iptablesFilter = f.iptablesFilter.filter((l) => !l.startsWith('-A PODNET-FORWARD -d'));
       },
-      expected: (c) => assert.deepEqual(c, [{ kind: 'iptables', table: 'filter', chain: 'PODNET-FORWARD', jump: JUMP_RULES.filter, rules: n1.iptables.filter, reason: 'set 2 rule(s) (had 1)' }]),
+      expected: (c) => assert.deepEqual(c, [{ kind: 'iptables', family: 'ipv4', table: 'filter', chain: 'PODNET-FORWARD', jump: JUMP_RULES.filter, rules: n1.families[0]!.iptables.filter, reason: 'set 2 rule(s) (had 1)' }]),
     },
     {
       name: 'iptables rules reordered → iptables change',
@@ -966,11 +966,11 @@ describe('describeChange', () => {
     [{ kind: 'bridge-addr-add', bridge: 'cni0', address: '10.244.0.1/24' }, 'bridge cni0: add address 10.244.0.1/24'],
     [{ kind: 'bridge-addr-del', bridge: 'cni0', address: '10.244.9.1/24' }, 'bridge cni0: remove stale address 10.244.9.1/24'],
     [
-      { kind: 'vxlan-create', device: 'podnet.1', vni: 1, port: 8472, local: '192.0.2.11', uplink: 'eth0', mac: '0e:70:c0:00:02:0b', mtu: 1450, address: '10.244.0.0', recreate: false },
+      { kind: 'vxlan-create', device: 'podnet.1', vni: 1, port: 8472, local: '192.0.2.11', uplink: 'eth0', mac: '0e:70:c0:00:02:0b', mtu: 1450, addresses: ['10.244.0.0'], recreate: false },
       'create VXLAN podnet.1 (vni 1, port 8472, local 192.0.2.11, mtu 1450)',
     ],
     [
-      { kind: 'vxlan-create', device: 'podnet.1', vni: 1, port: 8472, local: '192.0.2.11', uplink: 'eth0', mac: '0e:70:c0:00:02:0b', mtu: 1450, address: '10.244.0.0', recreate: true },
+      { kind: 'vxlan-create', device: 'podnet.1', vni: 1, port: 8472, local: '192.0.2.11', uplink: 'eth0', mac: '0e:70:c0:00:02:0b', mtu: 1450, addresses: ['10.244.0.0'], recreate: true },
       'recreate VXLAN podnet.1 (vni 1, port 8472, local 192.0.2.11, mtu 1450)',
     ],
     [{ kind: 'vxlan-delete', device: 'podnet.1' }, 'delete VXLAN podnet.1 (no peer needs the overlay)'],
@@ -981,7 +981,7 @@ describe('describeChange', () => {
     [{ kind: 'route-set', route: r }, 'route 10.244.1.0/24 via 192.0.2.12 dev eth0 (direct, n2)'],
     [{ kind: 'route-set', route: r, from: '10.244.1.0/24 via 192.0.2.99 dev eth0' }, 'route 10.244.1.0/24 via 192.0.2.12 dev eth0 (direct, n2) was: 10.244.1.0/24 via 192.0.2.99 dev eth0'],
     [{ kind: 'route-del', dst: '10.244.7.0/24', desc: '10.244.7.0/24 via 192.0.2.7 dev eth0' }, 'remove route 10.244.7.0/24 via 192.0.2.7 dev eth0'],
-    [{ kind: 'iptables', table: 'nat', chain: 'PODNET-POSTROUTING', jump: JUMP_RULES.nat, rules: [], reason: 'create chain PODNET-POSTROUTING' }, 'iptables -t nat PODNET-POSTROUTING: create chain PODNET-POSTROUTING'],
+    [{ kind: 'iptables', family: 'ipv4', table: 'nat', chain: 'PODNET-POSTROUTING', jump: JUMP_RULES.nat, rules: [], reason: 'create chain PODNET-POSTROUTING' }, 'iptables -t nat PODNET-POSTROUTING: create chain PODNET-POSTROUTING'],
     [{ kind: 'file-write', file, exists: false }, `write ${CONFLIST_PATH}`],
     [{ kind: 'file-write', file, exists: true }, `update ${CONFLIST_PATH}`],
     [{ kind: 'file-remove', path: SYSCTL_FILE }, `remove ${SYSCTL_FILE}`],

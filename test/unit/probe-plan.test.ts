@@ -1,10 +1,10 @@
 /**
  * Unit tests for probe/plan.ts: the probe matrix as data. Full mesh, ring sampling (every node a source
- * and a target equally often), and localhost only on the diagonal.
+ * and a target equally often), localhost only on the diagonal, and which IP families get a matrix.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PROBE_CHECKS, probeCells, probePairs, type ProbeCheck, type ProbePair } from '../../src/probe/plan.js';
+import { familiesToProbe, PROBE_CHECKS, probeCells, probePairs, type ProbeCheck, type ProbePair } from '../../src/probe/plan.js';
 
 function names(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `node-${i + 1}`);
@@ -144,5 +144,41 @@ describe('probeCells', () => {
     const both = probeCells(['a', 'b'], undefined, ['ipv4', 'ipv6']);
     assert.equal(both.length, 2 * probeCells(['a', 'b']).length);
     assert.equal(both.filter((c) => c.family === 'ipv6').length, probeCells(['a', 'b']).length);
+  });
+});
+
+describe('familiesToProbe', () => {
+  const v4 = { ipv4: '10.244.0.2' };
+  const v6 = { ipv6: 'fd00:10:244::2' };
+  const dual = { ...v4, ...v6 };
+
+  test('the families the probe pods got, IPv4 first', () => {
+    assert.deepEqual(familiesToProbe([v4, v4]), ['ipv4']);
+    assert.deepEqual(familiesToProbe([dual, dual]), ['ipv4', 'ipv6']);
+    assert.deepEqual(familiesToProbe([v6, v6]), ['ipv6']);
+    assert.deepEqual(familiesToProbe([{ ipv6: 'fd00::2', ipv4: '10.0.0.2' }]), ['ipv4', 'ipv6']);
+  });
+
+  test('the union over the pods: one pod short of a family does not drop that family for all', () => {
+    assert.deepEqual(familiesToProbe([dual, v4, dual]), ['ipv4', 'ipv6']);
+    assert.deepEqual(familiesToProbe([v4, v6]), ['ipv4', 'ipv6']);
+  });
+
+  test('no pod made: what the live configs declare, else IPv4; what pods got wins over declarations', () => {
+    assert.deepEqual(familiesToProbe([], ['ipv6', 'ipv4', 'ipv6']), ['ipv4', 'ipv6']);
+    assert.deepEqual(familiesToProbe([], ['ipv6']), ['ipv6']);
+    assert.deepEqual(familiesToProbe([]), ['ipv4']);
+    assert.deepEqual(familiesToProbe([{}], []), ['ipv4']);
+    assert.deepEqual(familiesToProbe([v4], ['ipv4', 'ipv6']), ['ipv4']);
+  });
+
+  test('a dual-stack matrix: each family its own copy of every cell, the IPv4 cells exactly the default ones', () => {
+    const nodes = ['a', 'b', 'c'];
+    const both = probeCells(nodes, 1, familiesToProbe([dual]));
+    assert.deepEqual(both.filter((c) => c.family === 'ipv4'), probeCells(nodes, 1));
+    assert.deepEqual(
+      both.filter((c) => c.family === 'ipv6').map(({ check, src, dst }) => ({ check, src, dst })),
+      probeCells(nodes, 1).map(({ check, src, dst }) => ({ check, src, dst })),
+    );
   });
 });

@@ -131,7 +131,7 @@ const ALL_CHANGES: Change[] = [
   { kind: 'bridge-set', bridge: 'cni0', mtu: 1450, from: 'down, mtu 1500' },
   { kind: 'bridge-addr-del', bridge: 'cni0', address: '10.244.9.1/24' },
   { kind: 'bridge-addr-add', bridge: 'cni0', address: '10.244.0.1/24' },
-  { kind: 'vxlan-create', device: 'podnet.1', vni: 1, port: 8472, local: '192.0.2.11', uplink: 'eth0', mac: '0e:70:c0:00:02:0b', mtu: 1450, address: '10.244.0.0', recreate: true },
+  { kind: 'vxlan-create', device: 'podnet.1', vni: 1, port: 8472, local: '192.0.2.11', uplink: 'eth0', mac: '0e:70:c0:00:02:0b', mtu: 1450, addresses: ['10.244.0.0'], recreate: true },
   { kind: 'fdb-set', device: 'podnet.1', mac: '0e:70:c0:00:02:0c', dst: '192.0.2.12' },
   { kind: 'fdb-del', device: 'podnet.1', mac: '0e:70:c0:00:02:63', dst: '192.0.2.99' },
   { kind: 'neigh-set', device: 'podnet.1', address: '10.244.1.0', mac: '0e:70:c0:00:02:0c' },
@@ -139,8 +139,8 @@ const ALL_CHANGES: Change[] = [
   routeSet(1),
   routeSet(2, true),
   { kind: 'route-del', dst: '10.244.77.0/24', desc: '10.244.77.0/24 via 192.0.2.77 dev eth0' },
-  { kind: 'iptables', table: 'filter', chain: 'PODNET-FORWARD', jump: JUMP_RULES.filter, rules: IPT.filter, reason: 'create chain' },
-  { kind: 'iptables', table: 'nat', chain: 'PODNET-POSTROUTING', jump: JUMP_RULES.nat, rules: IPT.nat, reason: 'create chain' },
+  { kind: 'iptables', family: 'ipv4', table: 'filter', chain: 'PODNET-FORWARD', jump: JUMP_RULES.filter, rules: IPT.filter, reason: 'create chain' },
+  { kind: 'iptables', family: 'ipv4', table: 'nat', chain: 'PODNET-POSTROUTING', jump: JUMP_RULES.nat, rules: IPT.nat, reason: 'create chain' },
   { kind: 'unit-enable' },
 ];
 
@@ -278,10 +278,12 @@ describe('renderDownScript', () => {
     assert.ok(s.includes(`PODNET_NAT_JUMP='${JUMP_RULES.nat}'`));
     assert.match(s, /^PODNET_FILTER_CHAIN=PODNET-FORWARD$/m);
     assert.match(s, /^PODNET_NAT_CHAIN=PODNET-POSTROUTING$/m);
-    assert.match(s, /^remove_chain filter "\$PODNET_FILTER_CHAIN" \$PODNET_FILTER_JUMP$/m);
-    assert.match(s, /^remove_chain nat "\$PODNET_NAT_CHAIN" \$PODNET_NAT_JUMP$/m);
-    assert.match(s, /iptables -w 5 -t "\$table" -D "\$builtin" "\$@"/);
-    assert.match(s, /iptables -w 5 -t "\$table" -F "\$chain" \|\| fail; iptables -w 5 -t "\$table" -X "\$chain" \|\| fail/);
+    assert.match(s, /^PODNET_IPTABLES='iptables ip6tables'$/m);
+    assert.match(s, /^for ipt in \$PODNET_IPTABLES; do$/m);
+    assert.match(s, /^ {2}remove_chain "\$ipt" filter "\$PODNET_FILTER_CHAIN" \$PODNET_FILTER_JUMP$/m);
+    assert.match(s, /^ {2}remove_chain "\$ipt" nat "\$PODNET_NAT_CHAIN" \$PODNET_NAT_JUMP$/m);
+    assert.match(s, /"\$ipt" -w 5 -t "\$table" -D "\$builtin" "\$@"/);
+    assert.match(s, /"\$ipt" -w 5 -t "\$table" -F "\$chain" \|\| fail; "\$ipt" -w 5 -t "\$table" -X "\$chain" \|\| fail/);
     assert.match(s, /^PODNET_FILES='\/etc\/cni\/net\.d\/10-podnet\.conflist \/etc\/sysctl\.d\/90-podnet\.conf \/etc\/modules-load\.d\/podnet\.conf \/etc\/podnet\/restore\.sh'$/m);
     assert.match(s, /^PODNET_UNIT_FILE=\/etc\/systemd\/system\/podnet\.service$/m);
     assert.ok(s.includes(`PODNET_REMOVED_MARK=${REMOVED_MARK}\n`) && s.includes(`PODNET_KEPT_MARK=${KEPT_MARK}\n`));

@@ -54,13 +54,13 @@ const UP: Change[] = [
   { kind: 'file-write', file: { path: CONFLIST_PATH, content: CONFLIST, mode: '0644', sha256: 'x' }, exists: false },
   { kind: 'bridge-create', bridge: 'cni0', mtu: 1450 },
   { kind: 'bridge-addr-add', bridge: 'cni0', address: '10.244.1.1/24' },
-  { kind: 'vxlan-create', device: 'podnet.1', vni: 1, port: 8472, local: '192.0.2.11', uplink: 'eth0', mac: '0e:70:c0:00:02:0b', mtu: 1450, address: '10.244.1.0', recreate: false },
+  { kind: 'vxlan-create', device: 'podnet.1', vni: 1, port: 8472, local: '192.0.2.11', uplink: 'eth0', mac: '0e:70:c0:00:02:0b', mtu: 1450, addresses: ['10.244.1.0'], recreate: false },
   { kind: 'fdb-set', device: 'podnet.1', mac: '0e:70:c0:00:02:0c', dst: '198.51.100.12' },
   { kind: 'neigh-set', device: 'podnet.1', address: '10.244.2.0', mac: '0e:70:c0:00:02:0c' },
   { kind: 'route-set', route: { peer: 'node-2', family: 'ipv4', podCIDR: '10.244.2.0/24', kind: 'overlay', via: '10.244.2.0', dev: 'podnet.1', onlink: true } },
   { kind: 'route-set', route: { peer: 'node-3', family: 'ipv4', podCIDR: '10.244.3.0/24', kind: 'direct', via: '192.0.2.13', dev: 'eth0', onlink: false } },
-  { kind: 'iptables', table: 'filter', chain: 'PODNET-FORWARD', jump: JUMP_RULES.filter, rules: IPT.filter, reason: 'create chain' },
-  { kind: 'iptables', table: 'nat', chain: 'PODNET-POSTROUTING', jump: JUMP_RULES.nat, rules: IPT.nat, reason: 'create chain' },
+  { kind: 'iptables', family: 'ipv4', table: 'filter', chain: 'PODNET-FORWARD', jump: JUMP_RULES.filter, rules: IPT.filter, reason: 'create chain' },
+  { kind: 'iptables', family: 'ipv4', table: 'nat', chain: 'PODNET-POSTROUTING', jump: JUMP_RULES.nat, rules: IPT.nat, reason: 'create chain' },
   { kind: 'unit-enable' },
 ];
 const KNOWN = new Map([

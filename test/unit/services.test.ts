@@ -649,3 +649,155 @@ describe('runProbe', () => {
     assert.equal(r.summary.fail, 0);
   });
 });
+
+/**
+ * A dual-stack network where every probe gets through: the CNI ADD result lists an address of each
+ * family the node's pods get, and every probe reports the sender's own address of the target's family
+ * (its pod IP from a pod, its node address from the node).
+ */
+function dualStackNetwork(pods: Record<string, { ipv4?: string; ipv6?: string }>, nodeAddrs: Record<string, { ipv4: string; ipv6?: string }>, seen?: (w: { ns: 'pod' | 'host'; host: string }, node: string) => string | undefined): (script: string, node: NodeTarget) => FakeAnswer {
+  return (script, node) => {
+    const p = pods[node.name]!;
+    if (script.includes('echo.py serve')) {
+      const ips = [...(p.ipv4 ? [{ address: `${p.ipv4}/24` }] : []), ...(p.ipv6 ? [{ address: `${p.ipv6}/64` }] : [])];
+      return { stdout: `${RESULT_MARK}\n${JSON.stringify({ cniVersion: '1.0.0', ips })}\n` };
+    }
+    const batch = /<<'PODNET_J'\n(.*)\nPODNET_J/.exec(script);
+    if (batch) {
+      const wires = JSON.parse(batch[1]!) as { id: number; ns: 'pod' | 'host'; host: string }[];
+      return {
+        stdout: wires
+          .map((w) => {
+            const f = w.host.includes(':') ? 'ipv6' : 'ipv4';
+            const observed = seen?.(w, node.name) ?? (w.ns === 'pod' ? p[f] : nodeAddrs[node.name]![f]);
+            return `${JSON.stringify({ id: w.id, ok: true, observed })}\n`;
+          })
+          .join(''),
+      };
+    }
+    return {}; // teardown
+  };
+}
+
+/** A capture's facts with a global IPv6 address added on the interface of the node IP (a dual-stack node). */
+function withUplinkV6(facts: string, nodeIP: string, v6: string): string {
+  const at = `"addr_info":[{"family":"inet","local":"${nodeIP}"`;
+  assert.ok(facts.includes(at), `no ${nodeIP} in the facts`);
+  return facts.replace(at, `"addr_info":[{"family":"inet6","local":"${v6}","prefixlen":64,"scope":"global","valid_life_time":4294967295,"preferred_life_time":4294967295},{"family":"inet","local":"${nodeIP}"`);
+}
+
+describe('runProbe per IP family', () => {
+  const v4 = { 'node-1': '10.244.0.2', 'node-2': '10.244.1.2', 'node-3': '10.244.2.2' } as Record<string, string>;
+  const v6 = { 'node-1': 'fd00:10:244::2', 'node-2': 'fd00:10:244:1::2', 'node-3': 'fd00:10:244:2::2' } as Record<string, string>;
+  const nodeV4 = { 'node-1': '192.0.2.11', 'node-2': '192.0.2.12', 'node-3': '192.0.2.13' } as Record<string, string>;
+  const nodeV6 = { 'node-1': '2001:db8:2::11', 'node-2': '2001:db8:2::12', 'node-3': '2001:db8:2::13' } as Record<string, string>;
+  const dual = Object.fromEntries(NODES.map((n) => [n, { ipv4: v4[n], ipv6: v6[n] }]));
+  const addrs = Object.fromEntries(NODES.map((n) => [n, { ipv4: nodeV4[n]!, ipv6: nodeV6[n] }]));
+  /** flat-up with every node's IPv6 address on eth0, except the nodes listed */
+  const capture = (without: string[] = []) => {
+    const c = loadCapture('flat-up');
+    for (const n of NODES) if (!without.includes(n)) c.facts[n] = withUplinkV6(c.facts[n]!, nodeV4[n]!, nodeV6[n]!);
+    return c;
+  };
+  const on = (answer: (s: string, n: NodeTarget) => FakeAnswer) => Object.fromEntries(NODES.map((n) => [n, { answer }]));
+  const wiresOf = (t: FakeTransport, node: string) => JSON.parse(/<<'PODNET_J'\n(.*)\nPODNET_J/.exec(t.scriptsRun(node)[1]!)![1]!) as { ns: string; proto: string; host: string; port?: number; size?: number }[];
+
+  test('dual-stack pods: the whole matrix once per family, each over its own addresses; everything passes', async () => {
+    const c = capture();
+    const t = fakeFromCapture(c, on(dualStackNetwork(dual, addrs)));
+    const r = await runProbe(c.inventory, ctx(t), { strict: false });
+    assert.deepEqual(r.families, ['ipv4', 'ipv6']);
+    assert.deepEqual(r.summary, { pass: 168, fail: 0, warn: 0, skip: 0, unexplained: 0 });
+    for (const f of ['ipv4', 'ipv6'] as const) assert.equal(r.results.filter((x) => x.family === f).length, 84, f);
+    // IPv4 first, each family in the order of the checks (the report of an IPv4 network is unchanged)
+    assert.deepEqual([...new Set(r.results.map((x) => x.family))], ['ipv4', 'ipv6']);
+    assert.deepEqual(
+      r.nodes.map((n) => [n.node, n.podIP, n.podIPs]),
+      NODES.map((n) => [n, v4[n], { ipv4: v4[n], ipv6: v6[n] }]),
+    );
+    const cell = (check: string, family: string, src = 'node-1', dst = 'node-2') => r.results.find((x) => x.check === check && x.family === family && x.src === src && x.dst === dst)!;
+    assert.equal(cell('pod-tcp', 'ipv4').target, '10.244.1.2:8080');
+    assert.equal(cell('pod-tcp', 'ipv6').target, '[fd00:10:244:1::2]:8080');
+    assert.equal(cell('pod-tcp', 'ipv6').observed, 'fd00:10:244::2');
+    assert.equal(cell('pod-icmp', 'ipv6').target, 'fd00:10:244:1::2');
+    assert.match(cell('hostport-udp-host', 'ipv6').target!, /^\[2001:db8:2::12\]:31\d{3}$/);
+    assert.equal(cell('localhost', 'ipv6', 'node-1', 'node-1').target, '[::1]:8080');
+    // one batch per node carries both families; the path-MTU payloads leave room for each family's header
+    const wires = wiresOf(t, 'node-1');
+    assert.deepEqual([...new Set(wires.filter((w) => w.proto === 'mtu').map((w) => `${w.host.includes(':') ? 6 : 4}:${w.size}`))], ['4:1472', '6:1452']);
+    assert.ok(wires.some((w) => w.proto === 'icmp' && w.host === 'fd00:10:244:2::2' && w.ns === 'pod'));
+    assert.deepEqual(tripsOf(t), { 'node-1': 4, 'node-2': 4, 'node-3': 4 });
+  });
+
+  test('NAT is judged per family: an IPv6 receiver that sees another address fails pod→pod (warns host→pod); the IPv4 cells pass', async () => {
+    const c = capture();
+    // node-1's IPv6 pod traffic leaves masqueraded behind its node address; spelled differently is no NAT
+    const seen = (w: { ns: string; host: string }, node: string) => (node === 'node-1' && w.host.includes(':') && !w.host.startsWith('2001:db8:2::') && w.host !== '::1' ? nodeV6['node-3'] : node === 'node-2' && w.ns === 'pod' && w.host.includes(':') ? 'fd00:10:244:1:0:0:0:2' : undefined);
+    const t = fakeFromCapture(c, on(dualStackNetwork(dual, addrs, seen)));
+    const r = await runProbe(c.inventory, ctx(t), { strict: false });
+    const bad = r.results.filter((x) => x.status !== 'pass');
+    assert.ok(bad.every((x) => x.family === 'ipv6' && x.src === 'node-1'), JSON.stringify(bad));
+    const podTcp = bad.find((x) => x.check === 'pod-tcp' && x.dst === 'node-2')!;
+    assert.equal(podTcp.status, 'fail');
+    assert.equal(podTcp.reason, 'NAT: the receiver saw 2001:db8:2::13, not the sender pod IP fd00:10:244::2');
+    const hostPod = bad.find((x) => x.check === 'host-pod-tcp' && x.dst === 'node-2')!;
+    assert.equal(hostPod.status, 'warn');
+    assert.equal(hostPod.reason, 'NAT: the receiver saw 2001:db8:2::13, not an address of node-1');
+    // node-1: pod-tcp and pod-udp to 3 targets fail; host-pod-tcp to 3 targets warns
+    assert.deepEqual([r.summary.fail, r.summary.warn], [6, 3]);
+    const strict = await runProbe(c.inventory, ctx(fakeFromCapture(c, on(dualStackNetwork(dual, addrs, seen)))), { strict: true });
+    assert.deepEqual([strict.summary.fail, strict.summary.warn], [9, 0]);
+  });
+
+  test("a node whose pod gets no IPv6 address: that node's IPv6 cells fail, blocked by it and named; its IPv4 cells and the others' run", async () => {
+    const c = capture();
+    const pods = { ...dual, 'node-3': { ipv4: v4['node-3'] } };
+    const t = fakeFromCapture(c, on(dualStackNetwork(pods, addrs)));
+    const r = await runProbe(c.inventory, ctx(t), { strict: false });
+    assert.deepEqual(r.families, ['ipv4', 'ipv6'], 'the families of any pod: a node short of one fails, it does not shrink the probe');
+    // node-3's IPv6 cells: its self pair (10) and 4 pairs with a peer (9 each)
+    assert.deepEqual(r.summary, { pass: 168 - 46, fail: 46, warn: 0, skip: 0, unexplained: 0 });
+    assert.ok(r.failures.every((f) => f.cell.family === 'ipv6' && f.blockedBy === 'node-3' && !f.unexplained));
+    assert.deepEqual([...new Set(r.failures.map((f) => f.cell.reason))], ['node-3: the probe pod got no IPv6 address from 10-podnet.conflist (other probe pods did): no IPv6 cells to or from this node']);
+    assert.deepEqual(r.nodes.map((n) => [n.node, n.error, n.familyErrors === undefined]), NODES.map((n) => [n, undefined, n !== 'node-3']));
+    assert.ok(wiresOf(t, 'node-1').every((w) => w.host !== v6['node-3']));
+  });
+
+  test('a node without a global IPv6 address beside its node IP: only the IPv6 hostPort cells to it fail, naming why', async () => {
+    const c = capture(['node-2']);
+    const t = fakeFromCapture(c, on(dualStackNetwork(dual, { ...addrs, 'node-2': { ipv4: nodeV4['node-2']! } })));
+    const r = await runProbe(c.inventory, ctx(t), { strict: false });
+    // 4 hostPort checks from each of the 3 nodes
+    assert.deepEqual(r.summary, { pass: 168 - 12, fail: 12, warn: 0, skip: 0, unexplained: 0 });
+    assert.ok(r.failures.every((f) => f.cell.family === 'ipv6' && f.cell.dst === 'node-2' && f.cell.check.startsWith('hostport-') && f.blockedBy === 'node-2'));
+    assert.equal(r.failures[0]!.cell.reason, 'node-2: no global IPv6 address on eth0 of the node IP 192.0.2.12: nothing to send IPv6 hostPort probes to');
+  });
+
+  test('IPv6-only pods: the IPv6 matrix alone, podIP is the IPv6 address', async () => {
+    const c = capture();
+    const pods = Object.fromEntries(NODES.map((n) => [n, { ipv6: v6[n] }]));
+    const r = await runProbe(c.inventory, ctx(fakeFromCapture(c, on(dualStackNetwork(pods, addrs)))), { strict: false });
+    assert.deepEqual(r.families, ['ipv6']);
+    assert.deepEqual(r.summary, { pass: 84, fail: 0, warn: 0, skip: 0, unexplained: 0 });
+    assert.deepEqual(r.nodes.map((n) => n.podIP), NODES.map((n) => v6[n]));
+  });
+
+  test('--family picks one family; a family no pod has is a usage error, after every probe pod is removed', async () => {
+    const c = capture();
+    const t = fakeFromCapture(c, on(dualStackNetwork(dual, addrs)));
+    const only6 = await runProbe(c.inventory, ctx(t), { strict: false, family: 'ipv6' });
+    assert.deepEqual(only6.families, ['ipv6']);
+    assert.ok(only6.results.length === 84 && only6.results.every((x) => x.family === 'ipv6' && x.status === 'pass'));
+    const plain = loadCapture('flat-up');
+    const t4 = fakeFromCapture(plain, on(dualStackNetwork(Object.fromEntries(NODES.map((n) => [n, { ipv4: v4[n] }])), addrs)));
+    await assert.rejects(
+      runProbe(plain.inventory, ctx(t4), { strict: false, family: 'ipv6' }),
+      (e: unknown) => e instanceof UserError && e.exitCode === ExitCode.USAGE && e.message === '--family: the pod network has no IPv6 pods (the probe pods got IPv4 addresses only); expected ipv4, or leave out --family',
+    );
+    // set-up then teardown on every node, no probe batch
+    for (const n of NODES) {
+      assert.equal(t4.scriptsRun(n).length, 2, n);
+      assert.match(t4.scriptsRun(n)[1]!, /rm -rf \/run\/podnet-probe-/);
+    }
+  });
+});

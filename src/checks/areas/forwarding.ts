@@ -19,19 +19,24 @@ const pathsOf = (n: NodeView) => podPaths(n.live?.bridge?.name ?? 'cni0', n.upli
 export const ipForward = defineCheck({
   findings: { 'ip-forward-off': { severity: 'error', title: 'IPv4 forwarding is off' } },
   needs: ['sysctl'],
-  run(n, _ctx, emit) {
+  // IPv4's: IPv6 forwarding is ip6-forward-off (areas/ipv6.ts), judged on the live config's IPv6 pods.
+  perFamily: true,
+  run(n, ctx, emit) {
+    if (ctx.family !== IPV4) return;
     const v = n.facts.sysctl[IPV4.forwarding];
     if (v !== '1') emit('ip-forward-off', 'IPv4 forwarding is off: pods cannot reach other nodes', `${IPV4.forwarding} = ${v ?? 'unknown'}`, `sysctl -w ${IPV4.forwarding}=1 and persist it in /etc/sysctl.d (podnet up does both)`);
   },
 });
 
 export const forwardDrop = defineCheck({
-  findings: { 'forward-drop': { severity: 'error', title: 'iptables FORWARD policy DROP with no ACCEPT for the cluster CIDR' } },
+  findings: { 'forward-drop': { severity: 'error', title: 'iptables (ip6tables) FORWARD policy DROP with no ACCEPT for the cluster CIDR' } },
   needs: ['iptablesFilter'],
+  perFamily: true,
   run(n, ctx, emit) {
     const rules = n.facts.iptablesFilter;
+    const ipt = ctx.family.iptables;
     if (!rules.includes('-P FORWARD DROP') || acceptsPods(rules, ctx.clusterCIDR)) return;
-    emit('forward-drop', `FORWARD policy DROP and no ACCEPT for ${ctx.clusterCIDR}: cross-node pod traffic is dropped`, '-P FORWARD DROP; no rule accepting the cluster CIDR in FORWARD or the chains it jumps to', `accept the cluster CIDR: iptables -I FORWARD -s ${ctx.clusterCIDR} -j ACCEPT; iptables -I FORWARD -d ${ctx.clusterCIDR} -j ACCEPT (podnet up installs this)`);
+    emit('forward-drop', `${ipt} FORWARD policy DROP and no ACCEPT for ${ctx.clusterCIDR}: cross-node pod traffic is dropped`.replace(/^iptables /, ''), '-P FORWARD DROP; no rule accepting the cluster CIDR in FORWARD or the chains it jumps to', `accept the cluster CIDR: ${ipt} -I FORWARD -s ${ctx.clusterCIDR} -j ACCEPT; ${ipt} -I FORWARD -d ${ctx.clusterCIDR} -j ACCEPT (podnet up installs this)`);
   },
 });
 
@@ -39,19 +44,24 @@ export const forwardDrop = defineCheck({
 export const forwardReject = defineCheck({
   findings: { 'forward-reject': { severity: 'error', title: 'a DROP or REJECT rule in FORWARD catches pod traffic before any ACCEPT' } },
   needs: ['iptablesFilter', 'links'],
+  perFamily: true,
   run(n, ctx, emit) {
+    const ipt = ctx.family.iptables;
     const paths = pathsOf(n);
     const v = droppingPath(n.facts.iptablesFilter, 'FORWARD', ctx.clusterCIDR, paths);
     if (!v) return;
     const where = v.path.in === v.path.out ? `between pods on ${v.path.in}` : `from ${v.path.in} to ${v.path.out}`;
-    emit('forward-reject', `a ${v.verdict} rule in the FORWARD path applies to pod traffic (${where}) before any ACCEPT: pods on this node lose that traffic`, v.rule, `remove it (iptables -D ${v.rule.slice(3)}) or accept the cluster CIDR before it: iptables -I FORWARD 1 -s ${ctx.clusterCIDR} -j ACCEPT; iptables -I FORWARD 1 -d ${ctx.clusterCIDR} -j ACCEPT (RHEL's iptables-services default rules do this: disable iptables.service or edit /etc/sysconfig/iptables)`);
+    emit('forward-reject', `a ${v.verdict} rule in the FORWARD path applies to pod traffic (${where}) before any ACCEPT: pods on this node lose that traffic`, v.rule, `remove it (${ipt} -D ${v.rule.slice(3)}) or accept the cluster CIDR before it: ${ipt} -I FORWARD 1 -s ${ctx.clusterCIDR} -j ACCEPT; ${ipt} -I FORWARD 1 -d ${ctx.clusterCIDR} -j ACCEPT (RHEL's iptables-services default rules do this: disable iptables.service or edit /etc/sysconfig/iptables)`);
   },
 });
 
 export const brNetfilter = defineCheck({
   findings: { 'br-netfilter': { severity: 'warning', title: 'br_netfilter not loaded or bridge-nf-call-iptables off' } },
   needs: ['sysctl', 'iptablesFilter'],
-  run(n, _ctx, emit) {
+  // IPv4's: IPv6's is br-netfilter-ip6 (areas/ipv6.ts).
+  perFamily: true,
+  run(n, ctx, emit) {
+    if (ctx.family !== IPV4) return;
     const v = n.facts.sysctl[IPV4.bridgeNf];
     if (v === '1') return;
     const drop = n.facts.iptablesFilter.includes('-P FORWARD DROP');

@@ -5,6 +5,7 @@
  */
 import { defineCheck, type NodeView } from '../types.js';
 import { familyOf, IPV6 } from '../../net/family.js';
+import { chainOf, reachableChains, ruleArg, targetOf } from '../../facts/iptables.js';
 
 const v6Pods = (n: NodeView) => (n.live?.bridge?.subnets ?? []).filter((s) => familyOf(s) === IPV6);
 
@@ -63,4 +64,54 @@ export const ipv6Mtu = defineCheck({
   },
 });
 
-export const IPV6_CHECKS = [ipv6Kernel, ipv6Addresses, raDefaultRoute, ipv6Mtu] as const;
+/** The ICMPv6 type a rule matches: a number, a name ip6tables knows, or undefined for every type. */
+function icmp6Type(rule: string): string | undefined {
+  return / --icmpv6-type (\S+)/.exec(rule)?.[1];
+}
+const isIcmp6 = (rule: string) => / -p (ipv6-icmp|icmpv6|58)\b/.test(rule);
+const ND_TYPES = new Set(['135', '136', 'neighbour-solicitation', 'neighbor-solicitation', 'neighbour-advertisement', 'neighbor-advertisement']);
+const PTB_TYPES = new Set(['2', 'packet-too-big']);
+
+export const neighbourDiscovery = defineCheck({
+  findings: { 'nd-dropped': { severity: 'error', title: 'ip6tables FORWARD drops neighbour discovery between pods on one bridge' } },
+  needs: ['ip6tablesFilter', 'sysctl'],
+  run(n, _ctx, emit) {
+    const bridge = n.live?.bridge?.name;
+    if (!bridge || !v6Pods(n).length || n.facts.sysctl[IPV6.bridgeNf] !== '1') return;
+    const rules = n.facts.ip6tablesFilter;
+    if (!rules.includes('-P FORWARD DROP')) return;
+    const chains = reachableChains(rules, 'FORWARD');
+    // A neighbour solicitation goes from a pod's link-local address to a solicited-node multicast address:
+    // a cluster-CIDR rule never matches it; only a rule without addresses (or conntrack state) that takes
+    // ICMPv6 (all of it, or the two ND types) or everything on the bridge does.
+    const accepts = rules.some((r) => {
+      if (!chains.has(chainOf(r)) || targetOf(r) !== 'ACCEPT' || / -[sd] /.test(r) || / -m (conntrack|state) /.test(r) || / -m (mark|set|physdev) /.test(r)) return false;
+      const io = [ruleArg(r, '-i'), ruleArg(r, '-o')].filter((a) => a !== undefined);
+      if (io.some((a) => a!.negated || a!.value !== bridge)) return false;
+      if (/ -p /.test(r) && !isIcmp6(r)) return false;
+      const t = icmp6Type(r);
+      return t === undefined || ND_TYPES.has(t);
+    });
+    if (accepts) return;
+    emit('nd-dropped', `ip6tables FORWARD drops by policy and nothing accepts ICMPv6 neighbour discovery, which br_netfilter hands to it for pods on ${bridge}: two pods on this node cannot resolve each other's IPv6 address (IPv4 works: ARP is not IP)`, `-P FORWARD DROP; ${IPV6.bridgeNf} = 1; no FORWARD rule accepts ICMPv6 types 135/136 from link-local to multicast addresses`, 'ip6tables -I FORWARD -p ipv6-icmp --icmpv6-type neighbour-solicitation -j ACCEPT; ip6tables -I FORWARD -p ipv6-icmp --icmpv6-type neighbour-advertisement -j ACCEPT (podnet up accepts both in PODNET-FORWARD)');
+  },
+});
+
+export const packetTooBig = defineCheck({
+  findings: { 'icmp6-ptb-dropped': { severity: 'error', title: 'ip6tables drops ICMPv6 packet-too-big (IPv6 path MTU discovery breaks)' } },
+  needs: ['ip6tablesFilter'],
+  run(n, _ctx, emit) {
+    if (!v6Pods(n).length) return;
+    const rules = n.facts.ip6tablesFilter;
+    for (const builtin of ['INPUT', 'FORWARD']) {
+      const chains = reachableChains(rules, builtin);
+      // IPv6 routers never fragment: a dropped packet-too-big leaves the sender sending too-large packets for ever.
+      const bad = rules.find((r) => chains.has(chainOf(r)) && isIcmp6(r) && ['DROP', 'REJECT'].includes(targetOf(r) ?? '') && !/ -m (conntrack|state) /.test(r) && (icmp6Type(r) === undefined || PTB_TYPES.has(icmp6Type(r)!)));
+      if (!bad) continue;
+      const whose = builtin === 'INPUT' ? 'the node (its overlay and hostNetwork traffic)' : 'pods';
+      emit('icmp6-ptb-dropped', `an ip6tables rule in ${builtin} drops ICMPv6${icmp6Type(bad) ? ' packet-too-big' : ' (all of it, packet-too-big included)'}: IPv6 never fragments in the network, so ${whose} never learn a smaller path MTU and large packets vanish (connections hang after the handshake)`, bad, `ip6tables -D ${bad.slice(3)}; never filter ICMPv6 packet-too-big (RFC 4890): ip6tables -I ${builtin} -p ipv6-icmp --icmpv6-type packet-too-big -j ACCEPT`);
+    }
+  },
+});
+
+export const IPV6_CHECKS = [ipv6Kernel, ipv6Addresses, raDefaultRoute, ipv6Mtu, neighbourDiscovery, packetTooBig] as const;

@@ -8,7 +8,6 @@ import { cidrsOverlap, cidrContainsIp } from '../../net/cidr.js';
 import { ROUTE_PROTO } from '../../facts/marks.js';
 import { lookupRoute, routeDst } from '../../facts/routes.js';
 import type { RouteFact, RuleFact } from '../../facts/parse.js';
-import { IPV4 } from '../../net/family.js';
 
 const DROPPING = new Set(['blackhole', 'unreachable', 'prohibit']);
 
@@ -20,16 +19,17 @@ export const peerRoutes = defineCheck({
     'hostgw-l3': { severity: 'error', title: 'a direct route to a peer that is not on-link' },
   },
   needs: ['routes', 'links'],
+  perFamily: true,
   run(n, ctx, emit) {
     for (const p of ctx.nodes) {
       if (p.name === n.name || !p.podCIDR || !p.nodeIP) continue;
-      const exact = n.facts.routes.find((r) => routeDst(r) === p.podCIDR);
+      const exact = n.facts.routes.find((r) => routeDst(r, ctx.family) === p.podCIDR);
       const best = lookupRoute(n.facts, p.podCIDR.split('/')[0]!);
       const r = exact ?? best;
-      const dst = r ? routeDst(r) : undefined;
+      const dst = r ? routeDst(r, ctx.family) : undefined;
       // Blackhole and unreachable routes have their own finding (blackhole-route).
       if (r && DROPPING.has(r.type ?? '')) continue;
-      if (!r || dst === IPV4.anyRoute) {
+      if (!r || dst === ctx.family.anyRoute) {
         emit('missing-route', `no route to ${p.name}'s pod CIDR ${p.podCIDR}`, `ip route get ${p.podCIDR.split('/')[0]} → ${r ? `default via ${r.gateway ?? '-'}` : 'unreachable'}`, `ip route add ${p.podCIDR} via ${p.nodeIP} (or through the overlay); podnet up programs all peer routes`);
         continue;
       }
@@ -58,10 +58,11 @@ export const peerRoutes = defineCheck({
 export const ownCidrRoute = defineCheck({
   findings: { 'own-cidr-route': { severity: 'error', title: "the node's own pod CIDR is not routed to the bridge" } },
   needs: ['routes', 'links'],
-  run(n, _ctx, emit) {
+  perFamily: true,
+  run(n, ctx, emit) {
     if (!n.podCIDR) return;
     const bridge = n.live?.bridge?.name ?? 'cni0';
-    const r = n.facts.routes.find((x) => routeDst(x) === n.podCIDR);
+    const r = n.facts.routes.find((x) => routeDst(x, ctx.family) === n.podCIDR);
     // A bridge that is down has no connected route: bridge-down names that cause.
     if (!r && n.facts.links.some((l) => l.ifname === bridge && !l.flags.includes('UP'))) return;
     if (!r) {
@@ -76,6 +77,7 @@ export const ownCidrRoute = defineCheck({
 export const wrongIface = defineCheck({
   findings: { 'wrong-iface': { severity: 'warning', title: 'peers are reached through another interface than the node IP' } },
   needs: ['routes'],
+  perFamily: true,
   run(n, ctx, emit) {
     if (!n.nodeIP || !n.uplink) return;
     for (const p of ctx.nodes) {
@@ -95,16 +97,17 @@ const podCidrs = (n: NodeView, nodes: NodeView[]) => [...new Set([n.podCIDR, ...
 export const blackholeRoute = defineCheck({
   findings: { 'blackhole-route': { severity: 'error', title: 'a blackhole or unreachable route inside the cluster CIDR (a leftover of another CNI)' } },
   needs: ['routes'],
+  perFamily: true,
   run(n, ctx, emit) {
     for (const r of n.facts.routes) {
       if (!DROPPING.has(r.type ?? '')) continue;
-      const dst = routeDst(r);
+      const dst = routeDst(r, ctx.family);
       // Only where it wins: a wide sink that more specific routes override (unreachable 10.0.0.0/8) drops nothing.
       const hit = podCidrs(n, ctx.nodes).filter((c) => {
         if (!cidrsOverlap(dst, c)) return false;
         const inner = Number(dst.split('/')[1]) >= Number(c.split('/')[1]) ? dst : c;
         const best = lookupRoute(n.facts, inner.split('/')[0]!);
-        return !best || Number(routeDst(best).split('/')[1]) <= Number(dst.split('/')[1]);
+        return !best || Number(routeDst(best, ctx.family).split('/')[1]) <= Number(dst.split('/')[1]);
       });
       if (!hit.length) continue;
       const whose = hit.map((c) => (c === n.podCIDR ? `this node's pods (${c})` : `${ctx.nodes.find((p) => p.podCIDR === c)?.name ?? '?'}'s pods (${c})`));
@@ -125,6 +128,7 @@ function ruleHits(r: RuleFact, cluster: string, cidr: string): boolean {
 export const policyRoute = defineCheck({
   findings: { 'policy-route': { severity: 'error', title: 'a policy-routing rule sends pod traffic to another table' } },
   needs: ['rules', 'routeTables'],
+  perFamily: true,
   run(n, ctx, emit) {
     for (const cidr of podCidrs(n, ctx.nodes)) {
       const probe = cidr.split('/')[0]!;
@@ -141,10 +145,10 @@ export const policyRoute = defineCheck({
           break;
         }
         const table: RouteFact[] = n.facts.routeTables[rule.table ?? ''] ?? [];
-        const hit = table.filter((r) => cidrContainsIp(routeDst(r), probe)).sort((a, b) => Number(routeDst(b).split('/')[1]) - Number(routeDst(a).split('/')[1]))[0];
+        const hit = table.filter((r) => cidrContainsIp(routeDst(r, ctx.family), probe)).sort((a, b) => Number(routeDst(b).split('/')[1]) - Number(routeDst(a).split('/')[1]))[0];
         // "throw" sends the lookup on to the next rule: not where the traffic goes.
         if (!hit || hit.type === 'throw') continue;
-        emit('policy-route', `the policy rule "${desc}" sends traffic to ${whose} (${cidr}) to table ${rule.table}, which routes it ${hit.type && hit.type !== 'unicast' ? `as ${hit.type}` : `via ${hit.gateway ?? `dev ${hit.dev}`}`}: the main table's pod routes are never consulted`, `ip rule: ${desc}; table ${rule.table}: ${hit.type && hit.type !== 'unicast' ? `${hit.type} ` : ''}${routeDst(hit)}${hit.gateway ? ` via ${hit.gateway}` : ''}${hit.dev ? ` dev ${hit.dev}` : ''}`, `exclude the cluster CIDR from that rule's tool (VPN clients: Tailscale, WireGuard wg-quick, …), or add ip rule add to ${ctx.clusterCIDR} lookup main pref ${Math.max(1, rule.priority - 1)}`);
+        emit('policy-route', `the policy rule "${desc}" sends traffic to ${whose} (${cidr}) to table ${rule.table}, which routes it ${hit.type && hit.type !== 'unicast' ? `as ${hit.type}` : `via ${hit.gateway ?? `dev ${hit.dev}`}`}: the main table's pod routes are never consulted`, `ip rule: ${desc}; table ${rule.table}: ${hit.type && hit.type !== 'unicast' ? `${hit.type} ` : ''}${routeDst(hit, ctx.family)}${hit.gateway ? ` via ${hit.gateway}` : ''}${hit.dev ? ` dev ${hit.dev}` : ''}`, `exclude the cluster CIDR from that rule's tool (VPN clients: Tailscale, WireGuard wg-quick, …), or add ip rule add to ${ctx.clusterCIDR} lookup main pref ${Math.max(1, rule.priority - 1)}`);
         break;
       }
     }

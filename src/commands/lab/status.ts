@@ -17,17 +17,34 @@ export default class LabStatus extends BaseCommand {
     if (flags.name) {
       const info = labInfo(readLabPlan(flags.name));
       await this.emit('Lab', { lab: info }, async () => {
-        const t = await renderTable(['node', 'address', 'segment', 'mtu', 'netns', 'sshd'], info.nodes.map((n) => [n.name, n.ip, n.segment, n.mtu, n.netns, n.sshd]));
-        return `lab "${info.name}" (${info.topology}); operator ${info.operator.ip} in ${info.operator.netns}\n${t}inventory: ${info.inventory}\n`;
+        // A dual-stack lab shows each node's IPv6 address beside its (primary) IPv4 one.
+        const dual = info.ipFamily === 'dual';
+        const t = await renderTable(
+          ['node', 'address', ...(dual ? ['ipv6'] : []), 'segment', 'mtu', 'netns', 'sshd'],
+          info.nodes.map((n) => [n.name, n.ip, ...(dual ? [n.ips?.[1] ?? ''] : []), n.segment, n.mtu, n.netns, n.sshd]),
+        );
+        const family = info.ipFamily ? `, ${info.ipFamily}` : '';
+        const operator = (info.operator.ips ?? [info.operator.ip]).join(', ');
+        return `lab "${info.name}" (${info.topology}${family}); operator ${operator} in ${info.operator.netns}\n${t}inventory: ${info.inventory}\n`;
       });
       return;
     }
     const labs = listLabs();
     await this.emit('LabList', { labs }, async () => {
       if (labs.length === 0) return `no labs; start one with: ${this.binName} lab up\n`;
+      // The family column appears once a lab with IPv6 exists (an IPv4 lab's row is what it always was).
+      const families = labs.some((l) => l.ipFamily);
       return renderTable(
-        ['lab', 'state', 'topology', 'nodes', 'sshd up', 'inventory'],
-        labs.map((l) => [l.name, l.state, l.topology ?? '-', l.nodes, l.sshdRunning, l.inventory ?? `(leftover: run ${this.binName} lab down --name ${l.name})`]),
+        ['lab', 'state', 'topology', ...(families ? ['family'] : []), 'nodes', 'sshd up', 'inventory'],
+        labs.map((l) => [
+          l.name,
+          l.state,
+          l.topology ?? '-',
+          ...(families ? [l.ipFamily ?? (l.topology ? 'ipv4' : '-')] : []),
+          l.nodes,
+          l.sshdRunning,
+          l.inventory ?? `(leftover: run ${this.binName} lab down --name ${l.name})`,
+        ]),
       );
     });
   }
