@@ -63,9 +63,10 @@ export function doctorJunit(report: DoctorReport): string {
     const findings = report.findings.filter((f) => f.node === n.node);
     const cases: JunitCase[] = findings.map((f) => {
       const body = `${f.message}\nevidence: ${f.evidence}\nfix: ${f.fix}`;
+      const name = `${f.id}${f.family === 'ipv6' ? ' [IPv6]' : ''}`;
       return f.severity === 'error'
-        ? { classname: `doctor.${n.node}`, name: f.id, failure: { message: `${f.id}: ${f.message}`, body } }
-        : { classname: `doctor.${n.node}`, name: f.id, out: `${f.severity}: ${body}` };
+        ? { classname: `doctor.${n.node}`, name, failure: { message: `${name}: ${f.message}`, body } }
+        : { classname: `doctor.${n.node}`, name, out: `${f.severity}: ${body}` };
     });
     if (!findings.some((f) => f.severity === 'error')) cases.unshift({ classname: `doctor.${n.node}`, name: 'no errors' });
     suites.set(n.node, cases);

@@ -6,12 +6,15 @@ import { paint, renderTable } from '../cli/output.js';
 import { ChecksFailed, UserError } from '../util/errors.js';
 import type { DoctorReport } from '../services/doctor.js';
 
-export async function renderFindings(report: Pick<DoctorReport, 'findings'>): Promise<string> {
+export async function renderFindings(report: Pick<DoctorReport, 'findings'> & Partial<Pick<DoctorReport, 'clusterCIDRs'>>): Promise<string> {
   if (report.findings.length === 0) return 'no findings: every check passed\n';
   const color = { error: 'red', warning: 'yellow', info: 'blue' } as const;
+  // A per-family finding names its family where there is more than IPv4 to tell apart.
+  const tagged = (report.clusterCIDRs?.length ?? 1) > 1 || report.findings.some((x) => x.family === 'ipv6');
+  const tag = (x: DoctorReport['findings'][number]) => (x.family && tagged ? ` [${x.family === 'ipv6' ? 'IPv6' : 'IPv4'}]` : '');
   return renderTable(
     ['node', 'severity', 'finding', 'evidence', 'fix'],
-    report.findings.map((x) => [x.node, paint(x.severity, color[x.severity]), `${x.id}: ${x.message}`, x.evidence, x.fix]),
+    report.findings.map((x) => [x.node, paint(x.severity, color[x.severity]), `${x.id}${tag(x)}: ${x.message}`, x.evidence, x.fix]),
   );
 }
 

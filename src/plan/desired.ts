@@ -10,7 +10,7 @@ import type { LinkFact, NodeFacts, RouteFact } from '../facts/parse.js';
 import { LINK_ALIAS, PODNET_CONFLIST, PODNET_NETWORK, ROUTE_PROTO, RULE_COMMENT } from '../facts/marks.js';
 import { isOnLink, routeDst, routesOf } from '../facts/routes.js';
 import { allocatePodCidrs } from './allocate.js';
-import { cidrContainsCidr, cidrContainsIp, cidrsOverlap, compareCidr, hostAddress, isIp, networkOf, parseCidr, subnetIndex } from '../net/cidr.js';
+import { cidrContainsCidr, cidrContainsIp, cidrsOverlap, compareCidr, hostAddress, isIp, networkOf, normalizeIp, parseCidr, subnetIndex } from '../net/cidr.js';
 import { UserError } from '../util/errors.js';
 import { FAMILIES, familyByName, familyOf, hostCidr, IPV4, IPV6, type FamilyTable, type IpFamily } from '../net/family.js';
 
@@ -145,8 +145,9 @@ export function sha256(text: string): string {
 
 /** A stable, locally administered unicast MAC for a VTEP, derived from the node IP, so peers never go stale. */
 export function vtepMac(nodeIP: string): string {
-  // The IPv4 address, or the last 32 bits of an IPv6 one (unique among the hosts of one underlay subnet).
-  const v = familyOf(nodeIP) === IPV6 ? subnetIndex('::/0', 128, `${nodeIP}/128`)! : subnetIndex('0.0.0.0/0', 32, `${nodeIP}/32`)!;
+  // The IPv4 address itself; of an IPv6 one, 32 bits of its hash (its own last 32 bits repeat across
+  // subnets: 2001:db8:a::11 and 2001:db8:b::11). planCluster refuses the rare clash.
+  const v = familyOf(nodeIP) === IPV6 ? BigInt(`0x${sha256(normalizeIp(nodeIP) ?? nodeIP).slice(0, 8)}`) : subnetIndex('0.0.0.0/0', 32, `${nodeIP}/32`)!;
   const octets = [24n, 16n, 8n, 0n].map((s) => Number((v >> s) & 0xffn).toString(16).padStart(2, '0'));
   return ['0e', '70', ...octets].join(':');
 }
@@ -381,8 +382,9 @@ function planSysctls(f: NodeFacts, families: readonly FamilyTable[]): Record<str
     for (const r of f.routes6) {
       if (r.dst !== 'default' || r.protocol !== 'ra' || !r.dev || r.dev.includes('.')) continue;
       const key = `net.ipv6.conf.${r.dev}.accept_ra`;
-      // 1: the kernel learns it, and stops when forwarding is on; 0: a network manager learns it in user space; 2: already kept.
-      if (f.sysctl[key] === '1') sysctls[key] = '2';
+      // 1: the kernel learns it, and stops when forwarding is on; 2: kept (podnet's file says so, run after
+      // run); 0: a network manager learns it in user space, and forwarding does not matter to it.
+      if (f.sysctl[key] === '1' || f.sysctl[key] === '2') sysctls[key] = '2';
     }
   }
   return sysctls;
@@ -424,6 +426,13 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
     famIPs.set(name, ips);
   }
   const allIPs = new Map([...famIPs].map(([name, ips]) => [name, [...new Set(Object.values(ips))]]));
+  // Two VTEPs with one MAC would take each other's overlay traffic (IPv6 MACs are hashed: a clash is rare).
+  const macs = new Map<string, string>();
+  for (const [name, ip] of underlay) {
+    const other = macs.get(vtepMac(ip));
+    if (other) throw new UserError(`nodes: the node IPs of ${other} and ${name} give one VXLAN MAC address (${vtepMac(ip)}); expected node IPs that differ in their hash: give one of them another address, or list its IPv4 address first in nodes[].ip`);
+    macs.set(vtepMac(ip), name);
+  }
 
   // Nodes not read this run keep their place: what the readable nodes hold for them stays as it is, and
   // their pod CIDRs (as those routes show them) are not handed to anyone else.

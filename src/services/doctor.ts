@@ -38,6 +38,8 @@ export function checkContext(inv: Inventory, views: NodeView[]): CheckContext[] 
 
 export interface DoctorReport {
   clusterCIDR: string;
+  /** every family's cluster CIDR, the primary first */
+  clusterCIDRs: string[];
   nodes: { node: string; reachable: boolean; podCIDR?: string; nodeIP?: string; liveConfig?: string }[];
   findings: Finding[];
   summary: { errors: number; warnings: number; info: number };
@@ -59,6 +61,7 @@ export function doctorFromFacts(inv: Inventory, facts: Map<string, NodeFacts>, u
   findings.sort((a, b) => (order.get(a.node) ?? order.size) - (order.get(b.node) ?? order.size) || sev[a.severity] - sev[b.severity] || a.id.localeCompare(b.id));
   return {
     clusterCIDR: inv.cluster.podCIDR,
+    clusterCIDRs: inv.cluster.networks.map((x) => x.podCIDR),
     nodes: inv.nodes.map((n) => {
       const v = views.find((x) => x.name === n.name);
       return { node: n.name, reachable: Boolean(v), podCIDR: v?.podCIDR, nodeIP: v?.nodeIP, liveConfig: v?.live?.file.name };

@@ -11,6 +11,7 @@ export interface Cell {
   check: string;
   src: string;
   dst: string;
+  family?: string;
   status: string;
   reason?: string;
 }
@@ -19,6 +20,7 @@ export interface Finding {
   node: string;
   severity: string;
   message?: string;
+  family?: string;
 }
 
 export async function probe(lab: TestLab, extra: string[] = []): Promise<{ exitCode: number; results: Cell[]; failures: { cell: Cell; explanations: Finding[]; unexplained: boolean }[] }> {
@@ -32,7 +34,8 @@ export async function doctor(lab: TestLab): Promise<{ exitCode: number; findings
   return { exitCode: r.exitCode, findings: (JSON.parse(r.stdout) as { findings: Finding[] }).findings };
 }
 
-export const key = (c: Pick<Cell, 'check' | 'src' | 'dst'>) => `${c.check} ${c.src}→${c.dst}`;
+/** "pod-tcp node-1→node-2" (an IPv6 cell: "pod-tcp/ipv6 node-1→node-2"). */
+export const key = (c: Pick<Cell, 'check' | 'src' | 'dst' | 'family'>) => `${c.check}${c.family === 'ipv6' ? '/ipv6' : ''} ${c.src}→${c.dst}`;
 
 export async function assertClean(lab: TestLab, cells: number): Promise<void> {
   const d = await doctor(lab);
@@ -72,6 +75,8 @@ export interface Fault {
   severity?: 'error' | 'warning';
   /** run on the node after healing (what up leaves alone but the test must not leave behind) */
   after?: string;
+  /** the family the finding must name (per-family checks) */
+  family?: 'ipv4' | 'ipv6';
 }
 
 export const involves = (node: string) => (c: Cell) => c.src === node || c.dst === node;
@@ -81,7 +86,7 @@ export async function exercise(lab: TestLab, fault: Fault, cells: number): Promi
   const inj = await lab.shOnNode(fault.node, fault.inject);
   assert.equal(inj.exitCode, 0, `inject: ${inj.stderr}`);
   const d = await doctor(lab);
-  const found = d.findings.filter((f) => f.id === fault.finding && f.node === fault.node);
+  const found = d.findings.filter((f) => f.id === fault.finding && f.node === fault.node && (fault.family === undefined || f.family === fault.family));
   assert.ok(found.length, `doctor: no ${fault.finding} on ${fault.node}: ${JSON.stringify(d.findings)}`);
   if (fault.severity) assert.ok(found.every((f) => f.severity === fault.severity), `${fault.finding} severity: ${JSON.stringify(found)}`);
   if (fault.finding !== 'mtu') assert.equal(d.exitCode, fault.severity === 'warning' && !d.findings.some((f) => f.severity === 'error') ? 0 : 1);

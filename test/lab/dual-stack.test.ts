@@ -103,6 +103,15 @@ describe('dual-stack: routed lab (direct within a segment, VXLAN across the rout
     await assertConverged(lab);
   });
 
+  it('the restore script rebuilds both families after a simulated reboot', async () => {
+    await lab.shOnNode('node-3', 'ip link del cni0; ip link del podnet.1; ip -4 route flush proto 157; ip -6 route flush proto 157; for t in iptables ip6tables; do $t -D FORWARD -m comment --comment podnet -j PODNET-FORWARD; $t -F PODNET-FORWARD; $t -X PODNET-FORWARD; done; sysctl -qw net.ipv6.conf.all.forwarding=0');
+    assert.equal((await lab.podnet(['status', '-i', lab.inventory])).exitCode, 1);
+    const r = await lab.onNode('node-3', ['sh', '/etc/podnet/restore.sh']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const st = await lab.podnet(['status', '-i', lab.inventory]);
+    assert.equal(st.exitCode, 0, st.stdout);
+  });
+
   it('down removes both families\' state', async () => {
     for (const p of pods.splice(0)) await deletePod(lab, p);
     const r = await lab.podnet(['down', '-i', lab.inventory, '--json']);

@@ -36,6 +36,7 @@ describe('junit', () => {
   test('doctor: a suite per node, a case per finding; a clean node passes one case', () => {
     const report: DoctorReport = {
       clusterCIDR: '10.244.0.0/16',
+      clusterCIDRs: ['10.244.0.0/16'],
       nodes: [
         { node: 'n1', reachable: true },
         { node: 'n2', reachable: true },

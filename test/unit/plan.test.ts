@@ -607,6 +607,132 @@ describe('planCluster: IPv6', () => {
   });
 });
 
+describe('planCluster: dual-stack', () => {
+  /** A node with an IPv6 address beside its IPv4 one on the uplink (and the on-link IPv6 route). */
+  function dual(f: NodeFacts, ip6: string, extra: RouteFact[] = []): NodeFacts {
+    f.addrs.push({ ifname: 'eth0', family: 'inet6', local: ip6, prefixlen: 64, scope: 'global' }, { ifname: 'eth0', family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' });
+    f.routes6 = [route(`${networkOf(ip6, 64)!.text}`, { dev: 'eth0', protocol: 'kernel' }), ...extra];
+    f.sysctl['net.ipv6.conf.all.forwarding'] = '0';
+    f.sysctl['net.bridge.bridge-nf-call-ip6tables'] = '1';
+    return f;
+  }
+  const inv = (cluster: Record<string, unknown> = {}) => inventory([N1, N2, N3], { podCIDR: ['10.244.0.0/16', 'fd00:10:244::/56'], ...cluster });
+  const facts = () => ({ n1: dual(f1(), '2001:db8:a::11'), n2: dual(f2(), '2001:db8:a::12'), n3: dual(f3(), '2001:db8:b::13') });
+
+  test('one pod CIDR and gateway per family; routes per family: direct to the peer\'s IPv6 address on-link, else the overlay', () => {
+    const p = plan(inv(), facts());
+    assert.deepEqual(p.clusterCIDRs, ['10.244.0.0/16', 'fd00:10:244::/56']);
+    const n1 = node(p, 'n1');
+    assert.deepEqual(n1.families.map((x) => [x.family, x.podCIDR, x.gateway, x.nodeIP]), [
+      ['ipv4', '10.244.0.0/24', '10.244.0.1', '192.0.2.11'],
+      ['ipv6', 'fd00:10:244::/64', 'fd00:10:244::1', '2001:db8:a::11'],
+    ]);
+    assert.deepEqual(routesOf(n1), [
+      'n2 10.244.1.0/24 direct via 192.0.2.12 dev eth0',
+      'n3 10.244.2.0/24 overlay via 10.244.2.0 dev podnet.1 onlink',
+      'n2 fd00:10:244:1::/64 direct via 2001:db8:a::12 dev eth0',
+      'n3 fd00:10:244:2::/64 overlay via fd00:10:244:2:: dev podnet.1 onlink',
+    ]);
+    assert.deepEqual(n1.routes.map((r) => r.family), ['ipv4', 'ipv4', 'ipv6', 'ipv6']);
+    // One overlay over the IPv4 underlay carries both families: a VTEP address and a neighbour per family, one FDB peer.
+    assert.deepEqual(n1.vxlan?.addresses, ['10.244.0.0', 'fd00:10:244::']);
+    assert.deepEqual(n1.vxlan?.peers.map((x) => [x.family, x.vtepAddress, x.nodeIP]), [['ipv4', '10.244.2.0', '198.51.100.13'], ['ipv6', 'fd00:10:244:2::', '198.51.100.13']]);
+    assert.equal(p.mtu, 1450);
+    const ipam = (n1.conflist.plugins as { ipam?: { ranges: unknown; routes: unknown } }[])[0]!.ipam!;
+    assert.deepEqual(ipam.ranges, [[{ subnet: '10.244.0.0/24', gateway: '10.244.0.1' }], [{ subnet: 'fd00:10:244::/64', gateway: 'fd00:10:244::1' }]]);
+    assert.deepEqual(ipam.routes, [{ dst: '10.244.0.0/16' }, { dst: 'fd00:10:244::/56' }, { dst: '0.0.0.0/0' }, { dst: '::/0' }]);
+    assert.equal(n1.sysctls['net.ipv6.conf.all.forwarding'], '1');
+    assert.equal(n1.sysctls['net.bridge.bridge-nf-call-ip6tables'], '1');
+    // ip6tables: the cluster CIDR both ways and neighbour discovery; no IPv6 masquerade unless asked.
+    assert.deepEqual(n1.families[1]!.iptables, {
+      filter: [
+        '-A PODNET-FORWARD -s fd00:10:244::/56 -m comment --comment podnet -j ACCEPT',
+        '-A PODNET-FORWARD -d fd00:10:244::/56 -m comment --comment podnet -j ACCEPT',
+        '-A PODNET-FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m comment --comment podnet -j ACCEPT',
+        '-A PODNET-FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m comment --comment podnet -j ACCEPT',
+      ],
+      nat: [],
+    });
+    assert.deepEqual(node(plan(inv({ masquerade: true }), facts()), 'n1').families[1]!.iptables.nat, ['-A PODNET-POSTROUTING -s fd00:10:244::/64 ! -d fd00:10:244::/56 -m comment --comment podnet -j MASQUERADE']);
+  });
+
+  test('a peer without an IPv6 address is reached over the overlay for IPv6 (direct for IPv4)', () => {
+    const f = facts();
+    f.n2 = f2();
+    const n1 = node(plan(inv(), f), 'n1');
+    assert.deepEqual(n1.routes.filter((r) => r.peer === 'n2').map((r) => `${r.family} ${r.kind}`), ['ipv4 direct', 'ipv6 overlay']);
+    assert.equal(node(plan(inv(), f), 'n2').families[1]!.nodeIP, undefined);
+  });
+
+  test('host-gw needs every peer on-link in every family', () => {
+    const f = facts();
+    f.n2 = f2();
+    assertUserError(() => plan(inventory([N1, N2], { podCIDR: ['10.244.0.0/16', 'fd00:10:244::/56'], mode: 'host-gw' }), { n1: f.n1, n2: f.n2 }), /^cluster\.mode: host-gw needs every peer on-link, but n2 has no IPv6 address; expected mode auto or vxlan$/);
+  });
+
+  test('an IPv6 underlay costs 70 bytes of overlay; an IPv6-only cluster plans IPv6 only', () => {
+    const v6 = (ip: string, gw?: string): NodeFacts => {
+      const f = nodeFacts({ ip: '192.0.2.250' });
+      f.addrs = [{ ifname: 'eth0', family: 'inet6', local: ip, prefixlen: 64, scope: 'global' }];
+      f.routes = [];
+      f.routes6 = [route(networkOf(ip, 64)!.text, { dev: 'eth0', protocol: 'kernel' }), ...(gw ? [route('default', { gateway: gw, dev: 'eth0' })] : [])];
+      return f;
+    };
+    const p = plan(inventory([{ name: 'a', address: '2001:db8:a::11' }, { name: 'b', address: '2001:db8:b::12' }], { podCIDR: 'fd00:10:244::/56' }), { a: v6('2001:db8:a::11', '2001:db8:a::1'), b: v6('2001:db8:b::12', '2001:db8:b::1') });
+    assert.equal(p.mtu, 1430);
+    const a = node(p, 'a');
+    assert.deepEqual(a.families.map((x) => x.family), ['ipv6']);
+    assert.deepEqual(routesOf(a), ['b fd00:10:244:1::/64 overlay via fd00:10:244:1:: dev podnet.1 onlink']);
+    assert.equal(a.vxlan?.local, '2001:db8:a::11');
+    assert.equal(a.vxlan?.mtu, 1430);
+    assert.equal(a.vxlan?.peers[0]?.mac, vtepMac('2001:db8:b::12'));
+    // Hashed: the same host part in two subnets gives two MACs.
+    assert.notEqual(vtepMac('2001:db8:a::11'), vtepMac('2001:db8:b::11'));
+    assert.equal(vtepMac('2001:db8:b::12'), vtepMac('2001:DB8:b:0::12'));
+    assert.match(vtepMac('2001:db8:b::12'), /^0e:70(:[0-9a-f]{2}){4}$/);
+    assert.equal(a.sysctls['net.ipv4.ip_forward'], undefined);
+    assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(a.conflist)).plugins[0].ipam.ranges), ['0']);
+  });
+
+  test('a pod MTU below 1280 is refused for IPv6 pods', () => {
+    const f = facts();
+    for (const x of Object.values(f)) x.links[1]!.mtu = 1300;
+    assertUserError(() => plan(inv(), f), /^cluster\.podCIDR: the pods' MTU would be 1250 \(the smallest uplink MTU 1300 less the overlay's 50 bytes\), below IPv6's minimum of 1280/);
+  });
+
+  test("the RA-learned default route survives forwarding: accept_ra 2 where the kernel learns it, nothing where a manager does", () => {
+    const f = facts();
+    f.n1.routes6.push(route('default', { gateway: 'fe80::1', dev: 'eth0', protocol: 'ra' }));
+    f.n1.sysctl['net.ipv6.conf.eth0.accept_ra'] = '1';
+    f.n2.routes6.push(route('default', { gateway: 'fe80::1', dev: 'eth0', protocol: 'ra' }));
+    f.n2.sysctl['net.ipv6.conf.eth0.accept_ra'] = '0';
+    const p = plan(inv(), f);
+    assert.equal(node(p, 'n1').sysctls['net.ipv6.conf.eth0.accept_ra'], '2');
+    assert.equal(node(p, 'n2').sysctls['net.ipv6.conf.eth0.accept_ra'], undefined);
+    // Once kept, still planned: the next run changes nothing.
+    f.n1.sysctl['net.ipv6.conf.eth0.accept_ra'] = '2';
+    assert.equal(node(plan(inv(), f), 'n1').sysctls['net.ipv6.conf.eth0.accept_ra'], '2');
+    // IPv4-only clusters never touch it.
+    assert.equal(node(plan(inventory([N1, N2]), { n1: f.n1, n2: f.n2 }), 'n1').sysctls['net.ipv6.conf.eth0.accept_ra'], undefined);
+  });
+
+  test('converged dual-stack facts: no change; each family drifts on its own', () => {
+    const p = plan(inv(), facts());
+    const n1 = withFiles(node(p, 'n1'));
+    const f = converged(n1, facts().n1);
+    assert.deepEqual(diffNode(n1, f).map(describeChange), []);
+    const drift = structuredClone(f);
+    drift.routes6 = drift.routes6.filter((r) => r.dst !== 'fd00:10:244:1::/64');
+    drift.ip6tablesFilter = drift.ip6tablesFilter.filter((r) => !r.includes('icmpv6-type 135'));
+    drift.addrs = drift.addrs.filter((a) => a.local !== 'fd00:10:244::1');
+    assert.deepEqual(diffNode(n1, drift).map(describeChange), [
+      'bridge cni0: add address fd00:10:244::1/64',
+      'route fd00:10:244:1::/64 via 2001:db8:a::12 dev eth0 (direct, n2)',
+      'ip6tables -t filter PODNET-FORWARD: set 4 rule(s) (had 3)',
+    ]);
+  });
+});
+
 // ---- diffNode -------------------------------------------------------------------------------------
 
 /** Facts of a node on which `p` has been applied exactly, over `base`. */
@@ -614,22 +740,26 @@ function converged(p: NodePlan, base: NodeFacts): NodeFacts {
   const f = structuredClone(base);
   f.sysctl = { ...f.sysctl, ...p.sysctls };
   f.links.push({ ifindex: 10, ifname: p.bridge, mtu: p.mtu, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], kind: 'bridge', address: '8a:00:00:00:00:01', alias: 'podnet' });
-  f.addrs.push({ ifname: p.bridge, family: 'inet', local: p.gateway, prefixlen: Number(p.podCIDR.split('/')[1]), scope: 'global' });
+  for (const x of p.families) f.addrs.push({ ifname: p.bridge, family: x.family === 'ipv6' ? 'inet6' : 'inet', local: x.gateway, prefixlen: Number(x.podCIDR.split('/')[1]), scope: 'global' });
   if (p.vxlan) {
     const v = p.vxlan;
     f.links.push({ ifindex: 11, ifname: v.device, mtu: v.mtu, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], kind: 'vxlan', address: v.mac, alias: 'podnet', vxlan: { id: v.vni, port: v.port, local: v.local, link: v.uplink, learning: false } });
-    for (const a of v.addresses) f.addrs.push({ ifname: v.device, family: 'inet', local: a, prefixlen: 32, scope: 'global' });
+    for (const a of v.addresses) f.addrs.push({ ifname: v.device, family: a.includes(':') ? 'inet6' : 'inet', local: a, prefixlen: a.includes(':') ? 128 : 32, scope: 'global' });
     for (const peer of v.peers) {
-      f.fdb.push({ mac: peer.mac, dev: v.device, dst: peer.nodeIP });
+      if (!f.fdb.some((e) => e.mac === peer.mac && e.dst === peer.nodeIP)) f.fdb.push({ mac: peer.mac, dev: v.device, dst: peer.nodeIP });
       f.neigh.push({ dst: peer.vtepAddress, dev: v.device, lladdr: peer.mac });
     }
     // the kernel's own all-zero entry without dst is not podnet's
     f.fdb.push({ mac: '00:00:00:00:00:00', dev: v.device });
   }
-  f.routes.push(route(p.podCIDR, { dev: p.bridge, protocol: 'kernel', scope: 'link', prefsrc: p.gateway }));
-  for (const r of p.routes) f.routes.push(route(r.podCIDR, { gateway: r.via, dev: r.dev, protocol: '157', flags: r.onlink ? ['onlink'] : [] }));
-  f.iptablesFilter = ['-P INPUT ACCEPT', '-P FORWARD DROP', '-P OUTPUT ACCEPT', '-N PODNET-FORWARD', JUMP_RULES.filter, '-A FORWARD -j DOCKER-USER', ...p.families[0]!.iptables.filter];
-  f.iptablesNat = ['-P PREROUTING ACCEPT', '-P POSTROUTING ACCEPT', '-N PODNET-POSTROUTING', JUMP_RULES.nat, ...p.families[0]!.iptables.nat];
+  for (const x of p.families) (x.family === 'ipv6' ? f.routes6 : f.routes).push(route(x.podCIDR, { dev: p.bridge, protocol: 'kernel', scope: 'link', prefsrc: x.gateway }));
+  for (const r of p.routes) (r.family === 'ipv6' ? f.routes6 : f.routes).push(route(r.podCIDR, { gateway: r.via, dev: r.dev, protocol: '157', flags: r.onlink ? ['onlink'] : [] }));
+  for (const x of p.families) {
+    const filter = ['-P INPUT ACCEPT', '-P FORWARD DROP', '-P OUTPUT ACCEPT', '-N PODNET-FORWARD', JUMP_RULES.filter, '-A FORWARD -j DOCKER-USER', ...x.iptables.filter];
+    const nat = ['-P PREROUTING ACCEPT', '-P POSTROUTING ACCEPT', '-N PODNET-POSTROUTING', JUMP_RULES.nat, ...x.iptables.nat];
+    if (x.family === 'ipv6') [f.ip6tablesFilter, f.ip6tablesNat] = [filter, nat];
+    else [f.iptablesFilter, f.iptablesNat] = [filter, nat];
+  }
   for (const file of p.files) {
     if (file.path.startsWith(`${f.cniConfDir}/`)) f.cniConfFiles.push({ path: file.path, name: file.path.split('/').pop()!, text: file.content });
     else f.files[file.path] = sha256(file.content);

@@ -53,6 +53,11 @@ export const vtepMac = defineCheck({
       if (peer && dev && dev.address && !n.facts.fdb.some((x) => x.dst === e.dst && x.mac === dev.address)) {
         emit('vtep-mac', `stale VXLAN entry for ${peer.name}: its VTEP MAC is ${dev.address}, this node has ${e.mac}`, `bridge fdb: ${e.mac} dev ${e.dev} dst ${e.dst}`, `bridge fdb replace ${dev.address} dev ${e.dev} dst ${e.dst}; ip neigh replace … lladdr ${dev.address} (podnet uses stable MACs and up fixes it)`);
       }
+      // A peer's VTEP with this node's own MAC: frames for it are taken as this node's own and never leave.
+      const own = n.facts.links.find((l) => l.kind === 'vxlan' && l.ifname === e.dev);
+      if (peer && dev && own?.address && dev.address === own.address && e.mac === own.address) {
+        emit('vtep-mac', `${peer.name}'s VTEP has this node's own MAC ${own.address}: overlay traffic to ${peer.name} is taken as this node's and never leaves`, `${e.dev} address ${own.address}; bridge fdb: ${e.mac} dev ${e.dev} dst ${e.dst}`, 'give the two VTEPs distinct MACs (podnet derives them from the node IP: IPv4 directly, IPv6 by a hash; up refuses a clash)');
+      }
     }
   },
 });
