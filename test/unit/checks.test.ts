@@ -13,7 +13,7 @@ import { parseNftTable } from '../../src/facts/nftables.js';
 import { JUMP_RULES, planIptables, renderConflist, vtepMac } from '../../src/plan/desired.js';
 import { EMPTY_FACTS } from '../../src/render/files.js';
 import { kubeChecks } from '../../src/checks/kube.js';
-import { IPV4 } from '../../src/net/family.js';
+import { IPV4, IPV6 } from '../../src/net/family.js';
 import type { KubeNode } from '../../src/kube/nodes.js';
 
 const CLUSTER = '10.244.0.0/16';
@@ -1236,5 +1236,49 @@ describe('kubeChecks: the Kubernetes API against the nodes', () => {
   test('an unreachable node (no facts) is still matched, and not compared', () => {
     const ctx = setup();
     assert.deepEqual(kubeChecks(['n1', 'n2', 'n3'], ctx.nodes, [k('n1', [S1.podCIDR]), k('n2', [S2.podCIDR]), k('n3', ['10.244.5.0/24'])], CLUSTER), []);
+  });
+});
+
+describe('runChecks: per-family checks on a dual-stack cluster', () => {
+  /** The IPv4 context of setup() and its IPv6 twin: each node's IPv6 pod CIDR and address as its byFamily view. */
+  function dualContexts(mutate: Mutate): CheckContext[] {
+    const ctx = setup((f1, f2) => {
+      dualStack(f1);
+      dualStack(f2);
+      f1.addrs.push({ ifname: 'eth0', family: 'inet6', local: '2001:db8::11', prefixlen: 64, scope: 'global' }, { ifname: 'cni0', family: 'inet6', local: 'fd00:10:244::1', prefixlen: 64, scope: 'global' });
+      f2.addrs.push({ ifname: 'eth0', family: 'inet6', local: '2001:db8::12', prefixlen: 64, scope: 'global' }, { ifname: 'cni0', family: 'inet6', local: 'fd00:10:244:1::1', prefixlen: 64, scope: 'global' });
+      for (const [f, peer, via] of [[f1, 'fd00:10:244:1::/64', '2001:db8::12'], [f2, 'fd00:10:244::/64', '2001:db8::11']] as const) {
+        f.routes6.push(route('2001:db8::/64', { dev: 'eth0', protocol: 'kernel' }), route(peer, { gateway: via, dev: 'eth0', protocol: '157' }));
+        f.routes6.push(route(peer === 'fd00:10:244:1::/64' ? 'fd00:10:244::/64' : 'fd00:10:244:1::/64', { dev: 'cni0', protocol: 'kernel' }));
+        f.ip6tablesFilter = ['-P FORWARD ACCEPT'];
+      }
+      mutate(f1, f2);
+    });
+    const v6 = { n1: { nodeIP: '2001:db8::11', podCIDR: 'fd00:10:244::/64' }, n2: { nodeIP: '2001:db8::12', podCIDR: 'fd00:10:244:1::/64' } } as const;
+    const nodes = ctx.nodes.map((n) => ({ ...n, byFamily: { ipv4: { nodeIP: n.nodeIP, podCIDR: n.podCIDR }, ipv6: v6[n.name as 'n1' | 'n2'] } }));
+    const families = [IPV4, IPV6];
+    return [
+      { ...ctx, families, nodes },
+      { ...ctx, family: IPV6, families, clusterCIDR: 'fd00:10:244::/56', serviceCIDR: undefined, nodes },
+    ];
+  }
+  const tagged = (x: Finding[]) => x.map((f) => `${f.node}:${f.id}${f.family ? `:${f.family}` : ''}`).sort();
+
+  test('healthy in both families: no finding', () => {
+    assert.deepEqual(tagged(runChecks(dualContexts(() => {}))), []);
+  });
+
+  test('an IPv6 route gone, an ip6tables FORWARD drop, an IPv6 stale hostPort: each named with its family, IPv4 untouched', () => {
+    const x = runChecks(
+      dualContexts((f1, f2) => {
+        f1.routes6 = f1.routes6.filter((r) => r.dst !== 'fd00:10:244:1::/64');
+        f2.ip6tablesFilter = ['-P FORWARD DROP'];
+        f2.ipam = { dataDir: '/var/lib/cni/networks', networks: { podnet: [] }, probeRuns: [] };
+        f2.ip6tablesNat = ['-N CNI-HOSTPORT-DNAT', '-N CNI-DN-1', '-A CNI-DN-1 -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:10:244:1::9]:80'];
+      }),
+    );
+    assert.deepEqual(tagged(x), ['n1:missing-route:ipv6', 'n2:forward-drop:ipv6', 'n2:nd-dropped', 'n2:stale-hostport:ipv6']);
+    assert.match(x.find((f) => f.id === 'forward-drop')!.fix, /^accept the cluster CIDR: ip6tables -I FORWARD -s fd00:10:244::\/56 -j ACCEPT/);
+    assert.match(x.find((f) => f.id === 'stale-hostport')!.message, /still forwards to fd00:10:244:1::9/);
   });
 });

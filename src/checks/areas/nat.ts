@@ -40,8 +40,8 @@ interface HostPortRule {
 function hostPortRules(rules: string[]): HostPortRule[] {
   const out: HostPortRule[] = [];
   for (const r of rules) {
-    const m = /^-A (CNI-DN-\S+) .*-p (tcp|udp|sctp) .*--dport (\d+) .*-j DNAT --to-destination (?:(\d+\.\d+\.\d+\.\d+)|\[([0-9A-Fa-f:.]+)\]|([0-9A-Fa-f:]+))(?::\d+)?$/.exec(r) ?? /^-A (CNI-DN-\S+) .*-p (tcp|udp|sctp) .*--dport (\d+) .*-j DNAT --to-destination (?:(\d+\.\d+\.\d+\.\d+)|\[([0-9A-Fa-f:.]+)\])/.exec(r);
-    if (m) out.push({ rule: r, chain: m[1]!, proto: m[2]!, port: m[3]!, to: (m[4] ?? m[5] ?? m[6])! });
+    const m = /^-A (CNI-DN-\S+) .*-p (tcp|udp|sctp) .*--dport (\d+) .*-j DNAT --to-destination (?:(\d+\.\d+\.\d+\.\d+)|\[([0-9A-Fa-f:.]+)\])/.exec(r);
+    if (m) out.push({ rule: r, chain: m[1]!, proto: m[2]!, port: m[3]!, to: (m[4] ?? m[5])! });
   }
   return out;
 }
