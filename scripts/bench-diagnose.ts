@@ -3,9 +3,14 @@
 // cluster size, plus where a full-mesh probe spends its time. Runs against local labs only (network
 // namespaces; no traffic leaves them).
 //
-// Usage: node --import tsx scripts/bench-diagnose.ts [--sizes 4,8,16,32] [--repeat 3] [--sample 3]
-//                                                    [--out docs/benchmarks.md] [--skip-phases] [--check]
+// Usage: node --import tsx scripts/bench-diagnose.ts [--sizes 4,8,16,32] [--families ipv4] [--repeat 3] [--sample 3]
+//                                                    [--out docs/benchmarks.md] [--skip-phases] [--max-wait 90] [--check]
 //   --sizes        flat lab sizes; each lab is brought up, `podnet up` once, then measured
+//   --families     IP families to measure, comma-separated: ipv4, ipv6, dual. Each family gets a lab of its
+//                  own per size (`lab up --ip-family F`); a size's labs are up together and their runs
+//                  alternate command by command, so every family sees the same machine conditions. With
+//                  ipv4 and dual, the report compares the dual-stack full mesh (every cell once per family:
+//                  twice the cells) with IPv4-only, and targets dual ≤ 2× IPv4-only at the largest size.
 //   --repeat       runs of each command per lab; the report gives medians (doctor and probe leave the
 //                  nodes as they found them, so the runs share one lab)
 //   --sample       K for the sampled probe (`podnet probe --sample K`)
@@ -13,9 +18,11 @@
 //                  from an earlier run is replaced; the rest of the file is kept)
 //   --skip-phases  skip the extra, traced full-mesh probe per size that times each phase from its progress
 //                  lines on stderr
+//   --max-wait     seconds to wait for other load to settle before each measurement
 //   --check        exit 1 if a target is missed (default: report only, exit 0)
 // Needs root, the lab's packages (scripts/setup.sh) and a build (npm run build). Labs are named bdiag<N>
-// and every lab is torn down again, also on failure or Ctrl-C.
+// (IPv4), bdiag<N>d (dual-stack) and bdiag<N>v6 (IPv6-only), and every lab is torn down again, also on
+// failure or Ctrl-C.
 //
 // Labs, CPU accounting and the rusage probe are shared with bench-up in scripts/bench-lib.ts.
 import { execFileSync, spawn } from 'node:child_process';
@@ -25,11 +32,12 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { labExecArgv, labExecEnv, labRun } from '../src/lab/service.js';
 import { neighNeed } from '../src/lab/neigh.js';
-import type { LabPlan } from '../src/lab/topology.js';
-import { PROBE_CHECKS } from '../src/probe/plan.js';
+import type { LabIpFamily, LabPlan } from '../src/lab/topology.js';
+import type { IpFamily } from '../src/net/family.js';
+import { FAMILY_LABEL, PROBE_CHECKS } from '../src/probe/plan.js';
 import type { ProbeReport } from '../src/services/probe.js';
 import type { DoctorReport } from '../src/services/doctor.js';
-import { setBenchName, interrupted, CORES, fail, log, median, liveLabs, labDown, withLab, labCpuMs, type Cpu, measured, waitQuiet, ruWrapper, takeRusage, ms, writeSections, startBench, headerLines, type BenchStart } from './bench-lib.js';
+import { setBenchName, interrupted, CORES, fail, log, median, liveLabs, labDown, withLabs, labCpuMs, type Cpu, measured, waitQuiet, parseMaxWait, loadLine, ruWrapper, takeRusage, ms, writeSections, startBench, headerLines, type BenchStart, parseFamilies, probedFamilies, labName, FAMILY_NAME } from './bench-lib.js';
 
 setBenchName('bench-diagnose');
 
@@ -41,11 +49,17 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '4,8,16,32' },
     repeat: { type: 'string', default: '3' },
     sample: { type: 'string', default: '3' },
+    families: { type: 'string', default: 'ipv4' },
     out: { type: 'string' },
     'skip-phases': { type: 'boolean', default: false },
+    'max-wait': { type: 'string', default: '90' },
     check: { type: 'boolean', default: false },
   },
 });
+const families = parseFamilies(values.families!);
+/** the family column, comparisons and family names in labels: only when more than IPv4-only is measured */
+const showFamily = families.some((f) => f !== 'ipv4');
+const maxWait = parseMaxWait(values['max-wait']!);
 const sizes = values.sizes!.split(',').map((x) => Number(x.trim()));
 if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 200)) fail(`--sizes: expected comma-separated whole numbers from 2 to 200, got "${values.sizes}"`);
 const repeat = Number(values.repeat);
@@ -61,9 +75,9 @@ if (process.getuid?.() !== 0) fail('needs root (the lab creates network namespac
  * namespace; `lab up` raises it for big labs (src/lab/neigh.ts). Should the kernel still log "neighbor
  * table overflow" during a size, the report says so: such timeouts would be the lab's, not the network's.
  */
-function gcThresh3(): number {
+function gcThresh3(family: IpFamily = 'ipv4'): number {
   try {
-    return Number(readFileSync('/proc/sys/net/ipv4/neigh/default/gc_thresh3', 'utf8').trim());
+    return Number(readFileSync(`/proc/sys/net/${family}/neigh/default/gc_thresh3`, 'utf8').trim());
   } catch {
     return NaN;
   }
@@ -114,6 +128,8 @@ async function doctor(plan: LabPlan): Promise<DoctorRun> {
 interface ProbeRun extends CliRun {
   records: number;
   expected: number;
+  /** what is off in the records per family (the families probed, each family's count), empty if nothing */
+  familyErrors: string[];
   pass: number;
   fail: number;
   warn: number;
@@ -122,7 +138,10 @@ interface ProbeRun extends CliRun {
   firstFailures: string[];
 }
 
-/** Result records the probe should produce: every check per ordered pair (self included), localhost once per node. */
+/**
+ * Result records the probe should produce per IP family: every check per ordered pair (self included),
+ * localhost once per node. A dual-stack network runs the whole matrix once per family: twice as many.
+ */
 function expectedRecords(n: number, sample?: number): number {
   const pairs = n * ((sample === undefined ? n - 1 : Math.min(sample, n - 1)) + 1);
   const perPair = Object.keys(PROBE_CHECKS).length - 1;
@@ -133,13 +152,24 @@ async function probe(plan: LabPlan, sample?: number): Promise<ProbeRun> {
   const args = sample === undefined ? ['probe'] : ['probe', '--sample', String(sample)];
   const [rep, run] = await podnetJson<ProbeReport & { kind: string }>(plan, 'ProbeReport', args);
   if (rep.cleanupErrors.length) log(`${plan.name}: probe cleanup errors: ${rep.cleanupErrors.map((c) => `${c.node}: ${c.error}`).join('; ')}`);
+  const want = probedFamilies(plan.ipFamily);
+  const perFamily = expectedRecords(plan.nodes.length, sample);
+  const familyErrors: string[] = [];
+  if ((rep.families ?? []).join(',') !== want.join(',')) familyErrors.push(`families probed ${(rep.families ?? []).join(',') || 'none'}, expected ${want.join(',')}`);
+  for (const f of want) {
+    const got = rep.results.filter((x) => x.family === f).length;
+    if (got !== perFamily) familyErrors.push(`${FAMILY_LABEL[f]} ${got}/${perFamily}`);
+  }
+  const stray = rep.results.filter((x) => !want.includes(x.family)).length;
+  if (stray) familyErrors.push(`${stray} record(s) of another family`);
   return {
     ...run,
     records: rep.results.length,
-    expected: expectedRecords(plan.nodes.length, sample),
+    expected: perFamily * want.length,
+    familyErrors,
     ...rep.summary,
     cleanupErrors: rep.cleanupErrors.length,
-    firstFailures: rep.failures.slice(0, 3).map((f) => `${f.cell.check} ${f.cell.src}→${f.cell.dst}: ${f.cell.reason ?? 'failed'}`),
+    firstFailures: rep.failures.slice(0, 3).map((f) => `${plan.ipFamily === 'ipv4' ? '' : `${FAMILY_LABEL[f.cell.family]} `}${f.cell.check} ${f.cell.src}→${f.cell.dst}: ${f.cell.reason ?? 'failed'}`),
   };
 }
 
@@ -243,53 +273,94 @@ interface Sample {
 
 interface SizeResult {
   nodes: number;
+  family: LabIpFamily;
   upMs: number;
   startupMs: number;
   samples: Sample[];
   phases?: Phases;
-  /** kernel "neighbor table overflow" messages while this size ran (machine-wide) */
-  overflows: number;
-  /** net.ipv4.neigh.default.gc_thresh3 while the lab was up */
-  gcThresh3: number;
 }
 
-async function benchSize(n: number): Promise<SizeResult> {
+/** The kernel's neighbour tables while a size's labs were up (machine-wide, shared by those labs). */
+interface NeighInfo {
+  nodes: number;
+  /** kernel "neighbor table overflow" messages while this size ran (ARP and NDP alike) */
+  overflows: number;
+  /** net.ipv4.neigh.default.gc_thresh3 while the labs were up */
+  gcThresh3: number;
+  /** net.ipv6.neigh.default.gc_thresh3, when a lab of this size had IPv6 */
+  gcThresh3v6?: number;
+}
+
+/** " (dual)" in log lines when more than IPv4-only is measured */
+const famTag = (f: LabIpFamily) => (showFamily ? ` (${f})` : '');
+
+async function benchSize(n: number): Promise<{ results: SizeResult[]; neigh: NeighInfo }> {
   const o0 = neighOverflows();
-  const r = await withLab(`bdiag${n}`, n, async (plan) => {
-    const thresh = gcThresh3();
-    if (neighNeed(n) > thresh) log(`${n} nodes: the full mesh needs about ${neighNeed(n)} ARP entries, more than net.ipv4.neigh.default.gc_thresh3 = ${thresh}: expect probe timeouts`);
-    const [up, upCpu] = await podnetJson<{ kind: string; nodes: { node: string; result: string; error?: string }[] }>(plan, 'UpReport', ['up']);
-    const failed = up.nodes.filter((x) => x.result === 'failed');
-    if (failed.length) throw new Error(`podnet up in lab ${plan.name} failed on ${failed.map((x) => `${x.node}: ${x.error ?? 'failed'}`).join('; ')}`);
-    log(`${n} nodes: podnet up ${ms(upCpu.wallMs)}`);
-    const startups: number[] = [];
-    for (let k = 0; k < 3; k++) startups.push(await startup(plan));
-    const samples: Sample[] = [];
+  const labs = families.map((family) => ({ name: labName('bdiag', n, family), nodes: n, family }));
+  const v6 = families.some((f) => f !== 'ipv4');
+  const neigh: NeighInfo = { nodes: n, overflows: 0, gcThresh3: NaN };
+  const results = await withLabs(labs, async (plans) => {
+    neigh.gcThresh3 = gcThresh3('ipv4');
+    if (v6) neigh.gcThresh3v6 = gcThresh3('ipv6');
+    for (const [table, thresh] of [['net.ipv4', neigh.gcThresh3], ['net.ipv6', neigh.gcThresh3v6]] as const) {
+      if (thresh !== undefined && neighNeed(n) > thresh) log(`${n} nodes: the full mesh needs about ${neighNeed(n)} neighbour entries, more than ${table}.neigh.default.gc_thresh3 = ${thresh}: expect probe timeouts`);
+    }
+    const rs: SizeResult[] = [];
+    for (const plan of plans) {
+      const [up, upCpu] = await podnetJson<{ kind: string; nodes: { node: string; result: string; error?: string }[] }>(plan, 'UpReport', ['up']);
+      const failed = up.nodes.filter((x) => x.result === 'failed');
+      if (failed.length) throw new Error(`podnet up in lab ${plan.name} failed on ${failed.map((x) => `${x.node}: ${x.error ?? 'failed'}`).join('; ')}`);
+      log(`${n} nodes${famTag(plan.ipFamily)}: podnet up ${ms(upCpu.wallMs)}`);
+      const startups: number[] = [];
+      for (let k = 0; k < 3; k++) startups.push(await startup(plan));
+      rs.push({ nodes: n, family: plan.ipFamily, upMs: upCpu.wallMs, startupMs: median(startups), samples: [] });
+    }
     for (let k = 1; k <= repeat && !interrupted; k++) {
-      const tag = `${n} nodes, run ${k}/${repeat}`;
-      await waitQuiet(tag);
-      const d = await doctor(plan);
-      log(`${tag}: doctor ${ms(d.wallMs)}, ${d.errors} error(s), peak RSS ${mb(d.rssMB)}`);
-      await waitQuiet(tag);
-      const full = await probe(plan);
-      log(`${tag}: probe full mesh ${ms(full.wallMs)}, ${full.records} records (${full.pass} pass, ${full.fail} fail), peak RSS ${mb(full.rssMB)}, lab CPU ${ms(full.labCpuMs)}, others ${ms(full.otherCpuMs)}`);
-      for (const f of full.firstFailures) log(`  ${f}`);
-      await waitQuiet(tag);
-      const sampled = await probe(plan, sampleK);
-      log(`${tag}: probe --sample ${sampleK} ${ms(sampled.wallMs)}, ${sampled.records} records (${sampled.pass} pass, ${sampled.fail} fail), peak RSS ${mb(sampled.rssMB)}`);
-      samples.push({ doctor: d, full, sampled });
+      // The families take turns command by command (and go first in turn from run to run), so that each
+      // command's runs of the families follow each other closely under the same load.
+      const order = plans.map((_, i) => i);
+      if (k % 2 === 0) order.reverse();
+      const tag = (i: number) => `${n} nodes${famTag(plans[i]!.ipFamily)}, run ${k}/${repeat}`;
+      const doctors: DoctorRun[] = [];
+      const fulls: ProbeRun[] = [];
+      const sampleds: ProbeRun[] = [];
+      for (const i of order) {
+        await waitQuiet(tag(i));
+        const d = await doctor(plans[i]!);
+        log(`${tag(i)}: doctor ${ms(d.wallMs)}, ${d.errors} error(s), peak RSS ${mb(d.rssMB)}`);
+        doctors[i] = d;
+      }
+      for (const i of order) {
+        await waitQuiet(tag(i));
+        const full = await probe(plans[i]!);
+        log(`${tag(i)}: probe full mesh ${ms(full.wallMs)}, ${full.records} records (${full.pass} pass, ${full.fail} fail), peak RSS ${mb(full.rssMB)}, lab CPU ${ms(full.labCpuMs)}, others ${ms(full.otherCpuMs)}`);
+        for (const f of full.firstFailures) log(`  ${f}`);
+        for (const e of full.familyErrors) log(`  records: ${e}`);
+        fulls[i] = full;
+      }
+      for (const i of order) {
+        await waitQuiet(tag(i));
+        const sampled = await probe(plans[i]!, sampleK);
+        log(`${tag(i)}: probe --sample ${sampleK} ${ms(sampled.wallMs)}, ${sampled.records} records (${sampled.pass} pass, ${sampled.fail} fail), peak RSS ${mb(sampled.rssMB)}`);
+        for (const e of sampled.familyErrors) log(`  records: ${e}`);
+        sampleds[i] = sampled;
+      }
+      for (const i of order) rs[i]!.samples.push({ doctor: doctors[i]!, full: fulls[i]!, sampled: sampleds[i]! });
     }
-    let phases: Phases | undefined;
-    if (!values['skip-phases'] && !interrupted) {
-      await waitQuiet(`${n} nodes, traced probe`);
-      phases = await probePhases(plan);
-      log(`${n} nodes: traced probe: facts ${ms(phases.factsMs.wallMs)}, pods ${ms(phases.setupMs.wallMs)}, probing ${ms(phases.probingMs.wallMs)}, teardown+exit ${ms(phases.teardownMs.wallMs)}`);
+    if (!values['skip-phases']) {
+      for (const [i, plan] of plans.entries()) {
+        if (interrupted) break;
+        await waitQuiet(`${n} nodes${famTag(plan.ipFamily)}, traced probe`);
+        const phases = await probePhases(plan);
+        log(`${n} nodes${famTag(plan.ipFamily)}: traced probe: facts ${ms(phases.factsMs.wallMs)}, pods ${ms(phases.setupMs.wallMs)}, probing ${ms(phases.probingMs.wallMs)}, teardown+exit ${ms(phases.teardownMs.wallMs)}`);
+        rs[i]!.phases = phases;
+      }
     }
-    return { nodes: n, upMs: upCpu.wallMs, startupMs: median(startups), samples, phases, overflows: 0, gcThresh3: thresh };
+    return rs;
   });
-  r.overflows = Math.max(0, neighOverflows() - o0);
-  if (r.overflows) log(`${n} nodes: the kernel logged "neighbor table overflow" ${r.overflows} time(s)`);
-  return r;
+  neigh.overflows = Math.max(0, neighOverflows() - o0);
+  if (neigh.overflows) log(`${n} nodes: the kernel logged "neighbor table overflow" ${neigh.overflows} time(s)`);
+  return { results, neigh };
 }
 
 // -------------------------------------------------------------------------------------------- report
@@ -309,35 +380,73 @@ interface Target {
   ok: boolean | undefined;
 }
 
-function report(results: SizeResult[], at: BenchStart): { md: string; targets: Target[] } {
+/** Dual-stack full mesh at the largest size: at most this many times IPv4-only's wall time (it does twice the cells). */
+const DUAL_RATIO_TARGET = 2;
+
+function report(results: SizeResult[], neigh: NeighInfo[], at: BenchStart): { md: string; targets: Target[] } {
   const med = (r: SizeResult, pick: (s: Sample) => number) => median(r.samples.map(pick));
   const max = (r: SizeResult, pick: (s: Sample) => number) => Math.max(...r.samples.map(pick));
-  const big = results.find((r) => r.nodes === 32);
+  const find = (n: number, f: LabIpFamily) => results.find((r) => r.nodes === n && r.family === f && r.samples.length);
+  /** "32 nodes" or, with several families, "32 nodes (dual)" */
+  const where = (r: SizeResult) => `${r.nodes} nodes${famTag(r.family)}`;
   const targets: Target[] = [];
+  const big = find(32, 'ipv4');
   if (big) {
     const full = med(big, (s) => s.full.wallMs);
-    targets.push({ name: '32-node full-mesh probe ≤ 10 s (wall, median)', measured: ms(full), ok: full <= PROBE_TARGET_MS });
-    targets.push({ name: 'doctor at 32 nodes (report only)', measured: ms(med(big, (s) => s.doctor.wallMs)), ok: undefined });
+    targets.push({ name: `32-node ${showFamily ? 'IPv4-only ' : ''}full-mesh probe ≤ 10 s (wall, median)`, measured: ms(full), ok: full <= PROBE_TARGET_MS });
   }
-  const wrong = results.flatMap((r) => r.samples.flatMap((s) => [s.full, s.sampled].filter((p) => p.records !== p.expected).map((p) => `${r.nodes} nodes: ${p.records}/${p.expected}`)));
-  targets.push({ name: 'every probe returns one record per cell', measured: wrong.length ? wrong.join(', ') : 'yes', ok: wrong.length === 0 });
-  const failing = results.flatMap((r) => r.samples.flatMap((s) => [s.full, s.sampled].filter((p) => p.fail || p.cleanupErrors).map((p) => `${r.nodes} nodes: ${p.fail} fail, ${p.cleanupErrors} cleanup error(s)`)));
+  for (const f of families) {
+    const r = find(32, f);
+    if (r) targets.push({ name: `doctor at 32 nodes${showFamily ? `, ${FAMILY_NAME[f]}` : ''} (report only)`, measured: ms(med(r, (s) => s.doctor.wallMs)), ok: undefined });
+  }
+  // Each other family against IPv4-only at the largest size measured with both.
+  const comparisons = families
+    .filter((f) => f !== 'ipv4')
+    .map((f) => ({ family: f, pairs: [...new Set(results.map((r) => r.nodes))].map((n) => ({ n, base: find(n, 'ipv4'), other: find(n, f) })).filter((p) => p.base && p.other) as { n: number; base: SizeResult; other: SizeResult }[] }))
+    .filter((c) => c.pairs.length);
+  for (const c of comparisons) {
+    const top = c.pairs.reduce((a, b) => (b.n > a.n ? b : a));
+    const o = med(top.other, (s) => s.full.wallMs);
+    const b = med(top.base, (s) => s.full.wallMs);
+    const ratio = o / b;
+    const dual = c.family === 'dual';
+    targets.push({
+      name: `${FAMILY_NAME[c.family]} full-mesh probe at ${top.n} nodes${dual ? ` ≤ ${DUAL_RATIO_TARGET}× IPv4-only (twice the cells; wall, median)` : ' vs IPv4-only (report only)'}`,
+      measured: `${ms(o)} / ${ms(b)} = ${ratio.toFixed(2)}×`,
+      ok: dual && Number.isFinite(ratio) ? ratio <= DUAL_RATIO_TARGET : undefined,
+    });
+  }
+  const probes = (r: SizeResult) => r.samples.flatMap((s) => [s.full, s.sampled]);
+  const wrong = results.flatMap((r) => probes(r).filter((p) => p.records !== p.expected || p.familyErrors.length).map((p) => `${where(r)}: ${p.records}/${p.expected}${p.familyErrors.length ? ` (${p.familyErrors.join(', ')})` : ''}`));
+  targets.push({ name: `every probe returns one record per cell${showFamily ? ' (per family: a dual-stack probe twice as many as IPv4-only)' : ''}`, measured: wrong.length ? wrong.join(', ') : 'yes', ok: wrong.length === 0 });
+  const failing = results.flatMap((r) => probes(r).filter((p) => p.fail || p.cleanupErrors).map((p) => `${where(r)}: ${p.fail} fail, ${p.cleanupErrors} cleanup error(s)`));
   targets.push({ name: 'no probe failures or cleanup errors on a converged lab', measured: failing.length ? [...new Set(failing)].join(', ') : 'none', ok: failing.length === 0 });
 
   const md: string[] = [SECTION, ''];
   md.push(...headerLines(at));
-  md.push(`- reproduce (root, after \`scripts/setup.sh\` and \`npm run build\`): \`node --import tsx scripts/bench-diagnose.ts --sizes ${sizes.join(',')} --repeat ${repeat} --sample ${sampleK}${values['skip-phases'] ? ' --skip-phases' : ''}${values.out ? ` --out ${values.out}` : ''}\``);
+  md.push(loadLine(results.flatMap((r) => r.samples.flatMap((s) => [s.doctor, s.full, s.sampled]))));
   md.push(
-    `- labs: flat, one fresh lab per size, \`podnet up\` once, then ${repeat} run(s) of each command (medians; peak RSS is the maximum). Every node is a network namespace with its own sshd and scripts on this machine, sharing the same ${CORES} cores with the CLI: a full-mesh probe at N nodes creates N probe pods (CNI ADD and DEL of bridge, host-local and portmap, whose iptables calls are a large share of the lab CPU), starts N echo services and N probe processes, and sends ${Object.keys(PROBE_CHECKS).length - 1}·N² probes on those cores. Wall time is around the whole CLI process (start-up included); lab CPU is the lab cgroup's CPU time; "others" is CPU used outside the lab during the run.`,
+    `- reproduce (root, after \`scripts/setup.sh\` and \`npm run build\`): \`node --import tsx scripts/bench-diagnose.ts --sizes ${sizes.join(',')}${showFamily ? ` --families ${families.join(',')}` : ''} --repeat ${repeat} --sample ${sampleK}${values['skip-phases'] ? ' --skip-phases' : ''}${maxWait !== 90 ? ` --max-wait ${maxWait}` : ''}${values.out ? ` --out ${values.out}` : ''}\``,
   );
+  md.push(
+    `- labs: flat, one fresh lab per size${showFamily ? ' and family (`lab up --ip-family`)' : ''}, \`podnet up\` once, then ${repeat} run(s) of each command (medians; peak RSS is the maximum). Every node is a network namespace with its own sshd and scripts on this machine, sharing the same ${CORES} cores with the CLI: a full-mesh probe at N nodes creates N probe pods (CNI ADD and DEL of bridge, host-local and portmap, whose iptables calls are a large share of the lab CPU), starts N echo services and N probe processes, and sends ${Object.keys(PROBE_CHECKS).length - 1}·N² probes on those cores. Wall time is around the whole CLI process (start-up included); lab CPU is the lab cgroup's CPU time; "others" is CPU used outside the lab during the run.`,
+  );
+  if (showFamily) {
+    md.push(
+      `- families: ${families.map((f) => FAMILY_NAME[f]).join(', ')}. A size's labs are up at the same time and their runs take turns command by command (doctor of each, then the full mesh of each, then the sampled probe of each; the family that goes first alternates from run to run), so the families see the same machine conditions. A dual-stack probe runs every cell once per family: twice the records and probes of IPv4-only, over the same probe pods (one CNI ADD per node that assigns both addresses), the same echo services and one probe process per node.`,
+    );
+  }
   md.push('');
   md.push('### Targets', '', '| target | measured | result |', '|---|---|---|');
   for (const t of targets) md.push(`| ${t.name} | ${t.measured} | ${t.ok === undefined ? 'n/a' : t.ok ? 'PASS' : 'MISS'} |`);
   md.push('');
   md.push('### By cluster size', '');
+  const famHead = showFamily ? ' family |' : '';
+  const famAlign = showFamily ? '---|' : '';
+  const famCell = (r: SizeResult) => (showFamily ? ` ${r.family} |` : '');
   md.push(
-    `| nodes | start-up (\`--version\`) | doctor (wall) | doctor RSS | probe full mesh (wall) | lab CPU | saturation | others | records | pass / fail / warn / skip | RSS | probe \`--sample ${sampleK}\` (wall) | records | pass / fail / warn / skip | RSS |`,
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|',
+    `| nodes |${famHead} start-up (\`--version\`) | doctor (wall) | doctor RSS | probe full mesh (wall) | lab CPU | saturation | others | records | pass / fail / warn / skip | RSS | probe \`--sample ${sampleK}\` (wall) | records | pass / fail / warn / skip | RSS |`,
+    `|---:|${famAlign}---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|`,
   );
   const counts = (p: ProbeRun) => `${p.pass} / ${p.fail} / ${p.warn} / ${p.skip}`;
   for (const r of results) {
@@ -346,17 +455,45 @@ function report(results: SizeResult[], at: BenchStart): { md: string; targets: T
     const fullWall = med(r, (s) => s.full.wallMs);
     const fullLab = med(r, (s) => s.full.labCpuMs);
     md.push(
-      `| ${r.nodes} | ${ms(r.startupMs)} | ${ms(med(r, (s) => s.doctor.wallMs))} | ${mb(max(r, (s) => s.doctor.rssMB))} | ${ms(fullWall)} | ${ms(fullLab)} | ${pct(fullLab, fullWall)} | ${ms(med(r, (s) => s.full.otherCpuMs))} | ${last.full.records} | ${counts(last.full)} | ${mb(max(r, (s) => s.full.rssMB))} | ${ms(med(r, (s) => s.sampled.wallMs))} | ${last.sampled.records} | ${counts(last.sampled)} | ${mb(max(r, (s) => s.sampled.rssMB))} |`,
+      `| ${r.nodes} |${famCell(r)} ${ms(r.startupMs)} | ${ms(med(r, (s) => s.doctor.wallMs))} | ${mb(max(r, (s) => s.doctor.rssMB))} | ${ms(fullWall)} | ${ms(fullLab)} | ${pct(fullLab, fullWall)} | ${ms(med(r, (s) => s.full.otherCpuMs))} | ${last.full.records} | ${counts(last.full)} | ${mb(max(r, (s) => s.full.rssMB))} | ${ms(med(r, (s) => s.sampled.wallMs))} | ${last.sampled.records} | ${counts(last.sampled)} | ${mb(max(r, (s) => s.sampled.rssMB))} |`,
     );
   }
   md.push('');
+  for (const c of comparisons) {
+    md.push(`### ${FAMILY_NAME[c.family]} against IPv4-only`, '');
+    md.push(
+      `The full-mesh probe on the ${FAMILY_NAME[c.family]} lab next to the IPv4-only lab of the same size, in the same run (medians). Cells per second: result records over the probe's wall time (start-up, facts, probe pods and teardown included). ${c.family === 'dual' ? `The dual-stack probe runs twice the cells; target: at most ${DUAL_RATIO_TARGET}× IPv4-only's wall time at the largest size.` : 'The same number of cells, over the other family.'}`,
+      '',
+    );
+    md.push(
+      `| nodes | IPv4-only full mesh (wall) | cells | cells/s | ${c.family} full mesh (wall) | cells | cells/s | wall time ratio | lab CPU ratio | doctor ratio | \`up\` ratio | others (IPv4 / ${c.family}) |`,
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const { n, base, other } of c.pairs) {
+      const bw = med(base, (s) => s.full.wallMs);
+      const ow = med(other, (s) => s.full.wallMs);
+      const cells = (r: SizeResult) => r.samples[r.samples.length - 1]!.full.records;
+      const rate = (r: SizeResult, wall: number) => `${Math.round(cells(r) / (wall / 1000)).toLocaleString('en-US')}`;
+      const ratio = (pick: (s: Sample) => number) => `${(med(other, pick) / med(base, pick)).toFixed(2)}×`;
+      md.push(
+        `| ${n} | ${ms(bw)} | ${cells(base).toLocaleString('en-US')} | ${rate(base, bw)} | ${ms(ow)} | ${cells(other).toLocaleString('en-US')} | ${rate(other, ow)} | ${(ow / bw).toFixed(2)}× | ${ratio((s) => s.full.labCpuMs)} | ${ratio((s) => s.doctor.wallMs)} | ${(other.upMs / base.upMs).toFixed(2)}× | ${ms(med(base, (s) => s.full.otherCpuMs))} / ${ms(med(other, (s) => s.full.otherCpuMs))} |`,
+      );
+    }
+    md.push('');
+  }
   md.push('<details><summary>every run (doctor; full mesh wall / lab CPU / CLI CPU / others; sampled)</summary>', '');
   for (const r of results) {
-    md.push(`- ${r.nodes} nodes (podnet up ${ms(r.upMs)}): ${r.samples.map((s) => `${ms(s.doctor.wallMs)}; ${ms(s.full.wallMs)} / ${ms(s.full.labCpuMs)} / ${ms(s.full.cliCpuMs)} / ${ms(s.full.otherCpuMs)}; ${ms(s.sampled.wallMs)}`).join(' — ')}`);
+    md.push(`- ${where(r)} (podnet up ${ms(r.upMs)}): ${r.samples.map((s) => `${ms(s.doctor.wallMs)}; ${ms(s.full.wallMs)} / ${ms(s.full.labCpuMs)} / ${ms(s.full.cliCpuMs)} / ${ms(s.full.otherCpuMs)}; ${ms(s.sampled.wallMs)}`).join(' — ')}`);
   }
   md.push('', '</details>', '');
-  for (const r of results) {
-    md.push(`Neighbour table, ${r.nodes} nodes: \`gc_thresh3\` was ${Number.isFinite(r.gcThresh3) ? r.gcThresh3 : '?'} while the lab was up (a full mesh needs about ${neighNeed(r.nodes)} entries); the kernel logged "neighbor table overflow" ${Number.isFinite(r.overflows) ? r.overflows : '?'} time(s).${r.overflows > 0 ? ' Failures at this size may be the lab machine\'s, not the pod network\'s.' : ''}`);
+  const num = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? String(x) : '?');
+  for (const g of neigh) {
+    const overflow = `the kernel logged "neighbor table overflow" ${num(g.overflows)} time(s).${g.overflows > 0 ? " Failures at this size may be the lab machine's, not the pod network's." : ''}`;
+    if (g.gcThresh3v6 === undefined) {
+      md.push(`Neighbour table, ${g.nodes} nodes: \`gc_thresh3\` was ${num(g.gcThresh3)} while the lab${families.length > 1 ? 's were' : ' was'} up (a full mesh needs about ${neighNeed(g.nodes)} entries${families.length > 1 ? ' per lab' : ''}); ${overflow}`);
+    } else {
+      md.push(`Neighbour tables, ${g.nodes} nodes: \`gc_thresh3\` was ${num(g.gcThresh3)} (IPv4, ARP) and ${num(g.gcThresh3v6)} (IPv6, NDP) while the labs were up (a full mesh needs about ${neighNeed(g.nodes)} entries per lab and family); ${overflow}`);
+    }
   }
   md.push('');
   const traced = results.filter((r) => r.phases);
@@ -366,11 +503,11 @@ function report(results: SizeResult[], at: BenchStart): { md: string; targets: T
       'One extra full-mesh `podnet probe` per size without `--json`, its plain progress lines on stderr timestamped as they arrive. Phases: start-up and facts (process start → first "creating probe pod": node, oclif, ssh connections, one facts round trip per node), probe pods (→ first "probing": netns, CNI ADD of the chain and echo services on every node), probing (→ last node\'s result: every node\'s batch of probes), teardown and exit (pods removed, connections closed, matrices rendered). Each cell: wall time (lab CPU saturation of the machine\'s cores).',
       '',
     );
-    md.push('| nodes | checks/node | start-up + facts | probe pods | probing | per-node batch (min–max) | teardown + exit | total |', '|---:|---:|---:|---:|---:|---:|---:|---:|');
+    md.push(`| nodes |${famHead} checks/node | start-up + facts | probe pods | probing | per-node batch (min–max) | teardown + exit | total |`, `|---:|${famAlign}---:|---:|---:|---:|---:|---:|---:|`);
     const cell = (p: Phase) => `${ms(p.wallMs)} (${pct(p.labCpuMs, p.wallMs)})`;
     for (const r of traced) {
       const p = r.phases!;
-      md.push(`| ${r.nodes} | ${p.checksPerNode} | ${cell(p.factsMs)} | ${cell(p.setupMs)} | ${cell(p.probingMs)} | ${ms(p.batchMinMs)}–${ms(p.batchMaxMs)} | ${cell(p.teardownMs)} | ${ms(p.totalMs)} |`);
+      md.push(`| ${r.nodes} |${famCell(r)} ${p.checksPerNode} | ${cell(p.factsMs)} | ${cell(p.setupMs)} | ${cell(p.probingMs)} | ${ms(p.batchMinMs)}–${ms(p.batchMaxMs)} | ${cell(p.teardownMs)} | ${ms(p.totalMs)} |`);
     }
     md.push('');
   }
@@ -384,14 +521,19 @@ async function main(): Promise<void> {
   const at = await startBench();
 
   const results: SizeResult[] = [];
+  const neigh: NeighInfo[] = [];
   for (const n of sizes) {
     if (interrupted) return;
-    results.push(await benchSize(n));
+    const r = await benchSize(n);
+    results.push(...r.results);
+    neigh.push(r.neigh);
   }
   if (interrupted) return;
-  results.sort((a, b) => a.nodes - b.nodes);
+  const famOrder = (f: LabIpFamily) => families.indexOf(f);
+  results.sort((a, b) => a.nodes - b.nodes || famOrder(a.family) - famOrder(b.family));
+  neigh.sort((a, b) => a.nodes - b.nodes);
 
-  const { md, targets } = report(results, at);
+  const { md, targets } = report(results, neigh, at);
   process.stdout.write(md);
   if (values.out) {
     writeSections(resolve(values.out), md);

@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isExecutable, labRun, readLabPlan, type ExecTarget } from '../src/lab/service.js';
 import { cgroup2Root } from '../src/lab/host.js';
-import type { LabPlan } from '../src/lab/topology.js';
+import { LAB_IP_FAMILIES, type LabIpFamily, type LabPlan } from '../src/lab/topology.js';
+import type { IpFamily } from '../src/net/family.js';
 import { runLocal, type RunResult } from '../src/transport/local.js';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,17 +46,34 @@ export async function podnetLocal(args: string[], timeoutMs = 180_000): Promise<
   return runLocal(process.execPath, [runJs, ...args], { env, timeoutMs });
 }
 
-export async function labUp(name: string, nodes: number): Promise<LabPlan> {
+/**
+ * `lab up` and `lab down` of concurrent labs (other users' on a shared machine) can collide on the shared
+ * neighbour-limit records in /run/podnet (read, change, write without a lock): a failed attempt is retried
+ * once, after the same command has cleaned up what the failed one left.
+ */
+async function retried(what: string, attempt: () => Promise<RunResult>, cleanup: () => Promise<unknown>): Promise<RunResult> {
+  let r = await attempt();
+  if (r.exitCode === 0) return r;
+  log(`${what} failed (${r.stderr.trim().split('\n')[0]}); retrying once`);
+  await cleanup();
+  await new Promise((res) => setTimeout(res, 1000));
+  r = await attempt();
+  return r;
+}
+
+export async function labUp(name: string, nodes: number, family: LabIpFamily = 'ipv4'): Promise<LabPlan> {
   // A leftover of an earlier, killed run of this benchmark would make `lab up` refuse.
   await podnetLocal(['lab', 'down', '--name', name]);
   liveLabs.add(name);
-  const r = await podnetLocal(['lab', 'up', '--nodes', String(nodes), '--name', name, '--topology', 'flat']);
-  if (r.exitCode !== 0) throw new Error(`lab up ${name} (${nodes} nodes) failed: ${r.stderr.trim()}`);
+  const args = ['lab', 'up', '--nodes', String(nodes), '--name', name, '--topology', 'flat', ...(family === 'ipv4' ? [] : ['--ip-family', family])];
+  const r = await retried(`lab up ${name}`, () => podnetLocal(args), () => podnetLocal(['lab', 'down', '--name', name]));
+  if (r.exitCode !== 0) throw new Error(`lab up ${name} (${nodes} nodes${family === 'ipv4' ? '' : `, ${family}`}) failed: ${r.stderr.trim()}`);
   return readLabPlan(name);
 }
 
 export async function labDown(name: string): Promise<void> {
-  const r = await podnetLocal(['lab', 'down', '--name', name]);
+  const down = () => podnetLocal(['lab', 'down', '--name', name]);
+  const r = await retried(`lab down ${name}`, down, async () => undefined);
   if (r.exitCode !== 0) throw new Error(`lab down ${name} failed: ${r.stderr.trim()}`);
   liveLabs.delete(name);
 }
@@ -69,6 +87,59 @@ export async function withLab<T>(name: string, nodes: number, fn: (plan: LabPlan
   }
 }
 
+/**
+ * Several labs up at once (one per family of a size, so that their measurements can alternate and see
+ * the same machine conditions); all of them torn down again, the first teardown error rethrown.
+ */
+export async function withLabs<T>(labs: { name: string; nodes: number; family: LabIpFamily }[], fn: (plans: LabPlan[]) => Promise<T>): Promise<T> {
+  // One after the other: two `lab down`s at once would collide on the neighbour-limit records.
+  const downAll = async () => {
+    let first: unknown;
+    for (const l of labs.filter((x) => liveLabs.has(x.name))) {
+      try {
+        await labDown(l.name);
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first !== undefined) throw first;
+  };
+  let out: T;
+  try {
+    const plans: LabPlan[] = [];
+    for (const l of labs) plans.push(await labUp(l.name, l.nodes, l.family));
+    out = await fn(plans);
+  } catch (e) {
+    await downAll().catch((d: unknown) => log(`tearing down after an error: ${d instanceof Error ? d.message : String(d)}`));
+    throw e;
+  }
+  await downAll();
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------ families
+
+/** The IP families a benchmark measures (`--families`), each on labs of its own (`lab up --ip-family`). */
+export function parseFamilies(s: string): LabIpFamily[] {
+  const asked = s.split(',').map((x) => x.trim());
+  const bad = asked.filter((x) => !(LAB_IP_FAMILIES as readonly string[]).includes(x));
+  if (bad.length || !asked.length) fail(`--families: expected a comma-separated list of ${LAB_IP_FAMILIES.join(', ')}, got "${s}"`);
+  // Canonical order (IPv4-only first, the baseline the others are compared with), each once.
+  return LAB_IP_FAMILIES.filter((f) => asked.includes(f));
+}
+
+export const FAMILY_NAME: Record<LabIpFamily, string> = { ipv4: 'IPv4-only', ipv6: 'IPv6-only', dual: 'dual-stack' };
+
+/** The families whose cells a probe on a lab of this family runs (dual-stack: the whole matrix twice). */
+export function probedFamilies(f: LabIpFamily): IpFamily[] {
+  return f === 'dual' ? ['ipv4', 'ipv6'] : [f];
+}
+
+/** A benchmark lab's name: bup16 (IPv4, as always), bup16d (dual-stack), bup16v6 (IPv6-only). */
+export function labName(prefix: string, nodes: number, family: LabIpFamily): string {
+  return `${prefix}${nodes}${family === 'ipv4' ? '' : family === 'dual' ? 'd' : 'v6'}`;
+}
+
 /** set once Ctrl-C or SIGTERM arrived: the scripts stop starting new measurements (a live ESM binding) */
 export let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -76,7 +147,10 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     if (interrupted) return;
     interrupted = true;
     log(`${sig}: tearing down ${[...liveLabs].join(', ') || 'nothing'}`);
-    void Promise.allSettled([...liveLabs].map((n) => podnetLocal(['lab', 'down', '--name', n]))).finally(() => process.exit(130));
+    // One after the other (see withLabs).
+    void (async () => {
+      for (const n of [...liveLabs]) await podnetLocal(['lab', 'down', '--name', n]).catch(() => undefined);
+    })().finally(() => process.exit(130));
   });
 }
 
@@ -123,22 +197,49 @@ export async function measured<T>(plan: LabPlan, fn: () => Promise<T>): Promise<
   return [out, { wallMs, labCpuMs: lab, otherCpuMs: Math.max(0, machineBusyMs() - b0 - (Number.isFinite(lab) ? lab : 0)) }];
 }
 
+/** How long waitQuiet waits for other load to settle (`--max-wait`), and what it saw. */
+export const quiet = { maxMs: 90_000, waits: 0, busyStarts: 0, waitedMs: 0 };
+
+/** `--max-wait SECONDS`: how long to wait for other load to settle before each measurement. */
+export function parseMaxWait(s: string): number {
+  const v = Number(s);
+  if (!Number.isFinite(v) || v < 0 || v > 3600) fail(`--max-wait: expected seconds from 0 to 3600, got "${s}"`);
+  quiet.maxMs = v * 1000;
+  return v;
+}
+
 /** Wait until other load is below a quarter of a core (sampled over 1 s), at most maxMs. */
-export async function waitQuiet(what: string, maxMs = 90_000): Promise<void> {
+export async function waitQuiet(what: string, maxMs = quiet.maxMs): Promise<void> {
   const t0 = performance.now();
   let warned = false;
-  for (;;) {
-    const b0 = machineBusyMs();
-    await new Promise((r) => setTimeout(r, 1000));
-    const cores = (machineBusyMs() - b0) / 1000;
-    if (cores < 0.25) return;
-    if (performance.now() - t0 > maxMs) {
-      log(`${what}: the machine is still busy (${cores.toFixed(2)} cores used by others); measuring anyway`);
-      return;
+  quiet.waits++;
+  try {
+    for (;;) {
+      const b0 = machineBusyMs();
+      await new Promise((r) => setTimeout(r, 1000));
+      const cores = (machineBusyMs() - b0) / 1000;
+      if (cores < 0.25) return;
+      if (performance.now() - t0 > maxMs) {
+        quiet.busyStarts++;
+        log(`${what}: the machine is still busy (${cores.toFixed(2)} cores used by others); measuring anyway`);
+        return;
+      }
+      if (!warned) log(`${what}: waiting for other load to settle (${cores.toFixed(2)} cores busy)`);
+      warned = true;
     }
-    if (!warned) log(`${what}: waiting for other load to settle (${cores.toFixed(2)} cores busy)`);
-    warned = true;
+  } finally {
+    quiet.waitedMs += performance.now() - t0;
   }
+}
+
+/**
+ * How loaded the machine was: other processes' CPU during the measured runs (in cores: their CPU time
+ * over the run's wall time), and how many measurements started before other load had settled.
+ */
+export function loadLine(runs: Cpu[]): string {
+  const cores = runs.map((r) => r.otherCpuMs / r.wallMs).filter(Number.isFinite);
+  const busy = cores.filter((c) => c >= 0.25).length;
+  return `- other load while measuring: ${cores.length ? `median ${median(cores).toFixed(2)}, max ${Math.max(...cores).toFixed(2)} of ${CORES} cores used outside the lab during the ${cores.length} measured runs (${busy} of them with ≥ 0.25 cores)` : 'n/a'}; ${quiet.busyStarts} of ${quiet.waits} measurements started while others still used ≥ 0.25 cores after waiting up to ${Math.round(quiet.maxMs / 1000)} s (waited ${ms(quiet.waitedMs)} in all)`;
 }
 
 // -------------------------------------------------------------------------------- CLI resource probe

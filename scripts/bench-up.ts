@@ -2,27 +2,32 @@
 // `podnet up` benchmark (not a test): scaling, round trips, memory, a naive ssh-per-command baseline and
 // bulk route programming, all against local labs (network namespaces; no traffic leaves them).
 //
-// Usage: node --import tsx scripts/bench-up.ts [--sizes 4,8,16,32] [--repeat 3] [--naive-sizes 4,16]
-//                                              [--routes 5000] [--out docs/benchmarks.md] [--check]
+// Usage: node --import tsx scripts/bench-up.ts [--sizes 4,8,16,32] [--families ipv4] [--repeat 3] [--naive-sizes 4,16]
+//                                              [--routes 5000] [--out docs/benchmarks.md] [--max-wait 90] [--check]
 //   --sizes        flat lab sizes for `podnet up`: a converging run, then an already-converged run
+//   --families     IP families to measure, comma-separated: ipv4, ipv6, dual. Each family gets labs of its
+//                  own (`lab up --ip-family F`); per size and run the families' labs are up together and
+//                  their runs take turns, so every family sees the same machine conditions; the report
+//                  compares each with IPv4-only. The naive baseline and the bulk routes stay IPv4.
 //   --repeat       fresh labs per size; the report gives medians
 //   --naive-sizes  sizes for the hand-written-script baseline (one ssh per command, node after node; run once)
 //   --routes       routes programmed in one batch on one node with podnet's renderer
 //   --out          also write the report into this file, replacing its own sections and keeping the others
+//   --max-wait     seconds to wait for other load to settle before each measurement
 //   --check        exit 1 if a target is missed (default: report only, exit 0)
 // Needs root, the lab's packages (scripts/setup.sh) and a build (npm run build). Labs are named b<what><N>
-// and every lab is torn down again, also on failure or Ctrl-C.
+// (bup<N>d dual-stack, bup<N>v6 IPv6-only) and every lab is torn down again, also on failure or Ctrl-C.
 //
 // The machine may be shared (other labs, test suites): before each measurement the benchmark waits up to
-// 90 s for other load to settle, and it reports the CPU that other processes used during each run. Lab CPU
+// 90 s (--max-wait) for other load to settle, and it reports the CPU that other processes used during each run. Lab CPU
 // (the lab's cgroup: CLI, ssh, every node's sshd and scripts) is accounted separately, so the numbers show
 // how much of the wall time is the lab's own nodes sharing the machine's cores with the CLI.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { LabPlan } from '../src/lab/topology.js';
+import type { LabIpFamily, LabPlan } from '../src/lab/topology.js';
 import { renderNodeScript } from '../src/render/node-script.js';
 import type { Change } from '../src/plan/diff.js';
-import { setBenchName, interrupted, CORES, fail, log, median, liveLabs, labDown, withLab, run, type Cpu, measured, waitQuiet, ruWrapper, takeRusage, ms, writeSections, startBench, headerLines, type BenchStart } from './bench-lib.js';
+import { setBenchName, interrupted, CORES, fail, log, median, liveLabs, labDown, withLab, withLabs, run, type Cpu, measured, waitQuiet, parseMaxWait, loadLine, ruWrapper, takeRusage, ms, writeSections, startBench, headerLines, type BenchStart, parseFamilies, labName, FAMILY_NAME } from './bench-lib.js';
 
 setBenchName('bench-up');
 
@@ -33,10 +38,17 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '3' },
     'naive-sizes': { type: 'string', default: '4,16' },
     routes: { type: 'string', default: '5000' },
+    families: { type: 'string', default: 'ipv4' },
     out: { type: 'string' },
+    'max-wait': { type: 'string', default: '90' },
     check: { type: 'boolean', default: false },
   },
 });
+const families = parseFamilies(values.families!);
+/** the family column, comparisons and family names in labels: only when more than IPv4-only is measured */
+const showFamily = families.some((f) => f !== 'ipv4');
+const famTag = (f: LabIpFamily) => (showFamily ? ` (${f})` : '');
+const maxWait = parseMaxWait(values['max-wait']!);
 const sizes = parseSizes('--sizes', values.sizes!);
 const naiveSizes = values['naive-sizes'] === '' ? [] : parseSizes('--naive-sizes', values['naive-sizes']!);
 const repeat = Number(values.repeat);
@@ -105,26 +117,38 @@ interface SizeSample {
 
 interface SizeResult {
   nodes: number;
+  family: LabIpFamily;
   samples: SizeSample[];
 }
 
-async function benchSize(n: number, runs: number): Promise<SizeResult> {
-  const samples: SizeSample[] = [];
+/**
+ * `runs` fresh labs per family at size n. In each run the families' labs are up together and take turns
+ * (converging runs one after the other, then the converged runs; the family going first alternates).
+ */
+async function benchSize(n: number, runs: number, fams: LabIpFamily[] = families): Promise<SizeResult[]> {
+  const out: SizeResult[] = fams.map((family) => ({ nodes: n, family, samples: [] }));
   for (let k = 1; k <= runs && !interrupted; k++) {
-    const tag = `${n} nodes, run ${k}/${runs}`;
-    samples.push(
-      await withLab(`bup${n}`, n, async (plan) => {
-        await waitQuiet(tag);
-        const converge = await podnetUp(plan);
-        log(`${tag}: converging ${ms(converge.wallMs)} (lab CPU ${ms(converge.labCpuMs)}, CLI CPU ${ms(converge.cliCpuMs)}, others ${ms(converge.otherCpuMs)}), ${converge.maxRoundTrips} round trip(s)/node`);
-        await waitQuiet(tag);
-        const converged = await podnetUp(plan);
-        log(`${tag}: converged ${ms(converged.wallMs)}, ${converged.changes} change(s)`);
-        return { converge, converged };
-      }),
-    );
+    const labs = fams.map((family) => ({ name: labName('bup', n, family), nodes: n, family }));
+    await withLabs(labs, async (plans) => {
+      const order = plans.map((_, i) => i);
+      if (k % 2 === 0) order.reverse();
+      const tag = (i: number) => `${n} nodes${famTag(fams[i]!)}, run ${k}/${runs}`;
+      const converge: UpRun[] = [];
+      for (const i of order) {
+        await waitQuiet(tag(i));
+        const c = await podnetUp(plans[i]!);
+        log(`${tag(i)}: converging ${ms(c.wallMs)} (lab CPU ${ms(c.labCpuMs)}, CLI CPU ${ms(c.cliCpuMs)}, others ${ms(c.otherCpuMs)}), ${c.maxRoundTrips} round trip(s)/node`);
+        converge[i] = c;
+      }
+      for (const i of order) {
+        await waitQuiet(tag(i));
+        const converged = await podnetUp(plans[i]!);
+        log(`${tag(i)}: converged ${ms(converged.wallMs)}, ${converged.changes} change(s)`);
+        out[i]!.samples.push({ converge: converge[i]!, converged });
+      }
+    });
   }
-  return { nodes: n, samples };
+  return out;
 }
 
 /** Median of a metric over a size's samples. */
@@ -267,9 +291,9 @@ interface Target {
 }
 
 function report(sizeResults: SizeResult[], naive: NaiveResult[], routes: RoutesResult | undefined, at: BenchStart): { md: string; targets: Target[] } {
-  const by = (n: number) => sizeResults.find((r) => r.nodes === n);
-  const podnetWall = (n: number) => {
-    const r = by(n);
+  const by = (n: number, f: LabIpFamily = 'ipv4') => sizeResults.find((r) => r.nodes === n && r.family === f && r.samples.length);
+  const podnetWall = (n: number, f: LabIpFamily = 'ipv4') => {
+    const r = by(n, f);
     return r ? med(r, (s) => s.converge.wallMs) : NaN;
   };
   const targets: Target[] = [];
@@ -277,12 +301,26 @@ function report(sizeResults: SizeResult[], naive: NaiveResult[], routes: RoutesR
   const big = by(32);
   if (small && big) {
     const ratio = podnetWall(32) / podnetWall(4);
-    targets.push({ name: '32 nodes within 1.5× the 4-node time (converging run, wall, median)', measured: `${ms(podnetWall(32))} / ${ms(podnetWall(4))} = ${ratio.toFixed(2)}×`, ok: ratio <= 1.5 });
+    targets.push({ name: `32 nodes within 1.5× the 4-node time (${showFamily ? 'IPv4-only, ' : ''}converging run, wall, median)`, measured: `${ms(podnetWall(32))} / ${ms(podnetWall(4))} = ${ratio.toFixed(2)}×`, ok: ratio <= 1.5 });
+  }
+  for (const f of families.filter((x) => x !== 'ipv4')) {
+    if (by(4, f) && by(32, f)) {
+      const ratio = podnetWall(32, f) / podnetWall(4, f);
+      targets.push({ name: `${FAMILY_NAME[f]}: 32 nodes against the 4-node time (converging run, wall, median; report only)`, measured: `${ms(podnetWall(32, f))} / ${ms(podnetWall(4, f))} = ${ratio.toFixed(2)}×`, ok: undefined });
+    }
+  }
+  // Each other family against IPv4-only at the largest size measured with both (report only: the issue sets no target for up).
+  const bothSizes = (f: LabIpFamily) => [...new Set(sizeResults.map((r) => r.nodes))].filter((n) => by(n) && by(n, f)).sort((a, b) => a - b);
+  for (const f of families.filter((x) => x !== 'ipv4')) {
+    const top = bothSizes(f).pop();
+    if (top === undefined) continue;
+    const ratio = podnetWall(top, f) / podnetWall(top);
+    targets.push({ name: `${FAMILY_NAME[f]} \`up\` at ${top} nodes vs IPv4-only (converging run, wall, median; report only)`, measured: `${ms(podnetWall(top, f))} / ${ms(podnetWall(top))} = ${ratio.toFixed(2)}×`, ok: undefined });
   }
   if (sizeResults.length) {
     const rt = Math.max(...sizeResults.flatMap((r) => r.samples.map((s) => s.converge.maxRoundTrips)));
-    targets.push({ name: '≤ 2 SSH round trips per node (converging run, max over nodes, sizes and runs)', measured: String(rt), ok: rt <= 2 });
-    const dirty = sizeResults.flatMap((r) => r.samples.filter((s) => s.converged.changes !== 0).map((s) => `${r.nodes} nodes: ${s.converged.changes}`));
+    targets.push({ name: `≤ 2 SSH round trips per node (converging run, max over nodes, sizes${showFamily ? ', families' : ''} and runs)`, measured: String(rt), ok: rt <= 2 });
+    const dirty = sizeResults.flatMap((r) => r.samples.filter((s) => s.converged.changes !== 0).map((s) => `${r.nodes} nodes${famTag(r.family)}: ${s.converged.changes}`));
     targets.push({ name: 'second run changes nothing', measured: dirty.length ? dirty.join(', ') : '0 changes in every run', ok: dirty.length === 0 });
   }
   const n16 = naive.find((r) => r.nodes === 16);
@@ -295,7 +333,10 @@ function report(sizeResults: SizeResult[], naive: NaiveResult[], routes: RoutesR
   const md: string[] = [];
   md.push('# podnet benchmarks', '');
   md.push(...headerLines(at));
-  md.push(`- reproduce (root, after \`scripts/setup.sh\`): \`node --import tsx scripts/bench-up.ts --sizes ${sizes.join(',')} --repeat ${repeat} --naive-sizes ${naiveSizes.join(',') || "''"} --routes ${routeCount}${values.out ? ` --out ${values.out}` : ''}\``);
+  md.push(loadLine([...sizeResults.flatMap((r) => r.samples.flatMap((s) => [s.converge, s.converged])), ...naive]));
+  md.push(
+    `- reproduce (root, after \`scripts/setup.sh\`): \`node --import tsx scripts/bench-up.ts --sizes ${sizes.join(',')}${showFamily ? ` --families ${families.join(',')}` : ''} --repeat ${repeat} --naive-sizes ${naiveSizes.join(',') || "''"} --routes ${routeCount}${maxWait !== 90 ? ` --max-wait ${maxWait}` : ''}${values.out ? ` --out ${values.out}` : ''}\``,
+  );
   md.push(
     `- labs: flat (one L2 segment); every node is a network namespace with its own sshd on this machine, so all nodes' sshd, shells and scripts share the same ${CORES} cores as the CLI. Lab CPU is the lab cgroup's CPU time (CLI, ssh clients and control masters, every node's sshd and scripts); "others" is CPU used outside the lab during the run (a shared machine).`,
   );
@@ -306,25 +347,45 @@ function report(sizeResults: SizeResult[], naive: NaiveResult[], routes: RoutesR
   if (sizeResults.length) {
     md.push('## `podnet up` by cluster size', '');
     md.push(
-      `Medians over ${repeat} fresh lab(s) per size. Wall time is measured around the whole CLI process (node start-up included); \`elapsedMs\` is podnet's own figure from the JSON report. CLI CPU is node plus its ssh clients (user + sys). Saturation = lab CPU / (wall × ${CORES} cores).`,
+      `Medians over ${repeat} fresh lab(s) per size${showFamily ? ' and family (`lab up --ip-family`; in each run the families\' labs are up together and their runs take turns, the converging runs one after the other, then the converged runs)' : ''}. Wall time is measured around the whole CLI process (node start-up included); \`elapsedMs\` is podnet's own figure from the JSON report. CLI CPU is node plus its ssh clients (user + sys). Saturation = lab CPU / (wall × ${CORES} cores).`,
       '',
     );
     md.push(
-      '| nodes | converging run (wall) | elapsedMs | lab CPU | CLI CPU | saturation | others | converged run (wall) | changes on 2nd run | round trips/node (max, 1st / 2nd) | peak RSS |',
-      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      `| nodes |${showFamily ? ' family |' : ''} converging run (wall) | elapsedMs | lab CPU | CLI CPU | saturation | others | converged run (wall) | changes on 2nd run | round trips/node (max, 1st / 2nd) | peak RSS |`,
+      `|---:|${showFamily ? '---|' : ''}---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
     );
     for (const r of sizeResults) {
       const c = (f: (u: UpRun) => number) => med(r, (s) => f(s.converge));
       const rss = Math.max(...r.samples.flatMap((s) => [s.converge.rssMB, s.converged.rssMB]).filter(Number.isFinite));
       const sat = c((u) => u.labCpuMs / (u.wallMs * CORES));
       md.push(
-        `| ${r.nodes} | ${ms(c((u) => u.wallMs))} | ${Math.round(c((u) => u.elapsedMs))} | ${ms(c((u) => u.labCpuMs))} | ${ms(c((u) => u.cliCpuMs))} | ${Number.isFinite(sat) ? `${Math.round(sat * 100)}%` : 'n/a'} | ${ms(c((u) => u.otherCpuMs))} | ${ms(med(r, (s) => s.converged.wallMs))} | ${Math.max(...r.samples.map((s) => s.converged.changes))} | ${Math.max(...r.samples.map((s) => s.converge.maxRoundTrips))} / ${Math.max(...r.samples.map((s) => s.converged.maxRoundTrips))} | ${Number.isFinite(rss) ? `${rss.toFixed(0)} MB` : 'n/a'} |`,
+        `| ${r.nodes} |${showFamily ? ` ${r.family} |` : ''} ${ms(c((u) => u.wallMs))} | ${Math.round(c((u) => u.elapsedMs))} | ${ms(c((u) => u.labCpuMs))} | ${ms(c((u) => u.cliCpuMs))} | ${Number.isFinite(sat) ? `${Math.round(sat * 100)}%` : 'n/a'} | ${ms(c((u) => u.otherCpuMs))} | ${ms(med(r, (s) => s.converged.wallMs))} | ${Math.max(...r.samples.map((s) => s.converged.changes))} | ${Math.max(...r.samples.map((s) => s.converge.maxRoundTrips))} / ${Math.max(...r.samples.map((s) => s.converged.maxRoundTrips))} | ${Number.isFinite(rss) ? `${rss.toFixed(0)} MB` : 'n/a'} |`,
       );
     }
     md.push('');
+    for (const f of families.filter((x) => x !== 'ipv4')) {
+      const ns = bothSizes(f);
+      if (!ns.length) continue;
+      md.push(
+        `${FAMILY_NAME[f]} against IPv4-only, same sizes, same run (medians; a ratio is ${f} over IPv4-only):`,
+        '',
+        `| nodes | IPv4-only converging (wall) | ${f} converging (wall) | ratio | lab CPU ratio | CLI CPU ratio | IPv4-only converged (wall) | ${f} converged (wall) | ratio | changes on the converging run (IPv4 / ${f}) |`,
+        '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      );
+      for (const n of ns) {
+        const b = by(n)!;
+        const o = by(n, f)!;
+        const m = (r: SizeResult, pick: (s: SizeSample) => number) => med(r, pick);
+        const ratio = (pick: (s: SizeSample) => number) => `${(m(o, pick) / m(b, pick)).toFixed(2)}×`;
+        md.push(
+          `| ${n} | ${ms(m(b, (s) => s.converge.wallMs))} | ${ms(m(o, (s) => s.converge.wallMs))} | ${ratio((s) => s.converge.wallMs)} | ${ratio((s) => s.converge.labCpuMs)} | ${ratio((s) => s.converge.cliCpuMs)} | ${ms(m(b, (s) => s.converged.wallMs))} | ${ms(m(o, (s) => s.converged.wallMs))} | ${ratio((s) => s.converged.wallMs)} | ${Math.round(m(b, (s) => s.converge.changes))} / ${Math.round(m(o, (s) => s.converge.changes))} |`,
+        );
+      }
+      md.push('');
+    }
     md.push('<details><summary>every run (converging wall / lab CPU / CLI CPU / others; converged wall)</summary>', '');
     for (const r of sizeResults) {
-      md.push(`- ${r.nodes} nodes: ${r.samples.map((s) => `${ms(s.converge.wallMs)} / ${ms(s.converge.labCpuMs)} / ${ms(s.converge.cliCpuMs)} / ${ms(s.converge.otherCpuMs)}; ${ms(s.converged.wallMs)}`).join(' — ')}`);
+      md.push(`- ${r.nodes} nodes${famTag(r.family)}: ${r.samples.map((s) => `${ms(s.converge.wallMs)} / ${ms(s.converge.labCpuMs)} / ${ms(s.converge.cliCpuMs)} / ${ms(s.converge.otherCpuMs)}; ${ms(s.converged.wallMs)}`).join(' — ')}`);
     }
     md.push('', '</details>', '');
   }
@@ -354,11 +415,12 @@ async function main(): Promise<void> {
   const sizeResults: SizeResult[] = [];
   for (const n of sizes) {
     if (interrupted) return;
-    sizeResults.push(await benchSize(n, repeat));
+    sizeResults.push(...(await benchSize(n, repeat)));
   }
-  // A naive size not among --sizes still needs podnet's time at that size.
-  for (const n of naiveSizes) if (!sizeResults.some((r) => r.nodes === n) && !interrupted) sizeResults.push(await benchSize(n, repeat));
-  sizeResults.sort((a, b) => a.nodes - b.nodes);
+  // A naive size not among --sizes still needs podnet's (IPv4) time at that size.
+  for (const n of naiveSizes) if (!sizeResults.some((r) => r.nodes === n && r.family === 'ipv4') && !interrupted) sizeResults.push(...(await benchSize(n, repeat, ['ipv4'])));
+  const famOrder = (f: LabIpFamily) => ['ipv4', 'ipv6', 'dual'].indexOf(f);
+  sizeResults.sort((a, b) => a.nodes - b.nodes || famOrder(a.family) - famOrder(b.family));
 
   const naive: NaiveResult[] = [];
   for (const n of naiveSizes) {

@@ -49,7 +49,8 @@ export async function assertClean(lab: TestLab, cells: number): Promise<void> {
 
 export async function assertNoProbeLeftovers(lab: TestLab): Promise<void> {
   for (const n of lab.plan.nodes) {
-    const r = await lab.shOnNode(n.name, 'ip netns list; grep podnet-probe /proc/self/mountinfo; pgrep -af podnet-probe; iptables -t nat -S | grep -- "-A CNI-DN-"; ls /var/lib/cni/networks/podnet 2>/dev/null | grep -v -e lock -e last_reserved; ls -d /run/podnet-probe-* 2>/dev/null');
+    // pgrep sees every process of the machine (the lab shares one PID namespace): only this node's network namespace counts.
+    const r = await lab.shOnNode(n.name, 'ip netns list; grep podnet-probe /proc/self/mountinfo; me=$(readlink /proc/self/ns/net); for p in $(pgrep -f podnet-probe); do [ "$(readlink /proc/$p/ns/net 2>/dev/null)" = "$me" ] && tr "\\0" " " < /proc/$p/cmdline && echo; done; iptables -t nat -S | grep -- "-A CNI-DN-"; ls /var/lib/cni/networks/podnet 2>/dev/null | grep -v -e lock -e last_reserved; ls -d /run/podnet-probe-* 2>/dev/null');
     assert.equal(r.stdout.trim(), '', `${n.name} has probe leftovers:\n${r.stdout}`);
   }
 }
