@@ -16,7 +16,7 @@
  * (net.ipv6.neigh.default.gc_thresh2/3): labs with an IPv6 underlay are counted against it the same
  * way, recorded in /run/podnet/neigh6.json (hostNeighIoFor('ipv6')).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LAB_ROOT } from './topology.js';
 import type { IpFamily } from '../net/family.js';
@@ -77,7 +77,10 @@ function hostIo(sysctlDir: string, stateFile: string, sysctlPrefix: string): Nei
     saveState: (state) => {
       if (!state) return rmSync(stateFile, { force: true });
       mkdirSync(dirname(stateFile), { recursive: true });
-      writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+      // Beside it and renamed: a lab up or down running at the same time never reads half a file.
+      const tmp = `${stateFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+      renameSync(tmp, stateFile);
     },
     sysctlPrefix,
   };
