@@ -52,14 +52,15 @@ export function runUnit<I extends string>(unit: CheckUnit<I>, node: CheckContext
 
 /** A node as a per-family check of `family` sees it: that family's routes, rules, addresses and pod range. */
 export function familyView(n: NodeView, family: FamilyTable): NodeView {
-  if (family === IPV4) return { ...n, ...n.byFamily?.ipv4 };
   const f = n.facts;
   // IPv6 has no policy rules or extra tables in the facts (they are IPv4's): none are judged against IPv6 CIDRs.
-  const facts = { ...f, routes: f.routes6, iptablesFilter: f.ip6tablesFilter, iptablesNat: f.ip6tablesNat, rules: [], routeTables: {} };
+  const facts = family === IPV4 ? f : { ...f, routes: f.routes6, iptablesFilter: f.ip6tablesFilter, iptablesNat: f.ip6tablesNat, rules: [], routeTables: {} };
   const mine = n.byFamily?.[family.name];
+  // The live config's range of this family (a config may list IPv6 first); an IPv4 config without ranges keeps its subnet.
   const range = n.live?.bridge?.ranges.find((r) => familyOf(r.subnet) === family);
-  const live = n.live?.bridge ? { ...n.live, bridge: { ...n.live.bridge, subnet: range?.subnet, gateway: range?.gateway } } : n.live;
-  return { ...n, facts, live, nodeIP: mine?.nodeIP, podCIDR: mine?.podCIDR };
+  const live = n.live?.bridge && (range || family !== IPV4) ? { ...n.live, bridge: { ...n.live.bridge, subnet: range?.subnet, gateway: range?.gateway } } : n.live;
+  if (!mine) return family === IPV4 ? { ...n, live } : { ...n, facts, live, nodeIP: undefined, podCIDR: undefined };
+  return { ...n, facts, live, nodeIP: mine.nodeIP, podCIDR: mine.podCIDR };
 }
 
 /**

@@ -17,6 +17,9 @@ export const FILE = '@@podnet:file';
 export const SYSCTL_KEYS = [
   ...FAMILIES.map((f) => f.forwarding),
   ...FAMILIES.map((f) => f.bridgeNf),
+  // IPv6 switched off: a bridge podnet makes inherits default's (no IPv6 gateway can be added)
+  'net.ipv6.conf.all.disable_ipv6',
+  'net.ipv6.conf.default.disable_ipv6',
   'net.ipv4.conf.all.rp_filter',
   'net.ipv4.conf.default.rp_filter',
   'net.netfilter.nf_conntrack_max',

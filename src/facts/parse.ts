@@ -27,6 +27,10 @@ export interface AddrFact {
   /** IPv6 duplicate address detection still running, or failed */
   tentative?: boolean;
   dadfailed?: boolean;
+  /** IPv6: a privacy address (RFC 8981), one past its preferred lifetime, one with a lifetime (SLAAC, DHCPv6) */
+  temporary?: boolean;
+  deprecated?: boolean;
+  dynamic?: boolean;
 }
 
 export interface RouteFact {
@@ -451,7 +455,7 @@ interface RawLink {
   flags?: string[];
   master?: string;
   ifalias?: string;
-  linkinfo?: { info_kind?: string; info_data?: { id?: number; port?: number; local?: string; link?: string; learning?: boolean } };
+  linkinfo?: { info_kind?: string; info_data?: { id?: number; port?: number; local?: string; local6?: string; link?: string; learning?: boolean } };
 }
 
 /** The ip section's lines, in the order the facts script asks ip -batch: one JSON array each. */
@@ -492,7 +496,8 @@ export function parseFacts(out: string): NodeFacts {
           ? {
               id: l.linkinfo.info_data?.id,
               port: l.linkinfo.info_data?.port,
-              local: l.linkinfo.info_data?.local,
+              // (iproute2 names an IPv6 local end "local6")
+              local: l.linkinfo.info_data?.local ?? l.linkinfo.info_data?.local6,
               link: l.linkinfo.info_data?.link,
               learning: l.linkinfo.info_data?.learning,
             }
@@ -500,8 +505,11 @@ export function parseFacts(out: string): NodeFacts {
     }),
   );
   const addrs: AddrFact[] = [];
-  for (const l of jsonArray<{ ifname: string; addr_info?: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string; tentative?: boolean; dadfailed?: boolean }[] }>(ipPart(s, 'addr'), 'ip addr')) {
-    for (const a of l.addr_info ?? []) addrs.push({ ifname: l.ifname, family: a.family, local: a.local, prefixlen: a.prefixlen, scope: a.scope, ...(a.tentative ? { tentative: true } : {}), ...(a.dadfailed ? { dadfailed: true } : {}) });
+  for (const l of jsonArray<{ ifname: string; addr_info?: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string; tentative?: boolean; dadfailed?: boolean; temporary?: boolean; deprecated?: boolean; dynamic?: boolean }[] }>(ipPart(s, 'addr'), 'ip addr')) {
+    for (const a of l.addr_info ?? []) {
+      const flags = { tentative: a.tentative, dadfailed: a.dadfailed, temporary: a.temporary, deprecated: a.deprecated, dynamic: a.dynamic };
+      addrs.push({ ifname: l.ifname, family: a.family, local: a.local, prefixlen: a.prefixlen, scope: a.scope, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v)) });
+    }
   }
   const route = routeOf;
 

@@ -47,6 +47,19 @@ export type { ClusterSettings, FamilyNetwork, Inventory, InventoryNode, Resolved
 // Inventories are small; a cap keeps a wrong path (a log, /dev/zero) from being slurped.
 const MAX_INVENTORY_BYTES = 1024 * 1024;
 
+/** Addresses that are never a node's address peers can route to. */
+const NOT_A_NODE_IP: readonly (readonly [string, string])[] = [
+  ['0.0.0.0/8', 'an unspecified ("this network") address'],
+  ['127.0.0.0/8', 'a loopback address'],
+  ['169.254.0.0/16', 'a link-local address'],
+  ['224.0.0.0/4', 'a multicast address'],
+  ['::/128', 'the unspecified address'],
+  ['::1/128', 'the loopback address'],
+  ['::ffff:0:0/96', 'an IPv4-mapped IPv6 address (write the IPv4 address)'],
+  ['fe80::/10', 'a link-local address (it names no node beyond its link, and needs an interface)'],
+  ['ff00::/8', 'a multicast address'],
+];
+
 /** kube-controller-manager refuses a node mask more than this many bits longer than the cluster mask. */
 export const MAX_NODE_MASK_BITS = 16;
 
@@ -181,6 +194,13 @@ function resolveCluster(file: InventoryFile, source: string): { cluster: Cluster
     }
   }
   const masks = pods.map((p) => nodeMaskFor(c.nodeMaskSize, p, pods.length, source));
+  if (typeof c.masquerade === 'object') {
+    for (const key of ['ipv4', 'ipv6'] as const) {
+      if (c.masquerade[key] !== undefined && !pods.some((p) => familyByVersion(p.family).name === key)) {
+        fail(`cluster.masquerade.${key}: set, but cluster.podCIDR has no ${key === 'ipv4' ? 'IPv4' : 'IPv6'} CIDR; expected keys only for the families of cluster.podCIDR`, source);
+      }
+    }
+  }
 
   const services = c.serviceCIDR === undefined ? [] : familyCidrs('cluster.serviceCIDR', c.serviceCIDR, source);
   services.forEach((service, i) => {
@@ -294,6 +314,13 @@ function resolveNodes(file: InventoryFile, cluster: ClusterSettings, pods: Cidr[
       if (ips[fam.name] !== undefined) fail(`${ipField(k)}: ${ip} is ${famName(fam.version)} like ${ips[fam.name]}; expected one node IP per IP family`, source);
       ips[fam.name] = ip;
     });
+
+    // A node is reached and routed to at a unicast address of its own: not a link-local, loopback,
+    // multicast, unspecified or IPv4-mapped one (the kernel never shows a node holding ::ffff:a.b.c.d).
+    for (const [field, value] of [...(addressIp !== undefined ? [[`${at}.address`, addressIp] as const] : []), ...ipList.map((x, k) => [ipField(k), x] as const)]) {
+      const what = NOT_A_NODE_IP.find(([range]) => cidrContainsIp(range, value));
+      if (what) fail(`${field}: ${value} is ${what[1]}; expected a unicast address the node holds, such as ${ipFamily(value) === 6 ? '2001:db8::11' : '192.0.2.11'}`, source);
+    }
 
     // Every IP literal of the node must stay clear of the pod and service ranges, or routing loops.
     const literals: [string, string][] = [];

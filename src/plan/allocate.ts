@@ -40,9 +40,9 @@ function parseCluster(clusterCidr: string, maskSize: number): Cidr {
 
 /**
  * Allocate one pod CIDR per node, returned in input order. Precedence: pinned, then existing (first
- * claimant in input order wins), then the lowest free subnet in input order.
+ * claimant in input order wins), then the lowest free subnet in input order that is not `reserved`.
  */
-export function allocatePodCidrs(clusterCidr: string, maskSize: number, nodes: AllocationRequest[]): Allocation[] {
+export function allocatePodCidrs(clusterCidr: string, maskSize: number, nodes: AllocationRequest[], reserved: string[] = []): Allocation[] {
   const cluster = parseCluster(clusterCidr, maskSize);
   const capacity = subnetCount(cluster, maskSize);
   if (BigInt(nodes.length) > capacity) {
@@ -88,6 +88,13 @@ export function allocatePodCidrs(clusterCidr: string, maskSize: number, nodes: A
     if (!existing || index === undefined || owner.has(index)) continue;
     owner.set(index, n.name);
     result.set(n.name, { name: n.name, podCIDR: existing.text, source: 'existing' });
+  }
+
+  // Subnets that may belong to nodes not read this run (their peers still route them) go to no new node.
+  for (const r of reserved) {
+    const c = parseCidr(r);
+    const index = c ? subnetIndex(cluster, maskSize, c) : undefined;
+    if (index !== undefined && !owner.has(index)) owner.set(index, '(held by a node not read this run)');
   }
 
   // The cursor only moves forward: everything below it is taken, so the scan is O(nodes), not O(subnets).

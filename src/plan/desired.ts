@@ -177,10 +177,14 @@ export function existingPodCidr(facts: NodeFacts, bridge: string, family: Family
  * A node's own address of one family: the inventory's, else its underlay address when that is of the
  * family, else the first usable global address of the family on the uplink (DAD done, not failed).
  */
-export function familyIP(node: InventoryNode, facts: NodeFacts, underlay: string, uplink: string, family: FamilyTable): string | undefined {
+export function familyIP(node: InventoryNode, facts: NodeFacts, underlay: string | undefined, uplink: string | undefined, family: FamilyTable): string | undefined {
   if (node.ips[family.name]) return node.ips[family.name];
-  if (familyOf(underlay) === family) return underlay;
-  return facts.addrs.find((a) => a.ifname === uplink && a.family === family.inet && a.scope === 'global' && !a.tentative && !a.dadfailed)?.local;
+  if (underlay && familyOf(underlay) === family) return underlay;
+  // A stable one: not a privacy (temporary) or deprecated address, DAD done; a permanent one before one
+  // with a lifetime; the lowest of those (the kernel lists the newest first, and that changes).
+  const usable = facts.addrs.filter((a) => a.ifname === uplink && a.family === family.inet && a.scope === 'global' && !a.tentative && !a.dadfailed && !a.temporary && !a.deprecated);
+  usable.sort((a, b) => Number(Boolean(a.dynamic)) - Number(Boolean(b.dynamic)) || compareCidr(hostCidr(a.local), hostCidr(b.local)));
+  return usable[0]?.local;
 }
 
 /**
@@ -371,21 +375,25 @@ function checkInputAgainstFacts(inv: Inventory, facts: FactsByNode, nodeIPs: Map
  * netfilter switch of every family; for IPv6, an uplink whose default route the kernel learns from
  * router advertisements keeps learning it once forwarding is on (accept_ra 2), or the route expires.
  */
-function planSysctls(f: NodeFacts, families: readonly FamilyTable[]): Record<string, string> {
+function planSysctls(f: NodeFacts, families: readonly FamilyTable[], uplink: string): Record<string, string> {
   const sysctls: Record<string, string> = {};
+  // accept_ra first: writing forwarding=1 (even over 1) makes the kernel drop the router-advertised
+  // routes of every interface whose accept_ra is not 2 yet, at once. The uplink and every interface a
+  // default route was advertised on: 1, the kernel learns routes from RAs and stops once forwarding is on;
+  // 2, kept (so also on a later run, whether or not a router has advertised since); 0, a network manager
+  // learns them in user space, and forwarding does not matter to it. An interface name with a dot
+  // (eth0.100) is written in sysctl's slash form.
+  if (families.includes(IPV6)) {
+    const devs = new Set([uplink, ...f.routes6.filter((r) => r.dst === 'default' && r.protocol === 'ra' && r.dev).map((r) => r.dev!)]);
+    for (const dev of devs) {
+      const seen = f.sysctl[`net.ipv6.conf.${dev}.accept_ra`];
+      if (seen === '1' || seen === '2') sysctls[dev.includes('.') ? `net/ipv6/conf/${dev}/accept_ra` : `net.ipv6.conf.${dev}.accept_ra`] = '2';
+    }
+  }
   for (const fam of families) sysctls[fam.forwarding] = '1';
   for (const fam of families) {
     const present = f.sysctl[fam.bridgeNf] !== undefined && f.sysctl[fam.bridgeNf] !== '-';
     if (present || f.tools.modprobe) sysctls[fam.bridgeNf] = '1';
-  }
-  if (families.includes(IPV6)) {
-    for (const r of f.routes6) {
-      if (r.dst !== 'default' || r.protocol !== 'ra' || !r.dev || r.dev.includes('.')) continue;
-      const key = `net.ipv6.conf.${r.dev}.accept_ra`;
-      // 1: the kernel learns it, and stops when forwarding is on; 2: kept (podnet's file says so, run after
-      // run); 0: a network manager learns it in user space, and forwarding does not matter to it.
-      if (f.sysctl[key] === '1' || f.sysctl[key] === '2') sysctls[key] = '2';
-    }
   }
   return sysctls;
 }
@@ -426,9 +434,15 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
     famIPs.set(name, ips);
   }
   const allIPs = new Map([...famIPs].map(([name, ips]) => [name, [...new Set(Object.values(ips))]]));
+  // One underlay family carries the overlay for the whole cluster (a VTEP talks to peers of its own family
+  // only): the first node's, when every node has an address of it, else the other one every node has.
+  const firstFam = familyOf(underlay.values().next().value ?? '') ?? IPV4;
+  const overlayFam = [firstFam, ...FAMILIES.filter((x) => x !== firstFam)].find((fam) => [...famIPs.values()].every((ips) => ips[fam.name]));
   // Two VTEPs with one MAC would take each other's overlay traffic (IPv6 MACs are hashed: a clash is rare).
   const macs = new Map<string, string>();
-  for (const [name, ip] of underlay) {
+  for (const [name, ips] of famIPs) {
+    const ip = overlayFam ? ips[overlayFam.name] : undefined;
+    if (!ip) continue;
     const other = macs.get(vtepMac(ip));
     if (other) throw new UserError(`nodes: the node IPs of ${other} and ${name} give one VXLAN MAC address (${vtepMac(ip)}); expected node IPs that differ in their hash: give one of them another address, or list its IPv4 address first in nodes[].ip`);
     macs.set(vtepMac(ip), name);
@@ -441,14 +455,15 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
   const held = new Map<string, Map<IpFamily, { podCIDR: string; overlay: boolean }>>();
   for (const p of absent) {
     const ips = [...new Set([...Object.values(p.ips), ...(isIp(p.address) ? [p.address] : [])])];
-    for (const n of ready) {
-      const h = heldCidrsFor(facts.get(n.name)!, ips, c.vxlan.device);
-      if (h.size) {
-        held.set(p.name, h);
-        break;
-      }
-    }
+    // Each family from whichever readable node routes it (one may have lost a route the other kept).
+    const mine = new Map<IpFamily, { podCIDR: string; overlay: boolean }>();
+    for (const n of ready) for (const [fam, h] of heldCidrsFor(facts.get(n.name)!, ips, c.vxlan.device)) if (!mine.has(fam)) mine.set(fam, h);
+    if (mine.size) held.set(p.name, mine);
   }
+  // podnet's routes on readable nodes that no readable node's own CIDR explains may be an unread node's,
+  // even one whose address the inventory does not spell (an IPv6 address found on the node): no new node
+  // gets those CIDRs.
+  const routedByUs = (fam: FamilyTable) => (absent.length ? ready.flatMap((n) => routesOf(facts.get(n.name)!, fam).filter((r) => r.protocol === String(ROUTE_PROTO)).map((r) => r.dst)) : []);
 
   const allocations = new Map<IpFamily, ReturnType<typeof allocatePodCidrs>>();
   for (const net of c.networks) {
@@ -462,6 +477,7 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
           const f = facts.get(n.name);
           return { name: n.name, pinned: n.podCIDRs[net.family], existing: f ? existingPodCidr(f, c.bridge, fam) : held.get(n.name)?.get(net.family)?.podCIDR };
         }),
+        routedByUs(fam),
       ),
     );
   }
@@ -493,8 +509,8 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
   }
   const anyOverlay = [...kinds.values()].includes('overlay') || [...held.values()].some((h) => [...h.values()].some((x) => x.overlay));
   const minUplink = Math.min(...[...uplinks.values()].map((u) => u.mtu), 65535);
-  // The overlay's cost depends on the family that carries it: the underlay's.
-  const overlayOverhead = Math.max(IPV4.vxlanOverhead, ...[...underlay.values()].map((ip) => (familyOf(ip) ?? IPV4).vxlanOverhead));
+  // The overlay's cost depends on the family that carries it.
+  const overlayOverhead = (overlayFam ?? firstFam).vxlanOverhead;
   let mtu = c.mtu ?? (uplinks.size ? minUplink - (anyOverlay ? overlayOverhead : 0) : 1500);
   if (c.mtu === undefined && absent.length) {
     // An unread node's uplink is unknown: never raise the pod MTU past what the nodes use now.
@@ -525,9 +541,15 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
       errors.push({ name: n.name, step: 'plan', error: `the CNI plugins in ${binDir} support none of the versions ${CNI_VERSIONS.join(', ')}`, hint: 'upgrade the CNI plugins' });
       continue;
     }
-    const ip = underlay.get(n.name)!;
-    const underlayFam = familyOf(ip) ?? IPV4;
+    if (fams.includes(IPV6) && ['all', 'default'].some((k) => f.sysctl[`net.ipv6.conf.${k}.disable_ipv6`] === '1')) {
+      const k = f.sysctl['net.ipv6.conf.all.disable_ipv6'] === '1' ? 'all' : 'default';
+      errors.push({ name: n.name, step: 'plan', error: `IPv6 is switched off on ${n.name} (net.ipv6.conf.${k}.disable_ipv6 = 1): its bridge cannot hold an IPv6 gateway`, hint: `turn IPv6 on (sysctl -w net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0, and drop the setting or the ipv6.disable=1 boot option that switched it off), or list an IPv4 cluster.podCIDR only` });
+      continue;
+    }
     const uplink = uplinks.get(n.name)!;
+    // This node's end of the overlay: its address of the overlay family, on the interface that holds it.
+    const local = overlayFam ? famIPs.get(n.name)![overlayFam.name] : undefined;
+    const vtepUplink = (local && uplinkOf(f, local)) || uplink;
     const peers = ready.filter((p) => p.name !== n.name);
     const vxlanPeers: VxlanPeer[] = [];
     const routes: PeerRoute[] = [];
@@ -540,10 +562,10 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
           routes.push({ peer: p.name, family: fam.name, podCIDR: peerCidr, kind, via: famIPs.get(p.name)![fam.name]!, dev: uplink.ifname, onlink: false });
           continue;
         }
-        // The overlay's far end is the peer's address in this node's underlay family.
-        const peerUnderlay = famIPs.get(p.name)![underlayFam.name];
-        if (!peerUnderlay) {
-          overlayGap ??= `${p.name} has no ${underlayFam === IPV6 ? 'IPv6' : 'IPv4'} address to carry the overlay from ${n.name} (${ip})`;
+        // The overlay's far end is the peer's address of the overlay family.
+        const peerUnderlay = overlayFam ? famIPs.get(p.name)![overlayFam.name] : undefined;
+        if (!peerUnderlay || !local) {
+          overlayGap ??= `${p.name} must be reached through the overlay, but no IP family has an address on every node to carry it (${[...famIPs].map(([name, ips]) => `${name}: ${Object.values(ips).join(', ') || '-'}`).join('; ')})`;
           continue;
         }
         const vtepAddress = hostAddress(peerCidr, 0);
@@ -584,22 +606,22 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
           device: c.vxlan.device,
           vni: c.vxlan.vni,
           port: c.vxlan.port,
-          local: ip,
-          uplink: uplink.ifname,
-          mac: vtepMac(ip),
+          local: local!,
+          uplink: vtepUplink.ifname,
+          mac: vtepMac(local!),
           addresses: families.map((x) => hostAddress(x.podCIDR, 0)),
-          mtu: uplink.mtu - underlayFam.vxlanOverhead,
+          mtu: vtepUplink.mtu - overlayFam!.vxlanOverhead,
           peers: vxlanPeers,
         }
       : undefined;
     const primary = families[0]!;
     const conflist = renderConflist({ cniVersion, bridge: c.bridge, mtu, ranges: families.map((x) => ({ podCIDR: x.podCIDR, gateway: x.gateway, clusterCIDR: x.clusterCIDR, egress: c.networks.find((net) => net.family === x.family)!.masquerade || x.family === 'ipv6' })) });
-    const sysctls = planSysctls(f, fams);
+    const sysctls = planSysctls(f, fams, uplink.ifname);
     const persistence = f.systemd ? 'systemd' : 'none';
     const plan: NodePlan = {
       name: n.name,
       address: n.address,
-      nodeIP: ip,
+      nodeIP: underlay.get(n.name)!,
       podCIDR: primary.podCIDR,
       podCIDRSource: primary.podCIDRSource,
       gateway: primary.gateway,

@@ -94,7 +94,8 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
   const out: Change[] = [];
 
   for (const [key, to] of Object.entries(plan.sysctls)) {
-    const from = f.sysctl[key];
+    // (the facts name keys with dots; an interface name with a dot is planned in the slash form)
+    const from = f.sysctl[key.replace(/\//g, '.')];
     if (from === '-' && key.startsWith('net.bridge.') && !out.some((c) => c.kind === 'module')) out.push({ kind: 'module', name: 'br_netfilter' });
     if (from !== to) out.push({ kind: 'sysctl', key, from: from === '-' ? undefined : from, to });
   }

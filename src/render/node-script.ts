@@ -123,7 +123,9 @@ export function renderNodeScript(changes: Change[], opts: RenderOptions = { file
     }
     if (c.kind === 'route-del') batch.push(`route del ${c.dst} proto ${ROUTE_PROTO}`);
   }
-  if (batch.length) out.push('step routes', block('ip -batch -', batch.join('\n'), 'PODNET_IP'));
+  // -force: one route that cannot be added (a next hop not reachable yet at boot) does not stop the others;
+  // the step still fails, and says so.
+  if (batch.length) out.push('step routes', block('ip -force -batch -', batch.join('\n'), 'PODNET_IP'));
 
   for (const c of of(changes, 'iptables')) {
     const fam = familyByName(c.family);

@@ -23,7 +23,8 @@ export function nodeViews(inv: Inventory, facts: Map<string, NodeFacts>): NodeVi
     const byFamily: NodeView['byFamily'] = {};
     for (const net of inv.cluster.networks) {
       const fam = familyByName(net.family);
-      byFamily[net.family] = { nodeIP: nodeIP && a ? familyIP(n, f, nodeIP, a.ifname, fam) : undefined, podCIDR: observedPodCidr(f, live, fam) };
+      // (an inventory IP no interface holds is still the node's IP of its family: the checks say so)
+      byFamily[net.family] = { nodeIP: familyIP(n, f, nodeIP, a?.ifname, fam), podCIDR: observedPodCidr(f, live, fam) };
     }
     const primary = byFamily[inv.cluster.networks[0]!.family]!;
     return [{ name: n.name, facts: f, nodeIP: primary.nodeIP ?? nodeIP, uplink: a ? f.links.find((l) => l.ifname === a.ifname) : undefined, live, podCIDR: primary.podCIDR, byFamily }];

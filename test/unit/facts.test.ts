@@ -241,6 +241,18 @@ describe('parseFacts: synthetic outputs', () => {
     assert.equal(f.links[1]!.vxlan, undefined);
     assert.deepEqual(f.links[1]!.flags, []);
     assert.equal(f.links[2]!.master, 'cni0');
+    // An IPv6 local end: iproute2 prints it as "local6".
+    const v6 = parse({ link: JSON.stringify([{ ...link[0], linkinfo: { info_kind: 'vxlan', info_data: { id: 1, port: 8472, local6: '2001:db8:a::11', link: 'eth0', learning: false } } }]) });
+    assert.equal(v6.links[0]!.vxlan?.local, '2001:db8:a::11');
+  });
+
+  test('IPv6 address flags: temporary, deprecated, dynamic, tentative, dadfailed', () => {
+    const addr = [{ ifname: 'eth0', addr_info: [{ family: 'inet6', local: '2001:db8::99', prefixlen: 64, scope: 'global', temporary: true, dynamic: true, deprecated: true }, { family: 'inet6', local: '2001:db8::1', prefixlen: 64, scope: 'global' }] }];
+    const f = parse({ addr: JSON.stringify(addr) });
+    assert.deepEqual(f.addrs, [
+      { ifname: 'eth0', family: 'inet6', local: '2001:db8::99', prefixlen: 64, scope: 'global', temporary: true, deprecated: true, dynamic: true },
+      { ifname: 'eth0', family: 'inet6', local: '2001:db8::1', prefixlen: 64, scope: 'global' },
+    ]);
   });
 
   test('routes: protocol numbers become strings, missing flags become []', () => {

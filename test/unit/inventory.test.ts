@@ -663,6 +663,10 @@ describe('parseInventory: dual-stack and IPv6-only', () => {
     { name: 'a pin of the wrong size', patch: (d) => (d.nodes[1].podCIDR = ['10.244.7.0/24', 'fd00:10:244:7::/80']), message: 'nodes[1].podCIDR[1]: fd00:10:244:7::/80 is a /80 but cluster.nodeMaskSize.ipv6 is 64; expected a /64 inside cluster.podCIDR fd00:10:244::/56' },
     { name: 'two pins of one family', patch: (d) => (d.nodes[1].podCIDR = ['10.244.7.0/24', '10.244.8.0/24']), message: 'nodes[1].podCIDR[1]: 10.244.8.0/24 is IPv4 like 10.244.7.0/24; expected one pod CIDR per IP family' },
     { name: 'a shared IPv6 pin', patch: (d) => (d.nodes[0].podCIDR = 'fd00:10:244:7::/64'), message: 'nodes[1].podCIDR[1]: fd00:10:244:7::/64 overlaps nodes[0].podCIDR; expected a distinct subnet per node' },
+    { name: 'a link-local node IP', patch: (d) => (d.nodes[0].ip = ['192.0.2.11', 'fe80::1']), message: 'nodes[0].ip[1]: fe80::1 is a link-local address (it names no node beyond its link, and needs an interface); expected a unicast address the node holds, such as 2001:db8::11' },
+    { name: 'an IPv4-mapped node address', patch: (d) => (d.nodes[1].address = '::ffff:192.0.2.12'), message: 'nodes[1].address: ::ffff:c000:20c is an IPv4-mapped IPv6 address (write the IPv4 address)' },
+    { name: 'a loopback node IP', patch: (d) => (d.nodes[0].ip = '127.0.0.1'), message: 'nodes[0].ip: 127.0.0.1 is a loopback address' },
+    { name: 'a masquerade key for a family the cluster lacks', patch: (d) => { d.cluster = { podCIDR: 'fd00:10:244::/56' }; d.cluster.masquerade = { ipv4: true }; d.nodes = [{ name: 'a', address: '2001:db8::11' }]; }, message: 'cluster.masquerade.ipv4: set, but cluster.podCIDR has no IPv4 CIDR' },
     { name: 'an IPv6 service CIDR inside the IPv6 pods', patch: (d) => (d.cluster.serviceCIDR = ['10.96.0.0/12', 'fd00:10:244:ff::/108']), message: 'cluster.serviceCIDR[1]: fd00:10:244:ff::/108 overlaps cluster.podCIDR fd00:10:244::/56; expected disjoint ranges' },
   ];
   for (const c of bad) {

@@ -101,8 +101,8 @@ function nodeFacts(o: NodeOpts): NodeFacts {
 interface InvNode {
   name: string;
   address: string;
-  ip?: string;
-  podCIDR?: string;
+  ip?: string | string[];
+  podCIDR?: string | string[];
 }
 
 function inventory(nodes: InvNode[], cluster: Record<string, unknown> = {}): Inventory {
@@ -656,6 +656,55 @@ describe('planCluster: dual-stack', () => {
     assert.deepEqual(node(plan(inv({ masquerade: true }), facts()), 'n1').families[1]!.iptables.nat, ['-A PODNET-POSTROUTING -s fd00:10:244::/64 ! -d fd00:10:244::/56 -m comment --comment podnet -j MASQUERADE']);
   });
 
+  test('one underlay family carries the overlay for every node, whatever family a node is listed by', () => {
+    const mixed = inventory([N1, N2, { ...N3, ip: ['2001:db8:b::13'] }], { podCIDR: ['10.244.0.0/16', 'fd00:10:244::/56'] });
+    const p = plan(mixed, facts());
+    const n1 = node(p, 'n1');
+    const n3 = node(p, 'n3');
+    assert.equal(n3.vxlan?.local, '198.51.100.13');
+    const peer = n1.vxlan!.peers.find((x) => x.peer === 'n3')!;
+    assert.equal(peer.nodeIP, '198.51.100.13');
+    assert.equal(peer.mac, n3.vxlan!.mac);
+    assert.equal(n3.vxlan!.peers.find((x) => x.peer === 'n1')!.mac, n1.vxlan!.mac);
+  });
+
+  test("the node's IPv6 address: a stable one (no privacy, deprecated or tentative address; permanent before dynamic; the lowest)", () => {
+    const f = facts();
+    f.n2.addrs = f.n2.addrs.filter((a) => a.local !== '2001:db8:a::12');
+    f.n2.addrs.unshift(
+      { ifname: 'eth0', family: 'inet6', local: '2001:db8:a::99', prefixlen: 64, scope: 'global', temporary: true, dynamic: true },
+      { ifname: 'eth0', family: 'inet6', local: '2001:db8:a::50', prefixlen: 64, scope: 'global', dynamic: true },
+      { ifname: 'eth0', family: 'inet6', local: '2001:db8:a::40', prefixlen: 64, scope: 'global', deprecated: true },
+      { ifname: 'eth0', family: 'inet6', local: '2001:db8:a::30', prefixlen: 64, scope: 'global', tentative: true },
+      { ifname: 'eth0', family: 'inet6', local: '2001:db8:a::20', prefixlen: 64, scope: 'global' },
+      { ifname: 'eth0', family: 'inet6', local: '2001:db8:a::12', prefixlen: 64, scope: 'global' },
+    );
+    assert.equal(node(plan(inv(), f), 'n2').families[1]!.nodeIP, '2001:db8:a::12');
+    f.n2.addrs = f.n2.addrs.filter((a) => !['2001:db8:a::12', '2001:db8:a::20'].includes(a.local));
+    assert.equal(node(plan(inv(), f), 'n2').families[1]!.nodeIP, '2001:db8:a::50');
+  });
+
+  test("a node not read this run keeps its IPv6 pod CIDR although the inventory does not spell its IPv6 address", () => {
+    const N3f = { name: 'n3', address: '192.0.2.13' };
+    const N4 = { name: 'n4', address: '192.0.2.14' };
+    const f = facts();
+    // n3 is down; n1 and n2 route its CIDRs directly (n3's IPv6 address was found on n3, not written).
+    for (const x of [f.n1, f.n2]) {
+      x.routes.push(route('10.244.2.0/24', { gateway: '192.0.2.13', dev: 'eth0', protocol: '157' }));
+      x.routes6.push(route('fd00:10:244:2::/64', { gateway: '2001:db8:a::13', dev: 'eth0', protocol: '157' }));
+    }
+    const p = plan(inventory([N1, N2, N4, N3f], { podCIDR: ['10.244.0.0/16', 'fd00:10:244::/56'] }), { n1: f.n1, n2: f.n2, n4: dual(nodeFacts({ ip: '192.0.2.14', gateway: '192.0.2.1' }), '2001:db8:a::14') });
+    assert.deepEqual(node(p, 'n4').families.map((x) => x.podCIDR), ['10.244.3.0/24', 'fd00:10:244:3::/64']);
+    assert.ok(node(p, 'n1').routes.some((r) => r.podCIDR === 'fd00:10:244:2::/64' && r.via === '2001:db8:a::13'), 'the route to n3 is kept');
+  });
+
+  test('a node with IPv6 switched off is not planned for a dual-stack cluster (named, with the fix)', () => {
+    const f = facts();
+    f.n2.sysctl['net.ipv6.conf.all.disable_ipv6'] = '1';
+    const p = plan(inv(), f);
+    assert.deepEqual(p.errors.map((e) => `${e.name}: ${e.error}`), ['n2: IPv6 is switched off on n2 (net.ipv6.conf.all.disable_ipv6 = 1): its bridge cannot hold an IPv6 gateway']);
+  });
+
   test('a peer without an IPv6 address is reached over the overlay for IPv6 (direct for IPv4)', () => {
     const f = facts();
     f.n2 = f2();
@@ -706,8 +755,18 @@ describe('planCluster: dual-stack', () => {
     f.n1.sysctl['net.ipv6.conf.eth0.accept_ra'] = '1';
     f.n2.routes6.push(route('default', { gateway: 'fe80::1', dev: 'eth0', protocol: 'ra' }));
     f.n2.sysctl['net.ipv6.conf.eth0.accept_ra'] = '0';
+    f.n3.routes6.push(route('default', { gateway: 'fe80::1', dev: 'eth0.100', protocol: 'ra' }));
+    f.n3.sysctl['net.ipv6.conf.eth0.100.accept_ra'] = '1';
     const p = plan(inv(), f);
     assert.equal(node(p, 'n1').sysctls['net.ipv6.conf.eth0.accept_ra'], '2');
+    // Before forwarding: writing forwarding=1 drops the RA routes of interfaces not yet at 2.
+    assert.deepEqual(Object.keys(node(p, 'n1').sysctls).slice(0, 2), ['net.ipv6.conf.eth0.accept_ra', 'net.ipv4.ip_forward']);
+    // A VLAN interface's name has a dot: sysctl's slash form, compared with the facts' dotted key.
+    assert.equal(node(p, 'n3').sysctls['net/ipv6/conf/eth0.100/accept_ra'], '2');
+    const n3 = withFiles(node(p, 'n3'));
+    const done = converged(n3, f.n3);
+    done.sysctl['net.ipv6.conf.eth0.100.accept_ra'] = '2';
+    assert.deepEqual(diffNode(n3, done).map(describeChange), []);
     assert.equal(node(p, 'n2').sysctls['net.ipv6.conf.eth0.accept_ra'], undefined);
     // Once kept, still planned: the next run changes nothing.
     f.n1.sysctl['net.ipv6.conf.eth0.accept_ra'] = '2';

@@ -206,7 +206,7 @@ describe('renderNodeScript', () => {
 
   test('routes and neighbours: one ip -batch, routes carry proto 157', () => {
     const s = renderNodeScript(ALL_CHANGES);
-    assert.equal(count(s, 'ip -batch -'), 1);
+    assert.equal(count(s, 'ip -force -batch -'), 1);
     assert.match(s, /^neigh replace 10\.244\.1\.0 lladdr 0e:70:c0:00:02:0c dev podnet\.1 nud permanent$/m);
     assert.match(s, /^neigh del 10\.244\.99\.0 dev podnet\.1$/m);
     assert.match(s, new RegExp(`^route replace 10\\.0\\.1\\.0/24 via 192\\.0\\.2\\.3 dev eth0 proto ${ROUTE_PROTO}$`, 'm'));
@@ -220,7 +220,7 @@ describe('renderNodeScript', () => {
     const changes = Array.from({ length: 5000 }, (_, i) => routeSet(i, i % 2 === 1));
     const s = renderNodeScript(changes);
     shN(s);
-    assert.equal(count(s, /\bip -batch -/), 1);
+    assert.equal(count(s, /\bip -force -batch -/), 1);
     assert.equal(count(s, /^ip /m), 1, 'no other ip invocation');
     const routeLines = s.split('\n').filter((l) => l.startsWith('route replace '));
     assert.equal(routeLines.length, 5000);

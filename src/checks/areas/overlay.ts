@@ -2,27 +2,29 @@
  * The path between nodes: MTU along it, the VXLAN overlay (its port not blocked, peers' VTEP entries
  * current) and the kernel's VXLAN checksum bug.
  */
-import { defineCheck } from '../types.js';
+import { defineCheck, type NodeView } from '../types.js';
 import { familyOf, IPV4 } from '../../net/family.js';
 
 export const mtu = defineCheck({
   findings: { mtu: { severity: 'error', title: 'pod, overlay and uplink MTUs that do not fit the path' } },
-  needs: ['links', 'routes'],
+  needs: ['links', 'routes', 'routes6'],
   run(n, ctx, emit) {
     const podMtu = n.live?.bridge?.mtu;
-    // The overlay device pod routes go through (a leftover VXLAN device nothing routes through does not count).
-    const vx = n.facts.links.find((l) => l.kind === 'vxlan' && l.vxlan?.port === ctx.vxlanPort && n.facts.routes.some((r) => r.dev === l.ifname));
+    const routed = (x: NodeView) => [...x.facts.routes, ...x.facts.routes6];
+    // The overlay device pod routes of either family go through (a leftover VXLAN device nothing routes through does not count).
+    const vx = n.facts.links.find((l) => l.kind === 'vxlan' && l.vxlan?.port === ctx.vxlanPort && routed(n).some((r) => r.dev === l.ifname));
     const up = n.uplink;
-    // What the overlay costs depends on the family that carries it (the node IPs').
-    const overhead = (familyOf(n.nodeIP ?? '') ?? IPV4).vxlanOverhead;
+    // What the overlay costs depends on the family that carries it: its local end's (else the node IP's).
+    const costOf = (x: NodeView) => (familyOf(x.facts.links.find((l) => l.kind === 'vxlan' && l.vxlan?.local)?.vxlan?.local ?? x.nodeIP ?? '') ?? IPV4).vxlanOverhead;
+    const overhead = costOf(n);
     if (up && vx && vx.mtu > up.mtu - overhead) {
       emit('mtu', `VXLAN device ${vx.ifname} MTU ${vx.mtu} leaves no room for the ${overhead}-byte overhead on ${up.ifname} (MTU ${up.mtu})`, `${vx.ifname} mtu ${vx.mtu}, ${up.ifname} mtu ${up.mtu}`, `ip link set ${vx.ifname} mtu ${up.mtu - overhead}`);
     }
     const uplinks = ctx.nodes.map((x) => `${x.name}=${x.uplink?.mtu ?? '?'}`).join(' ');
     const minUplink = Math.min(...ctx.nodes.map((x) => x.uplink?.mtu ?? 65535));
     // The overhead counts where pod routes use an overlay (not for a leftover VXLAN device nothing routes through).
-    const overlay = ctx.nodes.some((x) => x.facts.routes.some((r) => x.facts.links.find((l) => l.ifname === r.dev)?.kind === 'vxlan'));
-    const limit = Math.min(up?.mtu ?? 65535, minUplink) - (overlay ? Math.max(...ctx.nodes.map((x) => (familyOf(x.nodeIP ?? '') ?? IPV4).vxlanOverhead)) : 0);
+    const overlay = ctx.nodes.some((x) => routed(x).some((r) => x.facts.links.find((l) => l.ifname === r.dev)?.kind === 'vxlan'));
+    const limit = Math.min(up?.mtu ?? 65535, minUplink) - (overlay ? Math.max(...ctx.nodes.map(costOf)) : 0);
     if (podMtu !== undefined && podMtu > limit) {
       emit('mtu', `pod MTU ${podMtu} is larger than the path allows (${limit}): large packets are dropped, small ones pass`, `conflist mtu ${podMtu}; uplink MTUs: ${uplinks}`, `set the pod MTU to ${limit} (podnet up derives it from the smallest uplink) and recreate pods`);
     }
