@@ -10,6 +10,9 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# kubectl, for the lab tests of the stand-in API (lab up --api): any kubectl on PATH will do. The apt
+# package is "kubectl" in Debian 13 and in the Kubernetes project's and Google's apt repositories.
+command -v kubectl >/dev/null 2>&1 || missing+=(kubectl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "setup: need root to install ${missing[*]} (run with sudo)" >&2; exit 2; fi
   echo "setup: installing Debian packages: ${missing[*]}" >&2
@@ -18,7 +21,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; policy_added=1; fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ " ${missing[*]} " == *" kubectl "* ]] && ! apt-cache show kubectl >/dev/null 2>&1; then
+    echo "setup: no apt source has kubectl; install it (https://kubernetes.io/docs/tasks/tools/) for test/lab/lab-api.test.ts" >&2
+    keep=()
+    for p in "${missing[@]}"; do [ "$p" = kubectl ] || keep+=("$p"); done
+    missing=("${keep[@]}")
+  fi
+  [ ${#missing[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   [ -n "$policy_added" ] && rm -f /usr/sbin/policy-rc.d
 fi
 

@@ -24,6 +24,22 @@ const TMPFS_MODE: Record<(typeof NODE_TMPFS_DIRS)[number], string> = { '/run': '
 /** Where a node finds its sshd config, host key and authorized_keys (inside its own /etc overlay). */
 export const NODE_SSH_DIR = '/etc/ssh/podnet-lab';
 
+/**
+ * Where a node of a lab with the stand-in API (lab up --api) finds its container runtime's files: the
+ * lab's images (read-only) and its own pods' root filesystems, logs and volumes. The lab directory
+ * itself is under /run, which a node has empty; these two are bound into the node when it is made.
+ */
+export const NODE_RUNTIME_DIR = '/run/podnet-lab';
+
+/** The host's side of a node's runtime directory (its pods). */
+export function nodeRuntimeHostDir(plan: LabPlan, node: LabHost): string {
+  return `${plan.dir}/api/nodes/${node.name}`;
+}
+
+export function labImagesDir(plan: LabPlan): string {
+  return `${plan.dir}/images`;
+}
+
 export function nodeMountNsFile(plan: LabPlan, node: LabHost): string {
   return `${plan.dir}/ns/${node.name}.mnt`;
 }
@@ -143,15 +159,27 @@ export function renderLabUpScript(plan: LabPlan, cgroupDir: string | undefined):
       const base = `${nd}/overlay${d.replace(/\//g, '_')}`;
       return `mkdir -p ${sh(base)}/upper ${sh(base)}/work && mount -t overlay overlay -o ${sh(`lowerdir=${d},upperdir=${base}/upper,workdir=${base}/work`)} ${d}`;
     });
+    // With the stand-in API, the node keeps a handle on the lab's images and its own pods' directory
+    // (both in the lab's tmpfs under /run) and binds them below its own empty /run.
+    const runtime = plan.api ? { images: labImagesDir(plan), pods: nodeRuntimeHostDir(plan, n) } : undefined;
     const inner = [
       'set -e',
       'mount -t sysfs sysfs /sys',
       ...overlays,
       `mkdir -p ${NODE_SSH_DIR} && cp ${sh(nd)}/ssh/* ${NODE_SSH_DIR}/ && chmod 600 ${NODE_SSH_DIR}/ssh_host_ed25519_key`,
+      ...(runtime ? [`exec 8<${sh(runtime.images)} 9<${sh(runtime.pods)}`] : []),
       ...NODE_TMPFS_DIRS.map((d) => `mount -t tmpfs -o mode=${TMPFS_MODE[d]} tmpfs ${d}`),
       // CNI state of its own: through the /etc and /var overlays a node would see every conflist and
       // IPAM lease a package drops on the host (podman's does).
       ...NODE_OWN_DIRS.map((d) => `mkdir -p ${d} && mount -t tmpfs -o mode=0755 tmpfs ${d}`),
+      ...(runtime
+        ? [
+            `mkdir -p ${NODE_RUNTIME_DIR}/images ${NODE_RUNTIME_DIR}/pods`,
+            `mount --bind /proc/self/fd/8 ${NODE_RUNTIME_DIR}/images && mount -o remount,bind,ro ${NODE_RUNTIME_DIR}/images`,
+            `mount --bind /proc/self/fd/9 ${NODE_RUNTIME_DIR}/pods`,
+            'exec 8<&- 9<&-',
+          ]
+        : []),
       'cp -a /etc/skel/. /root/ 2>/dev/null || true',
       'mkdir -p /run/sshd /run/netns /etc/cni/net.d /var/lib/cni',
       `printf '%s\\n' ${sh(n.name)} > /etc/hostname`,
@@ -159,7 +187,7 @@ export function renderLabUpScript(plan: LabPlan, cgroupDir: string | undefined):
     ].join('\n');
     out.push(
       '(',
-      `  mkdir -p ${sh(nd)}/ssh`,
+      `  mkdir -p ${sh(nd)}/ssh${runtime ? ` ${sh(runtime.images)} ${sh(runtime.pods)}` : ''}`,
       `  ssh-keygen -q -t ed25519 -N '' -C ${sh(n.name)} -f ${sh(nd)}/ssh/ssh_host_ed25519_key`,
       `  cp "$L/id_ed25519.pub" ${sh(nd)}/ssh/authorized_keys`,
       `  printf '%s' ${sh(sshdConfig(n))} > ${sh(nd)}/ssh/sshd_config`,
@@ -211,6 +239,17 @@ const LAB_CLUSTER_LINES: Record<LabPlan['ipFamily'], string[]> = {
   ipv6: ['  podCIDR: fd00:10:244::/56', '  nodeMaskSize: 64', '  serviceCIDR: fd00:10:96::/112'],
   // One node mask size cannot fit both families: each takes its default (/24 for IPv4, /64 for IPv6).
   dual: ['  podCIDR: [10.244.0.0/16, fd00:10:244::/56]', '  serviceCIDR: 10.96.0.0/12'],
+};
+
+/**
+ * The same networks as data (the stand-in API's kubeadm-config and Node pod CIDRs): pod and service
+ * networks, primary family first, and each pod network's per-node mask (the inventory's nodeMaskSize, or
+ * each family's default in a dual-stack lab).
+ */
+export const LAB_CLUSTER_NETWORKS: Record<LabPlan['ipFamily'], { podCIDRs: string[]; serviceCIDRs: string[]; nodeMaskSizes: number[] }> = {
+  ipv4: { podCIDRs: ['10.244.0.0/16'], serviceCIDRs: ['10.96.0.0/12'], nodeMaskSizes: [24] },
+  ipv6: { podCIDRs: ['fd00:10:244::/56'], serviceCIDRs: ['fd00:10:96::/112'], nodeMaskSizes: [64] },
+  dual: { podCIDRs: ['10.244.0.0/16', 'fd00:10:244::/56'], serviceCIDRs: ['10.96.0.0/12'], nodeMaskSizes: [24, 64] },
 };
 
 export function renderLabInventory(plan: LabPlan): string {

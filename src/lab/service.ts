@@ -27,6 +27,8 @@ import {
 import { nodeEnterArgv, renderKnownHosts, renderLabInventory, renderLabUpScript, renderSshConfig } from './render.js';
 import { hostNeighIoFor, releaseNeighbours, reserveNeighbours, type NeighChange } from './neigh.js';
 import { cgroup2Root, cgroupPids, listNetns, mountsUnder, netnsInodeOf, nsInode, pidsInNamespaces, processAlive, processName } from './host.js';
+import { apiPreflight, labApiInfo, startLabApi, type LabApiInfo } from './api/setup.js';
+import { labKubeconfigPath } from './api/paths.js';
 
 export const CNI_BIN_DIRS = ['/opt/cni/bin', '/usr/lib/cni'];
 
@@ -126,11 +128,14 @@ export interface LabInfo {
   nodes: { name: string; ip: string; ips?: string[]; netns: string; segment: string; mtu: number; sshd: 'running' | 'stopped' }[];
   /** host settings lab up changed for this lab (neighbour-table limits for big labs; see neigh.ts) */
   hostChanges?: NeighChange[];
+  /** the stand-in Kubernetes API server (lab up --api) */
+  api?: LabApiInfo;
 }
 
 export async function labUp(opts: LabOptions): Promise<LabInfo> {
   const plan = planLab(opts);
   preflight(plan.ipFamily);
+  if (plan.api) apiPreflight();
   if (labExists(plan.name)) {
     throw new UserError(`lab "${plan.name}" already exists`, `tear it down first: podnet lab down --name ${plan.name} (or pick another --name)`);
   }
@@ -149,6 +154,14 @@ export async function labUp(opts: LabOptions): Promise<LabInfo> {
   writeFileSync(`${plan.dir}/ssh_config`, renderSshConfig(plan));
   writeFileSync(`${plan.dir}/inventory.yaml`, renderLabInventory(plan));
   writeFileSync(`${plan.dir}/lab.json`, `${JSON.stringify(plan, null, 2)}\n`);
+  if (plan.api) {
+    try {
+      await startLabApi(plan, cgroupDir);
+    } catch (err) {
+      await labDown(plan.name).catch(() => undefined);
+      throw err;
+    }
+  }
   return { ...labInfo(plan), hostChanges };
 }
 
@@ -183,6 +196,7 @@ export function labInfo(plan: LabPlan): LabInfo {
       mtu: n.mtu,
       sshd: running.has(n.netns) ? 'running' : 'stopped',
     })),
+    ...(plan.api ? { api: labApiInfo(plan) } : {}),
   };
 }
 
@@ -210,6 +224,8 @@ export interface LabSummary {
   nodes: number;
   sshdRunning: number;
   inventory?: string;
+  /** the stand-in API server's state, for labs started with --api */
+  api?: LabApiInfo['state'];
 }
 
 /** Every lab on this machine, including leftovers of a crashed run (namespaces without a lab directory). */
@@ -237,6 +253,7 @@ export function listLabs(): LabSummary[] {
       nodes: info.nodes.length,
       sshdRunning: up,
       inventory: info.inventory,
+      ...(info.api ? { api: info.api.state } : {}),
     };
   });
 }
@@ -320,8 +337,10 @@ export function labExecArgv(plan: LabPlan, target: ExecTarget, command: string[]
   const join = cg ? `echo $$ > ${sh(`${cg}/${plan.cgroupName}/cgroup.procs`)} 2>/dev/null || true; ` : '';
   let ns: string[];
   if (target.kind === 'operator') {
-    // podnet in the operator namespace connects with the lab's ssh_config (an inventory may not name one).
-    ns = ['nsenter', `--net=/run/netns/${plan.operator.netns}`, '--', 'env', `PODNET_SSH_CONFIG=${plan.dir}/ssh_config`];
+    // podnet in the operator namespace connects with the lab's ssh_config (an inventory may not name one);
+    // with the stand-in API, kubectl there finds the lab's kubeconfig and caches discovery in the lab.
+    const kube = plan.api ? [`KUBECONFIG=${labKubeconfigPath(plan.dir)}`, `KUBECACHEDIR=${plan.dir}/kube-cache`] : [];
+    ns = ['nsenter', `--net=/run/netns/${plan.operator.netns}`, '--', 'env', `PODNET_SSH_CONFIG=${plan.dir}/ssh_config`, ...kube];
   } else {
     const node = findNode(plan, target.node);
     ns = nodeEnterArgv(plan, node);

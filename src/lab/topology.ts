@@ -54,6 +54,17 @@ export interface LabHost {
   routes: LabRoute[];
 }
 
+/** The lab's stand-in Kubernetes API server (lab up --api): where it listens, inside the operator namespace. */
+export interface LabApi {
+  port: number;
+  /** the kubeconfig's server URL (the operator's primary address) */
+  server: string;
+  /** every address it listens on: the operator's underlay addresses */
+  addresses: string[];
+}
+
+export const LAB_API_PORT = 6443;
+
 export interface LabPlan {
   name: string;
   dir: string;
@@ -64,6 +75,8 @@ export interface LabPlan {
   operator: LabHost;
   nodes: LabHost[];
   cgroupName: string;
+  /** present when the lab runs a stand-in API server */
+  api?: LabApi;
 }
 
 export interface LabOptions {
@@ -75,6 +88,8 @@ export interface LabOptions {
   mtu: number;
   /** per-node uplink MTU overrides, by node name */
   nodeMtu?: Record<string, number>;
+  /** run a stand-in Kubernetes API server in the operator namespace */
+  api?: boolean;
 }
 
 /** prefix: the IPv4 /24 without its last octet; prefix6: the IPv6 /64 without its interface identifier */
@@ -208,6 +223,7 @@ export function planLab(opts: LabOptions): LabPlan {
     });
   }
   const operatorAddresses = addressesOf('a', OPERATOR_HOST);
+  const operatorIps = operatorAddresses.map(addressIp);
   return {
     name: opts.name,
     dir: labDir(opts.name),
@@ -228,7 +244,13 @@ export function planLab(opts: LabOptions): LabPlan {
     },
     nodes,
     cgroupName: `podnet-lab-${opts.name}`,
+    ...(opts.api ? { api: { port: LAB_API_PORT, server: apiServerUrl(operatorIps[0]!, LAB_API_PORT), addresses: operatorIps } } : {}),
   };
+}
+
+/** https://192.0.2.2:6443, https://[2001:db8:0:a::2]:6443 */
+export function apiServerUrl(ip: string, port: number): string {
+  return `https://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
 }
 
 function checkMtu(field: string, mtu: number): void {

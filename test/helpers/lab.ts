@@ -56,3 +56,11 @@ export async function startSshd(lab: TestLab, node: string): Promise<void> {
   const s = await lab.onNode(node, ['/usr/sbin/sshd', '-f', '/etc/ssh/podnet-lab/sshd_config']);
   assert.equal(s.exitCode, 0, s.stderr);
 }
+
+/**
+ * kubectl in the operator namespace of a lab started with `--api` (`lab exec` sets KUBECONFIG there to the
+ * lab's kubeconfig, whose current context is the administrator; `--context NAME-viewer` reads only).
+ */
+export function labKubectl(lab: TestLab, args: string[], input?: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  return lab.onOperator(['kubectl', ...args], input);
+}

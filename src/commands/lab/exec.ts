@@ -21,8 +21,10 @@ export default class LabExec extends BaseCommand {
   };
 
   async run(): Promise<void> {
-    const { flags, argv } = await this.parse(LabExec);
-    const command = argv as string[];
+    const { flags, raw } = await this.parse(LabExec);
+    // The parser's argv moves a second `--` (`lab exec -- kubectl exec POD -- sh`) to the front; its raw
+    // tokens keep the command as it was typed.
+    const command = raw.filter((t) => t.type === 'arg').map((t) => t.input);
     if (command.length === 0) throw new UserError('expected a command after --, e.g. podnet lab exec -- ip -br addr');
     const { readLabPlan, labExecArgv, labExecEnv } = await import('../../lab/service.js');
     const plan = readLabPlan(flags.name);

@@ -25,7 +25,8 @@ export default class LabStatus extends BaseCommand {
         );
         const family = info.ipFamily ? `, ${info.ipFamily}` : '';
         const operator = (info.operator.ips ?? [info.operator.ip]).join(', ');
-        return `lab "${info.name}" (${info.topology}${family}); operator ${operator} in ${info.operator.netns}\n${t}inventory: ${info.inventory}\n`;
+        const api = info.api ? `api: ${info.api.server} (${info.api.state}; podnet's stand-in, only what podnet needs)\nkubeconfig: ${info.api.kubeconfig}\n` : '';
+        return `lab "${info.name}" (${info.topology}${family}); operator ${operator} in ${info.operator.netns}\n${t}inventory: ${info.inventory}\n${api}`;
       });
       return;
     }
@@ -34,8 +35,10 @@ export default class LabStatus extends BaseCommand {
       if (labs.length === 0) return `no labs; start one with: ${this.binName} lab up\n`;
       // The family column appears once a lab with IPv6 exists (an IPv4 lab's row is what it always was).
       const families = labs.some((l) => l.ipFamily);
+      // and the api column once a lab with the stand-in API exists
+      const apis = labs.some((l) => l.api);
       return renderTable(
-        ['lab', 'state', 'topology', ...(families ? ['family'] : []), 'nodes', 'sshd up', 'inventory'],
+        ['lab', 'state', 'topology', ...(families ? ['family'] : []), 'nodes', 'sshd up', ...(apis ? ['api'] : []), 'inventory'],
         labs.map((l) => [
           l.name,
           l.state,
@@ -43,6 +46,7 @@ export default class LabStatus extends BaseCommand {
           ...(families ? [l.ipFamily ?? (l.topology ? 'ipv4' : '-')] : []),
           l.nodes,
           l.sshdRunning,
+          ...(apis ? [l.api ?? '-'] : []),
           l.inventory ?? `(leftover: run ${this.binName} lab down --name ${l.name})`,
         ]),
       );

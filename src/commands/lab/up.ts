@@ -8,13 +8,14 @@ import { UserError } from '../../util/errors.js';
 
 export default class LabUp extends BaseCommand {
   static override summary = 'Start a local lab of simulated nodes';
-  static override description = `Each node is a network namespace with a private mount namespace (its own /etc, /var, /opt, /usr, /home views, an empty /run and /tmp, a fresh /root), running Debian's OpenSSH server on its underlay addresses with key-only login. Nodes share one L2 segment (flat) or sit on two segments joined by a router (routed). Underlay addresses are IPv4 (192.0.2.0/24, 198.51.100.0/24), IPv6 (2001:db8:0:a::/64, 2001:db8:0:b::/64) or both (--ip-family dual: IPv4 first), and the inventory's pod network follows. The lab has no link to the host's network namespace. Labs bigger than ~16 nodes raise the kernel's shared neighbour-table limits (net.ipv4.neigh.default.gc_thresh2/3, and net.ipv6's for labs with IPv6) while they exist; lab down restores them. Needs root. Writes an inventory, ssh_config and known_hosts under /run/podnet/labs/NAME.`;
+  static override description = `Each node is a network namespace with a private mount namespace (its own /etc, /var, /opt, /usr, /home views, an empty /run and /tmp, a fresh /root), running Debian's OpenSSH server on its underlay addresses with key-only login. Nodes share one L2 segment (flat) or sit on two segments joined by a router (routed). Underlay addresses are IPv4 (192.0.2.0/24, 198.51.100.0/24), IPv6 (2001:db8:0:a::/64, 2001:db8:0:b::/64) or both (--ip-family dual: IPv4 first), and the inventory's pod network follows. The lab has no link to the host's network namespace. Labs bigger than ~16 nodes raise the kernel's shared neighbour-table limits (net.ipv4.neigh.default.gc_thresh2/3, and net.ipv6's for labs with IPv6) while they exist; lab down restores them. Needs root. Writes an inventory, ssh_config and known_hosts under /run/podnet/labs/NAME. With --api it also starts podnet's stand-in Kubernetes API server inside the operator namespace (HTTPS on the operator's lab address, port 6443; it serves only what podnet needs, and runs hostNetwork pods on the lab's nodes) and writes a kubeconfig there; lab exec then sets KUBECONFIG.`;
 
   static override examples = [
     '<%= config.bin %> lab up',
     '<%= config.bin %> lab up --nodes 8 --topology routed --name big',
     '<%= config.bin %> lab up --nodes 3 --node-mtu node-2=1400',
     '<%= config.bin %> lab up --ip-family dual --topology routed',
+    '<%= config.bin %> lab up --api --nodes 2',
   ];
 
   static override flags = {
@@ -29,6 +30,10 @@ export default class LabUp extends BaseCommand {
       options: [...LAB_IP_FAMILIES],
       default: 'ipv4',
     }),
+    api: Flags.boolean({
+      description: 'also start a stand-in Kubernetes API server in the operator namespace (only what podnet needs) and write a kubeconfig next to the inventory',
+      default: false,
+    }),
   };
 
   async run(): Promise<void> {
@@ -42,7 +47,7 @@ export default class LabUp extends BaseCommand {
     const { labUp } = await import('../../lab/service.js');
     const t0 = performance.now();
     const ipFamily = flags['ip-family'] as LabIpFamily;
-    const opts = { name: flags.name, nodes: flags.nodes, topology: flags.topology as 'flat' | 'routed', ipFamily, mtu: flags.mtu, nodeMtu };
+    const opts = { name: flags.name, nodes: flags.nodes, topology: flags.topology as 'flat' | 'routed', ipFamily, mtu: flags.mtu, nodeMtu, ...(flags.api ? { api: true } : {}) };
     planLab(opts); // bad values are refused before the first line of progress
     const family = ipFamily === 'ipv4' ? '' : ` (${ipFamily})`;
     if (!this.jsonMode) logErr(`starting lab "${flags.name}": ${flags.nodes} ${flags.topology} nodes${family} …`);
@@ -59,11 +64,18 @@ export default class LabUp extends BaseCommand {
       const { describeNeighChange } = await import('../../lab/neigh.js');
       const changes = info.hostChanges ?? [];
       const host = changes.length ? `host:       raised ${changes.map(describeNeighChange).join(', ')} (the nodes share one neighbour table; lab down restores it)\n` : '';
+      const api = info.api
+        ? `api:        ${info.api.server} (podnet's stand-in API server: only what podnet needs; context ${info.api.contexts.viewer} is read-only)
+kubeconfig: ${info.api.kubeconfig}
+`
+        : '';
+      const tryApi = info.api ? `            ${this.binName} lab exec${nameFlag} -- kubectl get nodes -o wide
+` : '';
       return `${table}lab "${info.name}" is up (${info.topology}${info.ipFamily ? `, ${info.ipFamily}` : ''}, ${info.nodes.length} nodes) in ${formatMs(ms)}
 ${host}inventory:  ${info.inventory}
-try:        ${this.binName} lab ssh node-1${nameFlag}
+${api}try:        ${this.binName} lab ssh node-1${nameFlag}
             ${this.binName} lab exec${nameFlag} -- ${this.binName} up -i ${info.inventory}
-tear down:  ${this.binName} lab down${nameFlag}
+${tryApi}tear down:  ${this.binName} lab down${nameFlag}
 `;
     });
   }
