@@ -69,7 +69,7 @@ section runtime
 # tells which. The runtimes' plugin dirs are looked into below too.
 command -v containerd >/dev/null 2>&1 && echo runtime=containerd
 command -v crio >/dev/null 2>&1 && echo runtime=crio
-g=$(grep -Hs -E '^(btime |[[:space:]]*(bin_dirs?|conf_dir|use_internal_loopback|imports|network_dir|plugin_dirs?)[[:space:]]*=|[[:space:]]*-?[[:space:]]*net[./](ipv4[./]ip_forward|ipv4[./]conf[./]all[./]forwarding|bridge[./]bridge-nf-call-iptables)[[:space:]]*=)' /proc/stat /etc/containerd/config.toml /etc/containerd/conf.d/*.toml /etc/crio/crio.conf /etc/crio/crio.conf.d/* /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf)
+g=$(grep -Hs -E '^(btime |[[:space:]]*(bin_dirs?|conf_dir|use_internal_loopback|imports|network_dir|plugin_dirs?)[[:space:]]*=|[[:space:]]*-?[[:space:]]*net[./](ipv4[./]ip_forward|ipv4[./]conf[./]all[./]forwarding|ipv6[./]conf[./]all[./]forwarding|bridge[./]bridge-nf-call-ip6?tables)[[:space:]]*=)' /proc/stat /etc/containerd/config.toml /etc/containerd/conf.d/*.toml /etc/crio/crio.conf /etc/crio/crio.conf.d/* /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf)
 printf '%s\n' "$g"
 extra=
 while IFS= read -r l; do case "$l" in /etc/containerd/*bin_dir*|/etc/crio/*plugin_dir*) v=${l#*=}; IFS='"'; set -f; for w in $v; do case "$w" in /*) extra="$extra:${w%/}";; esac; done; set +f; unset IFS;; esac; done <<RUNTIME_DIRS

@@ -6,7 +6,7 @@
  * and is passed over, so an unknown rule never produces a finding by itself.
  */
 import { cidrContainsCidr, parseCidr } from '../net/cidr.js';
-import { hostCidr } from '../net/family.js';
+import { familyOf, hostCidr, IPV6 } from '../net/family.js';
 import type { PodPath } from './iptables.js';
 
 export interface NftChain {
@@ -73,11 +73,12 @@ function values(text: string): string[] {
 }
 
 /**
- * Whether a match part applies to every new IPv4 pod flow on `path`: true (surely), false (never), or
- * undefined (podnet cannot tell: a match it does not judge).
+ * Whether a match part applies to every new pod flow on `path` of the family of `cidr`: true (surely),
+ * false (never), or undefined (podnet cannot tell: a match it does not judge).
  */
 function applies(match: string, path: PodPath, cidr: string): boolean | undefined {
   if (!match) return true;
+  const v6 = familyOf(cidr) === IPV6;
   // expressions: "iifname X", "oifname { a, b }", "ip saddr 10.0.0.0/8", "meta nfproto ipv4", …
   const re = /(iifname|oifname|iif|oif|ip6? saddr|ip6? daddr|meta nfproto) (\{ [^}]* \}|"[^"]*"|\S+)/g;
   let rest = match;
@@ -90,10 +91,11 @@ function applies(match: string, path: PodPath, cidr: string): boolean | undefine
       const dev = what.startsWith('i') ? path.in : path.out;
       const hit = vals.some((v) => (v.endsWith('*') ? dev.startsWith(v.slice(0, -1)) : dev === v));
       if (!hit) return false;
-    } else if (what.startsWith('ip6')) {
+    } else if (what.startsWith('ip6') !== v6 && what !== 'meta nfproto') {
+      // an address match of the other family: the rule never sees this family's packets
       return false;
     } else if (what === 'meta nfproto') {
-      if (!vals.includes('ipv4')) return false;
+      if (!vals.includes(v6 ? 'ipv6' : 'ipv4')) return false;
     } else {
       // ip saddr/daddr: applies to every pod flow only when the addresses hold the whole cluster CIDR.
       const holds = vals.some((v) => parseCidr(v.includes('/') ? v : hostCidr(v)) && cidrContainsCidr(v.includes('/') ? v : hostCidr(v), cidr));

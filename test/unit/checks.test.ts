@@ -1060,6 +1060,17 @@ const scenarios: Scenario[] = [
     check: (x) => assert.match(only(x, 'sysctl-reverts').message, /99-cis\.conf sets net\.ipv4\.ip_forward = 0 after 90-podnet\.conf/),
   },
   {
+    name: 'sysctl-reverts: IPv6 forwarding set back at boot, on a node whose pods get IPv6 (not on an IPv4-only one)',
+    mutate: (f1, f2) => {
+      dualStack(f1);
+      const settings = [{ file: '/etc/sysctl.d/99-cis.conf', key: 'net.ipv6.conf.all.forwarding', value: '0' }];
+      f1.sysctlFiles = { files: settings.map((x) => x.file), settings };
+      f2.sysctlFiles = { files: settings.map((x) => x.file), settings };
+    },
+    expected: ['n1:sysctl-reverts'],
+    check: (x) => assert.match(only(x, 'sysctl-reverts').message, /99-cis\.conf sets net\.ipv6\.conf\.all\.forwarding = 0/),
+  },
+  {
     name: 'sysctl-reverts: NOT when /etc/sysctl.conf (applied last) sets it back to 1',
     mutate: (f1) => {
       const settings = [
@@ -1280,5 +1291,17 @@ describe('runChecks: per-family checks on a dual-stack cluster', () => {
     assert.deepEqual(tagged(x), ['n1:missing-route:ipv6', 'n2:forward-drop:ipv6', 'n2:nd-dropped', 'n2:stale-hostport:ipv6']);
     assert.match(x.find((f) => f.id === 'forward-drop')!.fix, /^accept the cluster CIDR: ip6tables -I FORWARD -s fd00:10:244::\/56 -j ACCEPT/);
     assert.match(x.find((f) => f.id === 'stale-hostport')!.message, /still forwards to fd00:10:244:1::9/);
+  });
+
+  test('a native nftables forward chain that accepts only the IPv4 cluster CIDR drops IPv6 pod traffic (ip6 saddr would have passed it)', () => {
+    const table = (accept: string) => parseNftTable('inet', 'fw', `table inet fw {\n\tchain fwd {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\t${accept}\n\t}\n}`);
+    const x = runChecks(
+      dualContexts((f1, f2) => {
+        f1.nftTables = [table('ip saddr 10.244.0.0/16 accept\n\t\tip daddr 10.244.0.0/16 accept')];
+        f2.nftTables = [table('ip saddr 10.244.0.0/16 accept\n\t\tip daddr 10.244.0.0/16 accept\n\t\tip6 saddr fd00:10:244::/56 accept\n\t\tip6 daddr fd00:10:244::/56 accept')];
+      }),
+    );
+    assert.deepEqual(tagged(x), ['n1:nft-forward-drop:ipv6']);
+    assert.match(x[0]!.fix, /nft insert rule inet fw fwd ip6 saddr fd00:10:244::\/56 accept/);
   });
 });

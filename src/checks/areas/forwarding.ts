@@ -105,10 +105,13 @@ export const iptablesSplit = defineCheck({
 export const nftForwardDrop = defineCheck({
   findings: { 'nft-forward-drop': { severity: 'error', title: 'a native nftables forward chain drops pod traffic' } },
   needs: ['nftTables', 'links'],
+  perFamily: true,
   run(n, ctx, emit) {
     const paths = pathsOf(n);
+    // The tables that see this family's forwarded packets: inet and bridge ones, and ip (IPv4) or ip6.
+    const ip = ctx.family === IPV4 ? 'ip' : 'ip6';
     for (const t of n.facts.nftTables) {
-      if (!['inet', 'ip', 'bridge'].includes(t.family)) continue;
+      if (!['inet', ip, 'bridge'].includes(t.family)) continue;
       for (const c of t.chains.filter((x) => x.hook === 'forward')) {
         // Every base chain on the hook must let a packet through: a drop in any one is final.
         const hit = paths
@@ -117,7 +120,7 @@ export const nftForwardDrop = defineCheck({
         if (!hit) continue;
         const where = hit.path.in === hit.path.out ? `between pods on ${hit.path.in}` : `from ${hit.path.in} to ${hit.path.out}`;
         const what = hit.v ? `its rule "${hit.v.rule}"` : 'its policy drop';
-        emit('nft-forward-drop', `the nftables chain ${t.family} ${t.name} ${c.name} on the forward hook drops pod traffic (${where}) by ${what}, before anything accepts ${ctx.clusterCIDR}: it is dropped whatever iptables says (a packet must pass every base chain on the hook)`, `table ${t.family} ${t.name} chain ${c.name}: policy ${c.policy}; ${hit.v ? hit.v.rule : `${c.rules.length} rule(s), none accepting the cluster CIDR`}`, `accept the cluster CIDR at the top of that chain: nft insert rule ${t.family} ${t.name} ${c.name} ip saddr ${ctx.clusterCIDR} accept; nft insert rule ${t.family} ${t.name} ${c.name} ip daddr ${ctx.clusterCIDR} accept (firewalld: firewall-cmd --permanent --zone=trusted --add-source=${ctx.clusterCIDR} && firewall-cmd --reload)`);
+        emit('nft-forward-drop', `the nftables chain ${t.family} ${t.name} ${c.name} on the forward hook drops pod traffic (${where}) by ${what}, before anything accepts ${ctx.clusterCIDR}: it is dropped whatever iptables says (a packet must pass every base chain on the hook)`, `table ${t.family} ${t.name} chain ${c.name}: policy ${c.policy}; ${hit.v ? hit.v.rule : `${c.rules.length} rule(s), none accepting the cluster CIDR`}`, `accept the cluster CIDR at the top of that chain: nft insert rule ${t.family} ${t.name} ${c.name} ${ip} saddr ${ctx.clusterCIDR} accept; nft insert rule ${t.family} ${t.name} ${c.name} ${ip} daddr ${ctx.clusterCIDR} accept (firewalld: firewall-cmd --permanent --zone=trusted --add-source=${ctx.clusterCIDR} && firewall-cmd --reload)`);
         break;
       }
     }

@@ -20,7 +20,7 @@ const LEFTOVER_LINKS: [RegExp, string][] = [
 
 export const leftoverLinks = defineCheck({
   findings: { 'leftover-links': { severity: 'warning', title: 'interfaces left behind by a previous CNI' } },
-  needs: ['links', 'addrs', 'routes'],
+  needs: ['links', 'addrs', 'routes', 'routes6'],
   run(n, ctx, emit) {
     // The CNI the live config belongs to is not a previous one: its devices are in use.
     const live = new Set((n.live?.plugins ?? []).map((p) => CNI_OF_PLUGIN[String(p.type)]).filter(Boolean));
@@ -30,9 +30,9 @@ export const leftoverLinks = defineCheck({
       const who = tunl ? 'Calico' : LEFTOVER_LINKS.find(([re]) => re.test(l.ifname))?.[1];
       if (!who || live.has(who)) continue;
       // A device routes go through, or the live bridge, is in use whoever made it.
-      if (l.ifname === n.live?.bridge?.name || n.facts.routes.some((r) => r.dev === l.ifname)) continue;
+      if (l.ifname === n.live?.bridge?.name || [...n.facts.routes, ...n.facts.routes6].some((r) => r.dev === l.ifname)) continue;
       const label = tunl ? 'Calico (IPIP)' : who;
-      byCni.set(label, [...(byCni.get(label) ?? []), { ifname: l.ifname, addrs: n.facts.addrs.filter((a) => a.ifname === l.ifname && a.family === IPV4.inet) }]);
+      byCni.set(label, [...(byCni.get(label) ?? []), { ifname: l.ifname, addrs: n.facts.addrs.filter((a) => a.ifname === l.ifname && (a.family === IPV4.inet || a.scope === 'global')) }]);
     }
     for (const [who, links] of byCni) {
       const inCluster = links.some((l) => l.addrs.some((a) => cidrContainsIp(ctx.clusterCIDR, a.local)));

@@ -3,7 +3,7 @@
  * current) and the kernel's VXLAN checksum bug.
  */
 import { defineCheck, type NodeView } from '../types.js';
-import { familyOf, IPV4 } from '../../net/family.js';
+import { familyOf, IPV4, IPV6 } from '../../net/family.js';
 
 export const mtu = defineCheck({
   findings: { mtu: { severity: 'error', title: 'pod, overlay and uplink MTUs that do not fit the path' } },
@@ -36,11 +36,15 @@ export const mtu = defineCheck({
 
 export const vxlanBlocked = defineCheck({
   findings: { 'vxlan-blocked': { severity: 'error', title: 'the VXLAN UDP port is blocked' } },
-  needs: ['links', 'iptablesFilter'],
+  needs: ['links', 'iptablesFilter', 'ip6tablesFilter'],
   run(n, ctx, emit) {
-    if (!n.facts.links.some((l) => l.kind === 'vxlan')) return;
-    const bad = n.facts.iptablesFilter.filter((r) => /^-A INPUT /.test(r) && / -p udp/.test(r) && new RegExp(`--dport ${ctx.vxlanPort}\\b`).test(r) && / -j (DROP|REJECT)/.test(r));
-    if (bad.length) emit('vxlan-blocked', `UDP ${ctx.vxlanPort} (VXLAN) is blocked: overlay traffic from peers is dropped`, bad.join('; '), `iptables -D ${bad[0]!.slice(3)}; allow UDP ${ctx.vxlanPort} from the other nodes`);
+    const vx = n.facts.links.find((l) => l.kind === 'vxlan');
+    if (!vx) return;
+    // The overlay's packets are of its underlay's family: ip6tables filters an overlay over IPv6.
+    const v6 = familyOf(vx.vxlan?.local ?? n.nodeIP ?? '') === IPV6;
+    const ipt = v6 ? IPV6.iptables : IPV4.iptables;
+    const bad = (v6 ? n.facts.ip6tablesFilter : n.facts.iptablesFilter).filter((r) => /^-A INPUT /.test(r) && / -p udp/.test(r) && new RegExp(`--dport ${ctx.vxlanPort}\\b`).test(r) && / -j (DROP|REJECT)/.test(r));
+    if (bad.length) emit('vxlan-blocked', `UDP ${ctx.vxlanPort} (VXLAN) is blocked: overlay traffic from peers is dropped`, bad.join('; '), `${ipt} -D ${bad[0]!.slice(3)}; allow UDP ${ctx.vxlanPort} from the other nodes`);
   },
 });
 

@@ -3,13 +3,12 @@
  * configuration files set them (a later file overrides podnet's), not only as they are now.
  */
 import { defineCheck } from '../types.js';
-import { IPV4 } from '../../net/family.js';
+import { familyOf, IPV4, IPV6 } from '../../net/family.js';
 
-/** Settings the pod network needs, and the value. */
-const NEEDED: Record<string, string> = {
-  [IPV4.forwarding]: '1',
-  'net.ipv4.conf.all.forwarding': '1',
-  [IPV4.bridgeNf]: '1',
+/** Settings the pod network needs, and the value, per family (IPv6's only where pods get IPv6). */
+const NEEDED: Record<'ipv4' | 'ipv6', Record<string, string>> = {
+  ipv4: { [IPV4.forwarding]: '1', 'net.ipv4.conf.all.forwarding': '1', [IPV4.bridgeNf]: '1' },
+  ipv6: { [IPV6.forwarding]: '1', [IPV6.bridgeNf]: '1' },
 };
 
 /** systemd-sysctl's order: by file name; for one name, /etc over /run over /usr/lib; /etc/sysctl.conf last. */
@@ -33,7 +32,8 @@ export const sysctlReverts = defineCheck({
     // The files systemd-sysctl applies, in its order (a same-named file in an earlier directory hides the others).
     const order = sysctlOrder(n.facts.sysctlFiles.files);
     const settings = n.facts.sysctlFiles.settings;
-    for (const [key, want] of Object.entries(NEEDED)) {
+    const v6 = (n.live?.bridge?.subnets ?? []).some((c) => familyOf(c) === IPV6);
+    for (const [key, want] of Object.entries({ ...NEEDED.ipv4, ...(v6 ? NEEDED.ipv6 : {}) })) {
       let last: { file: string; value: string } | undefined;
       for (const file of order) for (const s of settings) if (s.file === file && s.key === key) last = s;
       if (!last || last.value === want) continue;
