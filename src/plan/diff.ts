@@ -17,7 +17,7 @@ import {
   type NodePlan,
   type PeerRoute,
 } from './desired.js';
-import { familyByName, familyOf, IPV4, type FamilyTable, type IpFamily } from '../net/family.js';
+import { FAMILIES, familyByName, familyOf, IPV4, type FamilyTable, type IpFamily } from '../net/family.js';
 
 export type Change =
   | { kind: 'sysctl'; key: string; from?: string; to: string }
@@ -36,6 +36,7 @@ export type Change =
   | { kind: 'route-set'; route: PeerRoute; from?: string }
   | { kind: 'route-del'; dst: string; desc: string }
   | { kind: 'iptables'; family: IpFamily; table: 'filter' | 'nat'; chain: string; jump: string; rules: string[]; reason: string; moveFirst?: boolean }
+  | { kind: 'iptables-remove'; family: IpFamily; table: 'filter' | 'nat'; chain: string; jump: string }
   | { kind: 'ipam-release'; dir: string; reservations: { ip: string; owner: string }[] }
   | { kind: 'file-write'; file: FilePlan; exists: boolean }
   | { kind: 'file-remove'; path: string }
@@ -75,6 +76,8 @@ export function describeChange(c: Change): string {
       return `remove route ${c.desc}`;
     case 'iptables':
       return `${familyByName(c.family).iptables} -t ${c.table} ${c.chain}: ${c.reason}`;
+    case 'iptables-remove':
+      return `${familyByName(c.family).iptables} -t ${c.table}: remove chain ${c.chain} and its jump (the cluster has no ${c.family === 'ipv6' ? 'IPv6' : 'IPv4'} pod network any more)`;
     case 'ipam-release':
       return `release ${c.reservations.length} IPAM reservation(s) of podnet probe pods that are gone (${c.reservations.map((r) => r.ip).slice(0, 4).join(', ')}${c.reservations.length > 4 ? ', …' : ''})`;
     case 'file-write':
@@ -168,6 +171,13 @@ export function diffNode(plan: NodePlan, f: NodeFacts): Change[] {
     const fam = familyByName(x.family);
     out.push(...diffIptables(fam, 'filter', FORWARD_CHAIN, JUMP_RULES.filter, x.iptables.filter, rulesOf(f, fam, 'filter'), { cidr: x.clusterCIDR, paths }));
     out.push(...diffIptables(fam, 'nat', POSTROUTING_CHAIN, JUMP_RULES.nat, x.iptables.nat, rulesOf(f, fam, 'nat')));
+  }
+  // A family the cluster no longer has (dual-stack turned IPv4-only): podnet's chains of it go.
+  for (const fam of FAMILIES.filter((x) => !plan.families.some((y) => y.family === x.name))) {
+    for (const [table, chain, jump] of [['filter', FORWARD_CHAIN, JUMP_RULES.filter], ['nat', POSTROUTING_CHAIN, JUMP_RULES.nat]] as const) {
+      const rules = rulesOf(f, fam, table);
+      if (rules.includes(`-N ${chain}`) || rules.includes(jump)) out.push({ kind: 'iptables-remove', family: fam.name, table, chain, jump });
+    }
   }
 
   for (const file of plan.files) {

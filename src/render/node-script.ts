@@ -144,6 +144,17 @@ export function renderNodeScript(changes: Change[], opts: RenderOptions = { file
     );
   }
 
+  for (const c of of(changes, 'iptables-remove')) {
+    const ipt = familyByName(c.family).iptables;
+    const [, builtin, ...jumpArgs] = c.jump.split(' ');
+    const t = `-t ${c.table}`;
+    out.push(
+      `step ${ipt}-${c.table}`,
+      `while ${ipt} -w 5 ${t} -D ${builtin} ${jumpArgs.map(sh).join(' ')} 2>/dev/null; do :; done`,
+      `if ${ipt} -w 5 ${t} -S ${sh(c.chain)} >/dev/null 2>&1; then ${ipt} -w 5 ${t} -F ${sh(c.chain)} && ${ipt} -w 5 ${t} -X ${sh(c.chain)} || fail; fi`,
+    );
+  }
+
   const release = of(changes, 'ipam-release');
   if (release.length) {
     // Only while the file still names the gone probe pod (host-local ends the id with CR LF): a

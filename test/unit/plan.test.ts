@@ -32,6 +32,7 @@ import {
 } from '../../src/plan/desired.js';
 import { describeChange, diffNode, type Change } from '../../src/plan/diff.js';
 import { EMPTY_FACTS, UNIT_TEXT, renderRestoreScript, withFiles } from '../../src/render/files.js';
+import { renderNodeScript } from '../../src/render/node-script.js';
 import { UserError } from '../../src/util/errors.js';
 
 // ---- builders -----------------------------------------------------------------------------------
@@ -773,6 +774,27 @@ describe('planCluster: dual-stack', () => {
     assert.equal(node(plan(inv(), f), 'n1').sysctls['net.ipv6.conf.eth0.accept_ra'], '2');
     // IPv4-only clusters never touch it.
     assert.equal(node(plan(inventory([N1, N2]), { n1: f.n1, n2: f.n2 }), 'n1').sysctls['net.ipv6.conf.eth0.accept_ra'], undefined);
+  });
+
+  test('a dual-stack node planned IPv4-only: its IPv6 gateway, routes and ip6tables chains go', () => {
+    const n1 = withFiles(node(plan(inv(), facts()), 'n1'));
+    const f = converged(n1, facts().n1);
+    const v4 = withFiles(node(plan(inventory([N1, N2, N3]), { n1: f, n2: f2(), n3: f3() }), 'n1'));
+    const changes = diffNode(v4, f);
+    assert.deepEqual(changes.filter((c) => c.kind === 'iptables-remove').map(describeChange), [
+      'ip6tables -t filter: remove chain PODNET-FORWARD and its jump (the cluster has no IPv6 pod network any more)',
+      'ip6tables -t nat: remove chain PODNET-POSTROUTING and its jump (the cluster has no IPv6 pod network any more)',
+    ]);
+    assert.ok(changes.some((c) => c.kind === 'bridge-addr-del' && c.address === 'fd00:10:244::1/64'));
+    assert.ok(changes.some((c) => c.kind === 'route-del' && c.dst === 'fd00:10:244:1::/64'));
+    const script = renderNodeScript(changes);
+    assert.match(script, /^while ip6tables -w 5 -t filter -D FORWARD -m comment --comment podnet -j PODNET-FORWARD 2>\/dev\/null; do :; done$/m);
+    assert.match(script, /^if ip6tables -w 5 -t nat -S PODNET-POSTROUTING >\/dev\/null 2>&1; then ip6tables -w 5 -t nat -F PODNET-POSTROUTING && ip6tables -w 5 -t nat -X PODNET-POSTROUTING \|\| fail; fi$/m);
+    // and once they are gone, nothing more
+    const done = structuredClone(f);
+    done.ip6tablesFilter = ['-P FORWARD ACCEPT'];
+    done.ip6tablesNat = [];
+    assert.ok(!diffNode(v4, done).some((c) => c.kind === 'iptables-remove'));
   });
 
   test('converged dual-stack facts: no change; each family drifts on its own', () => {
