@@ -183,24 +183,22 @@ function nodeMaskFor(written: number | { ipv4?: number; ipv6?: number } | undefi
   return size;
 }
 
+/** A per-family setting may key only the families cluster.podCIDR has. */
+function refuseAbsentFamilyKeys(field: string, value: unknown, pods: Cidr[], source: string): void {
+  if (typeof value !== 'object' || value === null) return;
+  for (const key of ['ipv4', 'ipv6'] as const) {
+    if ((value as Record<string, unknown>)[key] !== undefined && !pods.some((p) => familyByVersion(p.family).name === key)) {
+      fail(`${field}.${key}: set, but cluster.podCIDR has no ${key === 'ipv4' ? 'IPv4' : 'IPv6'} CIDR; expected keys only for the families of cluster.podCIDR`, source);
+    }
+  }
+}
+
 function resolveCluster(file: InventoryFile, source: string): { cluster: ClusterSettings; pods: Cidr[]; services: Cidr[] } {
   const c = file.cluster;
   const pods = familyCidrs('cluster.podCIDR', c.podCIDR ?? [DEFAULT_POD_CIDR], source);
-  if (typeof c.nodeMaskSize === 'object') {
-    for (const key of ['ipv4', 'ipv6'] as const) {
-      if (c.nodeMaskSize[key] !== undefined && !pods.some((p) => familyByVersion(p.family).name === key)) {
-        fail(`cluster.nodeMaskSize.${key}: set, but cluster.podCIDR has no ${key === 'ipv4' ? 'IPv4' : 'IPv6'} CIDR; expected keys only for the families of cluster.podCIDR`, source);
-      }
-    }
-  }
+  refuseAbsentFamilyKeys('cluster.nodeMaskSize', c.nodeMaskSize, pods, source);
   const masks = pods.map((p) => nodeMaskFor(c.nodeMaskSize, p, pods.length, source));
-  if (typeof c.masquerade === 'object') {
-    for (const key of ['ipv4', 'ipv6'] as const) {
-      if (c.masquerade[key] !== undefined && !pods.some((p) => familyByVersion(p.family).name === key)) {
-        fail(`cluster.masquerade.${key}: set, but cluster.podCIDR has no ${key === 'ipv4' ? 'IPv4' : 'IPv6'} CIDR; expected keys only for the families of cluster.podCIDR`, source);
-      }
-    }
-  }
+  refuseAbsentFamilyKeys('cluster.masquerade', c.masquerade, pods, source);
 
   const services = c.serviceCIDR === undefined ? [] : familyCidrs('cluster.serviceCIDR', c.serviceCIDR, source);
   services.forEach((service, i) => {

@@ -121,21 +121,28 @@ function perFamily(what: string, expected: string, test: (s: string) => boolean)
 }
 const cidrs = (example: string) => perFamily('CIDR', CIDR_EXPECTED(example), (s) => parseCidr(s) !== undefined);
 
-/** A node mask size: one number (single-stack) or one per family ({ipv4: 24, ipv6: 64}, as kube-controller-manager's --node-cidr-mask-size-ipv4/-ipv6). */
-const maskSize = (() => {
-  const one = int('node mask size', 1, 128);
-  const byFamily = strictObject({ ipv4: int('IPv4 node mask size', 1, 32).optional(), ipv6: int('IPv6 node mask size', 1, 128).optional() }, 'node mask size');
-  return z.unknown().transform((v, ctx): number | { ipv4?: number; ipv6?: number } | undefined => {
+/**
+ * A setting written once for every family or per family (`{ipv4: …, ipv6: …}`). The per-family mapping's
+ * messages are made without this field's path, so they are given it. Which families may be keyed is
+ * checked in load.ts, where podCIDR is known.
+ */
+function oneOrPerFamily<T>(one: z.ZodType<T>, byFamily: z.ZodType<{ ipv4?: T; ipv6?: T }>) {
+  return z.unknown().transform((v, ctx): T | { ipv4?: T; ipv6?: T } | undefined => {
     if (v === undefined) return undefined;
     const r = typeof v === 'object' && v !== null && !Array.isArray(v) ? byFamily.safeParse(v) : one.safeParse(v);
     if (!r.success) {
-      // The nested object's messages were made without this field's path: name it.
       for (const issue of r.error.issues) ctx.addIssue({ ...issue, message: issue.message.replace(' at the top level;', ` in ${formatPath(ctx.path)};`) } as z.IssueData);
       return z.NEVER;
     }
     return r.data;
   });
-})();
+}
+
+/** A node mask size: one number (single-stack) or one per family (kube-controller-manager's --node-cidr-mask-size-ipv4/-ipv6). */
+const maskSize = oneOrPerFamily(
+  int('node mask size', 1, 128),
+  strictObject({ ipv4: int('IPv4 node mask size', 1, 32).optional(), ipv6: int('IPv6 node mask size', 1, 128).optional() }, 'node mask size'),
+);
 
 const interfaceName = patterned(
   'interface name',
@@ -217,20 +224,10 @@ export const clusterSchema = strictObject(
     ).optional(),
     bridge: interfaceName.default('cni0'),
     // true/false for every family, or per family; absent: IPv4 masqueraded, IPv6 not (see load.ts).
-    masquerade: z
-      .unknown()
-      .transform((v, ctx): boolean | { ipv4?: boolean; ipv6?: boolean } | undefined => {
-        if (v === undefined) return undefined;
-        const r = typeof v === 'object' && v !== null && !Array.isArray(v)
-          ? strictObject({ ipv4: bool('IPv4 masquerade setting').optional(), ipv6: bool('IPv6 masquerade setting').optional() }, 'masquerade setting').safeParse(v)
-          : bool('masquerade setting').safeParse(v);
-        if (!r.success) {
-          for (const issue of r.error.issues) ctx.addIssue({ ...issue, message: issue.message.replace(' at the top level;', ` in ${formatPath(ctx.path)};`) } as z.IssueData);
-          return z.NEVER;
-        }
-        return r.data;
-      })
-      .optional(),
+    masquerade: oneOrPerFamily(
+      bool('masquerade setting'),
+      strictObject({ ipv4: bool('IPv4 masquerade setting').optional(), ipv6: bool('IPv6 masquerade setting').optional() }, 'masquerade setting'),
+    ).optional(),
   },
   'cluster settings',
 );
