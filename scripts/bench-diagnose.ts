@@ -3,7 +3,7 @@
 // cluster size, plus where a full-mesh probe spends its time. Runs against local labs only (network
 // namespaces; no traffic leaves them).
 //
-// Usage: node --import tsx scripts/bench-diagnose.ts [--sizes 4,8,16,32] [--families ipv4] [--repeat 3] [--sample 3]
+// Usage: node --import tsx scripts/bench-diagnose.ts [--sizes 4,8,16,32] [--families ipv4] [--access ssh] [--repeat 3] [--sample 3]
 //                                                    [--out docs/benchmarks.md] [--skip-phases] [--max-wait 90] [--check]
 //   --sizes        flat lab sizes; each lab is brought up, `podnet up` once, then measured
 //   --families     IP families to measure, comma-separated: ipv4, ipv6, dual. Each family gets a lab of its
@@ -11,26 +11,35 @@
 //                  alternate command by command, so every family sees the same machine conditions. With
 //                  ipv4 and dual, the report compares the dual-stack full mesh (every cell once per family:
 //                  twice the cells) with IPv4-only, and targets dual ≤ 2× IPv4-only at the largest size.
+//   --access       how podnet reaches the nodes: ssh (the default), or ssh,kube: the labs are started with
+//                  the stand-in Kubernetes API (`lab up --api`), and doctor and the full-mesh probe run over
+//                  SSH (-i inventory) and through the API (no -i: the nodes from the Node objects, helper pods
+//                  and pods/exec) in the same lab, taking turns as the families do. The report is then the
+//                  section "## doctor and probe through the Kubernetes API" (the sampled probe is left out):
+//                  wall times side by side, API requests per node per command (PODNET_STATS_FILE), and the
+//                  target: through the API within 1.5× of SSH at 32 nodes.
 //   --repeat       runs of each command per lab; the report gives medians (doctor and probe leave the
 //                  nodes as they found them, so the runs share one lab)
 //   --sample       K for the sampled probe (`podnet probe --sample K`)
-//   --out          append the Markdown section "## doctor and probe" to this file (a section of that name
-//                  from an earlier run is replaced; the rest of the file is kept)
+//   --out          append the Markdown section "## doctor and probe" (with kube: the one named above) to this
+//                  file (a section of that name from an earlier run is replaced; the rest of the file is kept)
 //   --skip-phases  skip the extra, traced full-mesh probe per size that times each phase from its progress
 //                  lines on stderr
 //   --max-wait     seconds to wait for other load to settle before each measurement
 //   --check        exit 1 if a target is missed (default: report only, exit 0)
 // Needs root, the lab's packages (scripts/setup.sh) and a build (npm run build). Labs are named bdiag<N>
-// (IPv4), bdiag<N>d (dual-stack) and bdiag<N>v6 (IPv6-only), and every lab is torn down again, also on
-// failure or Ctrl-C.
+// (IPv4), bdiag<N>d (dual-stack) and bdiag<N>v6 (IPv6-only), bkube<N>… with --access kube, and every lab is
+// torn down again, also on failure or Ctrl-C.
 //
 // Labs, CPU accounting and the rusage probe are shared with bench-up in scripts/bench-lib.ts.
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { labExecArgv, labExecEnv, labRun } from '../src/lab/service.js';
+import { apiPaths } from '../src/lab/api/paths.js';
 import { neighNeed } from '../src/lab/neigh.js';
 import type { LabIpFamily, LabPlan } from '../src/lab/topology.js';
 import type { IpFamily } from '../src/net/family.js';
@@ -42,7 +51,10 @@ import { setBenchName, interrupted, CORES, fail, log, median, liveLabs, labDown,
 setBenchName('bench-diagnose');
 
 const SECTION = '## doctor and probe';
+const API_SECTION = '## doctor and probe through the Kubernetes API';
 const PROBE_TARGET_MS = 10_000;
+/** Through the API at 32 nodes: at most this many times the wall time over SSH (doctor and full-mesh probe). */
+const API_RATIO_TARGET = 1.5;
 
 const { values } = parseArgs({
   options: {
@@ -50,6 +62,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '3' },
     sample: { type: 'string', default: '3' },
     families: { type: 'string', default: 'ipv4' },
+    access: { type: 'string', default: 'ssh' },
     out: { type: 'string' },
     'skip-phases': { type: 'boolean', default: false },
     'max-wait': { type: 'string', default: '90' },
@@ -60,6 +73,20 @@ const families = parseFamilies(values.families!);
 /** the family column, comparisons and family names in labels: only when more than IPv4-only is measured */
 const showFamily = families.some((f) => f !== 'ipv4');
 const maxWait = parseMaxWait(values['max-wait']!);
+
+type Access = 'ssh' | 'kube';
+const ACCESSES: readonly Access[] = ['ssh', 'kube'];
+
+/** `--access`: ssh, or ssh,kube (SSH is the baseline the API is compared with), each once, SSH first. */
+function parseAccesses(s: string): Access[] {
+  const asked = s.split(',').map((x) => x.trim());
+  const bad = asked.filter((x) => !(ACCESSES as readonly string[]).includes(x));
+  if (bad.length || !asked.includes('ssh')) fail(`--access: expected ssh or ssh,kube (SSH is the baseline the API is compared with), got "${s}"`);
+  return ACCESSES.filter((a) => asked.includes(a));
+}
+const accesses = parseAccesses(values.access!);
+/** with kube: labs with the stand-in API, doctor and the full mesh over both accesses, a report of its own */
+const viaApi = accesses.includes('kube');
 const sizes = values.sizes!.split(',').map((x) => Number(x.trim()));
 if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 200)) fail(`--sizes: expected comma-separated whole numbers from 2 to 200, got "${values.sizes}"`);
 const repeat = Number(values.repeat);
@@ -94,16 +121,66 @@ function neighOverflows(): number {
 
 // ------------------------------------------------------------------------------------- podnet runs
 
+/** What a run cost each node, as podnet writes it to PODNET_STATS_FILE at its end (src/cli/session.ts). */
+interface RunStats {
+  access: Access;
+  nodes: number;
+  /** round trips per node */
+  roundTrips?: Record<string, number>;
+  /** API requests per key: a node's name, or "cluster" for those that concern no one node */
+  apiRequests?: Record<string, number>;
+}
+
 interface CliRun extends Cpu {
   exitCode: number;
   rssMB: number;
   cliCpuMs: number;
+  /** undefined if podnet wrote no stats (a build from before PODNET_STATS_FILE) */
+  stats?: RunStats;
+  /** CPU of the lab's stand-in API server process during the run (NaN for a lab without one) */
+  apiServerCpuMs: number;
+}
+
+/** Where podnet leaves its stats, one run at a time (outside the lab: the operator namespace shares the host's files). */
+const statsDir = mkdtempSync(join(tmpdir(), 'bench-diagnose-'));
+const statsFile = join(statsDir, 'stats.json');
+
+function takeStats(): RunStats | undefined {
+  try {
+    return JSON.parse(readFileSync(statsFile, 'utf8')) as RunStats;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time of the lab's stand-in API server process so far, in ms (NaN for a lab without one). */
+function apiServerCpuMs(plan: LabPlan): number {
+  if (!plan.api) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${readFileSync(apiPaths(plan.dir).pid, 'utf8').trim()}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime and stime (fields 14, 15), USER_HZ is 100
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * How a run reaches the nodes: over SSH with the lab's inventory, or through the lab's API with the
+ * nodes from its Node objects (no -i, so --access kube is the default; `lab exec` sets KUBECONFIG).
+ */
+function accessArgs(plan: LabPlan, access: Access): string[] {
+  return access === 'ssh' ? ['-i', `${plan.dir}/inventory.yaml`] : [];
 }
 
 /** Run `podnet <args> --json` in the operator namespace, under the rusage wrapper, and parse its report. */
-async function podnetJson<R extends { kind: string }>(plan: LabPlan, kind: string, args: string[]): Promise<[R, CliRun]> {
-  const argv = [...(ruWrapper?.argv ?? []), 'podnet', ...args, '-i', `${plan.dir}/inventory.yaml`, '--json'];
+async function podnetJson<R extends { kind: string }>(plan: LabPlan, access: Access, kind: string, args: string[]): Promise<[R, CliRun]> {
+  rmSync(statsFile, { force: true });
+  // `env` in the operator's argv (labExecArgv) takes the assignment before the command.
+  const argv = [`PODNET_STATS_FILE=${statsFile}`, ...(ruWrapper?.argv ?? []), 'podnet', ...args, ...accessArgs(plan, access), '--json'];
+  const a0 = apiServerCpuMs(plan);
   const [r, cpu] = await measured(plan, () => labRun(plan, { kind: 'operator' }, argv, { timeoutMs: 600_000 }));
+  const apiCpu = apiServerCpuMs(plan) - a0;
   let report: R;
   try {
     report = JSON.parse(r.stdout) as R;
@@ -112,7 +189,7 @@ async function podnetJson<R extends { kind: string }>(plan: LabPlan, kind: strin
   }
   if (report.kind !== kind) throw new Error(`podnet ${args.join(' ')} in lab ${plan.name}: expected a ${kind}, got ${report.kind}`);
   const ru = takeRusage(r.stderr);
-  return [report, { ...cpu, exitCode: r.exitCode, rssMB: ru.rssMB, cliCpuMs: ru.cpuMs }];
+  return [report, { ...cpu, exitCode: r.exitCode, rssMB: ru.rssMB, cliCpuMs: ru.cpuMs, stats: takeStats(), apiServerCpuMs: apiCpu }];
 }
 
 interface DoctorRun extends CliRun {
@@ -120,8 +197,8 @@ interface DoctorRun extends CliRun {
   warnings: number;
 }
 
-async function doctor(plan: LabPlan): Promise<DoctorRun> {
-  const [rep, run] = await podnetJson<DoctorReport & { kind: string }>(plan, 'DoctorReport', ['doctor']);
+async function doctor(plan: LabPlan, access: Access): Promise<DoctorRun> {
+  const [rep, run] = await podnetJson<DoctorReport & { kind: string }>(plan, access, 'DoctorReport', ['doctor']);
   return { ...run, errors: rep.summary.errors, warnings: rep.summary.warnings };
 }
 
@@ -148,9 +225,9 @@ function expectedRecords(n: number, sample?: number): number {
   return pairs * perPair + n;
 }
 
-async function probe(plan: LabPlan, sample?: number): Promise<ProbeRun> {
+async function probe(plan: LabPlan, access: Access, sample?: number): Promise<ProbeRun> {
   const args = sample === undefined ? ['probe'] : ['probe', '--sample', String(sample)];
-  const [rep, run] = await podnetJson<ProbeReport & { kind: string }>(plan, 'ProbeReport', args);
+  const [rep, run] = await podnetJson<ProbeReport & { kind: string }>(plan, access, 'ProbeReport', args);
   if (rep.cleanupErrors.length) log(`${plan.name}: probe cleanup errors: ${rep.cleanupErrors.map((c) => `${c.node}: ${c.error}`).join('; ')}`);
   const want = probedFamilies(plan.ipFamily);
   const perFamily = expectedRecords(plan.nodes.length, sample);
@@ -188,6 +265,10 @@ interface Phase {
 interface Phases {
   /** process start → first "creating probe pod": node start-up, inventory, ssh connect, facts of every node */
   factsMs: Phase;
+  /** process start → first "reading facts": node start-up, the inventory (through the API: the Node objects) */
+  startMs: Phase;
+  /** first "reading facts" → first "creating probe pod": connecting (through the API: the helper pods) and facts */
+  connectFactsMs: Phase;
   /** → first "probing": the probe pods of all nodes created (netns, CNI ADD, echo services ready) */
   setupMs: Phase;
   /** → last "ok"/"FAILED": every node's probe batch */
@@ -205,8 +286,8 @@ interface Phases {
  * One extra full-mesh probe without --json: its progress lines ("node: step", plain on a pipe) are
  * timestamped as they arrive, and the lab cgroup's CPU is read at each phase boundary.
  */
-async function probePhases(plan: LabPlan): Promise<Phases> {
-  const [file, ...args] = labExecArgv(plan, { kind: 'operator' }, ['podnet', 'probe', '-i', `${plan.dir}/inventory.yaml`]);
+async function probePhases(plan: LabPlan, access: Access): Promise<Phases> {
+  const [file, ...args] = labExecArgv(plan, { kind: 'operator' }, ['podnet', 'probe', ...accessArgs(plan, access)]);
   const l0 = labCpuMs(plan);
   const t0 = performance.now();
   const child = spawn(file!, args, { env: { ...labExecEnv(), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -220,11 +301,13 @@ async function probePhases(plan: LabPlan): Promise<Phases> {
   const lines = createInterface({ input: child.stderr });
   lines.on('line', (line) => {
     tail = `${tail}${line}\n`.slice(-2000);
-    const m = /^(\S+): (creating probe pod|probing \((\d+) checks\)|ok — |FAILED — |cleaning up)/.exec(line);
+    const m = /^(\S+): (creating probe pod|probing \((\d+) checks\)|ok — |FAILED — |cleaning up|(?:locking, )?reading facts)/.exec(line);
     if (!m) return;
     const [, node, step, checks] = m;
     const now = performance.now() - t0;
-    if (step === 'creating probe pod') {
+    if (step!.endsWith('reading facts')) {
+      if (!marks.has('facts')) mark('facts');
+    } else if (step === 'creating probe pod') {
       if (!marks.has('create')) mark('create');
     } else if (step!.startsWith('probing')) {
       if (!marks.has('probing')) mark('probing');
@@ -253,6 +336,8 @@ async function probePhases(plan: LabPlan): Promise<Phases> {
   marks.set('start', { t: 0, lab: 0 });
   return {
     factsMs: span('start', 'create'),
+    startMs: span('start', 'facts'),
+    connectFactsMs: span('facts', 'create'),
     setupMs: span('create', 'probing'),
     probingMs: span('probing', 'probed'),
     teardownMs: span('probed', 'exit'),
@@ -268,12 +353,16 @@ async function probePhases(plan: LabPlan): Promise<Phases> {
 interface Sample {
   doctor: DoctorRun;
   full: ProbeRun;
-  sampled: ProbeRun;
+  /** not measured with --access kube */
+  sampled?: ProbeRun;
 }
 
+/** One lab and one way of reaching its nodes (with --access ssh,kube, each lab gives two). */
 interface SizeResult {
   nodes: number;
   family: LabIpFamily;
+  access: Access;
+  /** `podnet up` over SSH, once per lab */
   upMs: number;
   startupMs: number;
   samples: Sample[];
@@ -293,10 +382,34 @@ interface NeighInfo {
 
 /** " (dual)" in log lines when more than IPv4-only is measured */
 const famTag = (f: LabIpFamily) => (showFamily ? ` (${f})` : '');
+/** " over SSH" / " through the API" in log lines with --access ssh,kube */
+const accessTag = (a: Access) => (viaApi ? (a === 'ssh' ? ' over SSH' : ' through the API') : '');
+
+/** API requests of one run: all of them over the nodes, and those of single nodes (without "cluster"). */
+function apiPerNode(stats: RunStats | undefined): { all: number; node: number; nodeMax: number; cluster: number } {
+  if (!stats?.apiRequests || !stats.nodes) return { all: NaN, node: NaN, nodeMax: NaN, cluster: NaN };
+  const { cluster = 0, ...byNode } = stats.apiRequests;
+  const per = Object.values(byNode);
+  const sum = per.reduce((a, b) => a + b, 0);
+  return { all: (sum + cluster) / stats.nodes, node: sum / stats.nodes, nodeMax: Math.max(0, ...per), cluster };
+}
+
+/** The most round trips one node took in a run (NaN without stats). */
+function maxRoundTrips(stats: RunStats | undefined): number {
+  const v = Object.values(stats?.roundTrips ?? {});
+  return v.length ? Math.max(...v) : NaN;
+}
+
+/** ", 12.3 API requests per node (9.0 of single nodes, 104 cluster)" for a run through the API */
+function requestsNote(r: CliRun): string {
+  if (r.stats?.access !== 'kube') return '';
+  const q = apiPerNode(r.stats);
+  return `, ${q.all.toFixed(1)} API requests per node (${q.node.toFixed(1)} of single nodes, ${q.cluster} cluster), API server CPU ${ms(r.apiServerCpuMs)}`;
+}
 
 async function benchSize(n: number): Promise<{ results: SizeResult[]; neigh: NeighInfo }> {
   const o0 = neighOverflows();
-  const labs = families.map((family) => ({ name: labName('bdiag', n, family), nodes: n, family }));
+  const labs = families.map((family) => ({ name: labName(viaApi ? 'bkube' : 'bdiag', n, family), nodes: n, family, api: viaApi }));
   const v6 = families.some((f) => f !== 'ipv4');
   const neigh: NeighInfo = { nodes: n, overflows: 0, gcThresh3: NaN };
   const results = await withLabs(labs, async (plans) => {
@@ -305,54 +418,61 @@ async function benchSize(n: number): Promise<{ results: SizeResult[]; neigh: Nei
     for (const [table, thresh] of [['net.ipv4', neigh.gcThresh3], ['net.ipv6', neigh.gcThresh3v6]] as const) {
       if (thresh !== undefined && neighNeed(n) > thresh) log(`${n} nodes: the full mesh needs about ${neighNeed(n)} neighbour entries, more than ${table}.neigh.default.gc_thresh3 = ${thresh}: expect probe timeouts`);
     }
+    // One entry per lab and access, in step: rs[i] is measured on variants[i].
     const rs: SizeResult[] = [];
+    const variants: { plan: LabPlan; access: Access }[] = [];
     for (const plan of plans) {
-      const [up, upCpu] = await podnetJson<{ kind: string; nodes: { node: string; result: string; error?: string }[] }>(plan, 'UpReport', ['up']);
+      const [up, upCpu] = await podnetJson<{ kind: string; nodes: { node: string; result: string; error?: string }[] }>(plan, 'ssh', 'UpReport', ['up']);
       const failed = up.nodes.filter((x) => x.result === 'failed');
       if (failed.length) throw new Error(`podnet up in lab ${plan.name} failed on ${failed.map((x) => `${x.node}: ${x.error ?? 'failed'}`).join('; ')}`);
       log(`${n} nodes${famTag(plan.ipFamily)}: podnet up ${ms(upCpu.wallMs)}`);
       const startups: number[] = [];
       for (let k = 0; k < 3; k++) startups.push(await startup(plan));
-      rs.push({ nodes: n, family: plan.ipFamily, upMs: upCpu.wallMs, startupMs: median(startups), samples: [] });
+      for (const access of accesses) {
+        rs.push({ nodes: n, family: plan.ipFamily, access, upMs: upCpu.wallMs, startupMs: median(startups), samples: [] });
+        variants.push({ plan, access });
+      }
     }
+    const where = (i: number) => `${n} nodes${famTag(variants[i]!.plan.ipFamily)}${accessTag(variants[i]!.access)}`;
     for (let k = 1; k <= repeat && !interrupted; k++) {
-      // The families take turns command by command (and go first in turn from run to run), so that each
-      // command's runs of the families follow each other closely under the same load.
-      const order = plans.map((_, i) => i);
+      // The families (and the accesses of a lab) take turns command by command, and go first in turn from
+      // run to run, so that each command's runs follow each other closely under the same load.
+      const order = variants.map((_, i) => i);
       if (k % 2 === 0) order.reverse();
-      const tag = (i: number) => `${n} nodes${famTag(plans[i]!.ipFamily)}, run ${k}/${repeat}`;
+      const tag = (i: number) => `${where(i)}, run ${k}/${repeat}`;
       const doctors: DoctorRun[] = [];
       const fulls: ProbeRun[] = [];
       const sampleds: ProbeRun[] = [];
       for (const i of order) {
         await waitQuiet(tag(i));
-        const d = await doctor(plans[i]!);
-        log(`${tag(i)}: doctor ${ms(d.wallMs)}, ${d.errors} error(s), peak RSS ${mb(d.rssMB)}`);
+        const d = await doctor(variants[i]!.plan, variants[i]!.access);
+        log(`${tag(i)}: doctor ${ms(d.wallMs)}, ${d.errors} error(s), peak RSS ${mb(d.rssMB)}${requestsNote(d)}`);
         doctors[i] = d;
       }
       for (const i of order) {
         await waitQuiet(tag(i));
-        const full = await probe(plans[i]!);
-        log(`${tag(i)}: probe full mesh ${ms(full.wallMs)}, ${full.records} records (${full.pass} pass, ${full.fail} fail), peak RSS ${mb(full.rssMB)}, lab CPU ${ms(full.labCpuMs)}, others ${ms(full.otherCpuMs)}`);
+        const full = await probe(variants[i]!.plan, variants[i]!.access);
+        log(`${tag(i)}: probe full mesh ${ms(full.wallMs)}, ${full.records} records (${full.pass} pass, ${full.fail} fail), peak RSS ${mb(full.rssMB)}, lab CPU ${ms(full.labCpuMs)}, others ${ms(full.otherCpuMs)}${requestsNote(full)}`);
         for (const f of full.firstFailures) log(`  ${f}`);
         for (const e of full.familyErrors) log(`  records: ${e}`);
         fulls[i] = full;
       }
-      for (const i of order) {
+      // The sampled probe is this benchmark's SSH report only.
+      for (const i of viaApi ? [] : order) {
         await waitQuiet(tag(i));
-        const sampled = await probe(plans[i]!, sampleK);
+        const sampled = await probe(variants[i]!.plan, variants[i]!.access, sampleK);
         log(`${tag(i)}: probe --sample ${sampleK} ${ms(sampled.wallMs)}, ${sampled.records} records (${sampled.pass} pass, ${sampled.fail} fail), peak RSS ${mb(sampled.rssMB)}`);
         for (const e of sampled.familyErrors) log(`  records: ${e}`);
         sampleds[i] = sampled;
       }
-      for (const i of order) rs[i]!.samples.push({ doctor: doctors[i]!, full: fulls[i]!, sampled: sampleds[i]! });
+      for (const i of order) rs[i]!.samples.push({ doctor: doctors[i]!, full: fulls[i]!, ...(sampleds[i] ? { sampled: sampleds[i] } : {}) });
     }
     if (!values['skip-phases']) {
-      for (const [i, plan] of plans.entries()) {
+      for (const [i, { plan, access }] of variants.entries()) {
         if (interrupted) break;
-        await waitQuiet(`${n} nodes${famTag(plan.ipFamily)}, traced probe`);
-        const phases = await probePhases(plan);
-        log(`${n} nodes${famTag(plan.ipFamily)}: traced probe: facts ${ms(phases.factsMs.wallMs)}, pods ${ms(phases.setupMs.wallMs)}, probing ${ms(phases.probingMs.wallMs)}, teardown+exit ${ms(phases.teardownMs.wallMs)}`);
+        await waitQuiet(`${where(i)}, traced probe`);
+        const phases = await probePhases(plan, access);
+        log(`${where(i)}: traced probe: start-up ${ms(phases.startMs.wallMs)}, connect+facts ${ms(phases.connectFactsMs.wallMs)}, pods ${ms(phases.setupMs.wallMs)}, probing ${ms(phases.probingMs.wallMs)}, teardown+exit ${ms(phases.teardownMs.wallMs)}`);
         rs[i]!.phases = phases;
       }
     }
@@ -383,8 +503,54 @@ interface Target {
 /** Dual-stack full mesh at the largest size: at most this many times IPv4-only's wall time (it does twice the cells). */
 const DUAL_RATIO_TARGET = 2;
 
+const med = (r: SizeResult, pick: (s: Sample) => number) => median(r.samples.map(pick));
+
+/** The probes of a run, the sampled one included; and every command of it. */
+const probesOf = (s: Sample) => (s.sampled ? [s.full, s.sampled] : [s.full]);
+const commandsOf = (s: Sample): CliRun[] => [s.doctor, ...probesOf(s)];
+
+/** What every report checks of its probes: one record per cell, no failures and no cleanup errors. */
+function probeTargets(results: SizeResult[], where: (r: SizeResult) => string): Target[] {
+  const wrong = results.flatMap((r) => r.samples.flatMap(probesOf).filter((p) => p.records !== p.expected || p.familyErrors.length).map((p) => `${where(r)}: ${p.records}/${p.expected}${p.familyErrors.length ? ` (${p.familyErrors.join(', ')})` : ''}`));
+  const failing = results.flatMap((r) => r.samples.flatMap(probesOf).filter((p) => p.fail || p.cleanupErrors).map((p) => `${where(r)}: ${p.fail} fail, ${p.cleanupErrors} cleanup error(s)`));
+  return [
+    { name: `every probe returns one record per cell${showFamily ? ' (per family: a dual-stack probe twice as many as IPv4-only)' : ''}`, measured: wrong.length ? wrong.join(', ') : 'yes', ok: wrong.length === 0 },
+    { name: 'no probe failures or cleanup errors on a converged lab', measured: failing.length ? [...new Set(failing)].join(', ') : 'none', ok: failing.length === 0 },
+  ];
+}
+
+function targetTable(targets: Target[]): string[] {
+  return ['### Targets', '', '| target | measured | result |', '|---|---|---|', ...targets.map((t) => `| ${t.name} | ${t.measured} | ${t.ok === undefined ? 'n/a' : t.ok ? 'PASS' : 'MISS'} |`), ''];
+}
+
+function reproduceLine(): string {
+  const opt = [
+    `--sizes ${sizes.join(',')}`,
+    ...(showFamily ? [`--families ${families.join(',')}`] : []),
+    ...(viaApi ? [`--access ${accesses.join(',')}`] : []),
+    `--repeat ${repeat}`,
+    ...(viaApi ? [] : [`--sample ${sampleK}`]),
+    ...(values['skip-phases'] ? ['--skip-phases'] : []),
+    ...(maxWait !== 90 ? [`--max-wait ${maxWait}`] : []),
+    ...(values.out ? [`--out ${values.out}`] : []),
+  ];
+  return `- reproduce (root, after \`scripts/setup.sh\` and \`npm run build\`): \`node --import tsx scripts/bench-diagnose.ts ${opt.join(' ')}\``;
+}
+
+function neighLines(neigh: NeighInfo[]): string[] {
+  const num = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? String(x) : '?');
+  return neigh.map((g) => {
+    const overflow = `the kernel logged "neighbor table overflow" ${num(g.overflows)} time(s).${g.overflows > 0 ? " Failures at this size may be the lab machine's, not the pod network's." : ''}`;
+    return g.gcThresh3v6 === undefined
+      ? `Neighbour table, ${g.nodes} nodes: \`gc_thresh3\` was ${num(g.gcThresh3)} while the lab${families.length > 1 ? 's were' : ' was'} up (a full mesh needs about ${neighNeed(g.nodes)} entries${families.length > 1 ? ' per lab' : ''}); ${overflow}`
+      : `Neighbour tables, ${g.nodes} nodes: \`gc_thresh3\` was ${num(g.gcThresh3)} (IPv4, ARP) and ${num(g.gcThresh3v6)} (IPv6, NDP) while the labs were up (a full mesh needs about ${neighNeed(g.nodes)} entries per lab and family); ${overflow}`;
+  });
+}
+
+/** A traced phase: wall time (lab CPU saturation of the machine's cores). */
+const phaseCell = (p: Phase) => `${ms(p.wallMs)} (${pct(p.labCpuMs, p.wallMs)})`;
+
 function report(results: SizeResult[], neigh: NeighInfo[], at: BenchStart): { md: string; targets: Target[] } {
-  const med = (r: SizeResult, pick: (s: Sample) => number) => median(r.samples.map(pick));
   const max = (r: SizeResult, pick: (s: Sample) => number) => Math.max(...r.samples.map(pick));
   const find = (n: number, f: LabIpFamily) => results.find((r) => r.nodes === n && r.family === f && r.samples.length);
   /** "32 nodes" or, with several families, "32 nodes (dual)" */
@@ -416,18 +582,12 @@ function report(results: SizeResult[], neigh: NeighInfo[], at: BenchStart): { md
       ok: dual && Number.isFinite(ratio) ? ratio <= DUAL_RATIO_TARGET : undefined,
     });
   }
-  const probes = (r: SizeResult) => r.samples.flatMap((s) => [s.full, s.sampled]);
-  const wrong = results.flatMap((r) => probes(r).filter((p) => p.records !== p.expected || p.familyErrors.length).map((p) => `${where(r)}: ${p.records}/${p.expected}${p.familyErrors.length ? ` (${p.familyErrors.join(', ')})` : ''}`));
-  targets.push({ name: `every probe returns one record per cell${showFamily ? ' (per family: a dual-stack probe twice as many as IPv4-only)' : ''}`, measured: wrong.length ? wrong.join(', ') : 'yes', ok: wrong.length === 0 });
-  const failing = results.flatMap((r) => probes(r).filter((p) => p.fail || p.cleanupErrors).map((p) => `${where(r)}: ${p.fail} fail, ${p.cleanupErrors} cleanup error(s)`));
-  targets.push({ name: 'no probe failures or cleanup errors on a converged lab', measured: failing.length ? [...new Set(failing)].join(', ') : 'none', ok: failing.length === 0 });
+  targets.push(...probeTargets(results, where));
 
   const md: string[] = [SECTION, ''];
   md.push(...headerLines(at));
-  md.push(loadLine(results.flatMap((r) => r.samples.flatMap((s) => [s.doctor, s.full, s.sampled]))));
-  md.push(
-    `- reproduce (root, after \`scripts/setup.sh\` and \`npm run build\`): \`node --import tsx scripts/bench-diagnose.ts --sizes ${sizes.join(',')}${showFamily ? ` --families ${families.join(',')}` : ''} --repeat ${repeat} --sample ${sampleK}${values['skip-phases'] ? ' --skip-phases' : ''}${maxWait !== 90 ? ` --max-wait ${maxWait}` : ''}${values.out ? ` --out ${values.out}` : ''}\``,
-  );
+  md.push(loadLine(results.flatMap((r) => r.samples.flatMap(commandsOf))));
+  md.push(reproduceLine());
   md.push(
     `- labs: flat, one fresh lab per size${showFamily ? ' and family (`lab up --ip-family`)' : ''}, \`podnet up\` once, then ${repeat} run(s) of each command (medians; peak RSS is the maximum). Every node is a network namespace with its own sshd and scripts on this machine, sharing the same ${CORES} cores with the CLI: a full-mesh probe at N nodes creates N probe pods (CNI ADD and DEL of bridge, host-local and portmap, whose iptables calls are a large share of the lab CPU), starts N echo services and N probe processes, and sends ${Object.keys(PROBE_CHECKS).length - 1}·N² probes on those cores. Wall time is around the whole CLI process (start-up included); lab CPU is the lab cgroup's CPU time; "others" is CPU used outside the lab during the run.`,
   );
@@ -437,9 +597,7 @@ function report(results: SizeResult[], neigh: NeighInfo[], at: BenchStart): { md
     );
   }
   md.push('');
-  md.push('### Targets', '', '| target | measured | result |', '|---|---|---|');
-  for (const t of targets) md.push(`| ${t.name} | ${t.measured} | ${t.ok === undefined ? 'n/a' : t.ok ? 'PASS' : 'MISS'} |`);
-  md.push('');
+  md.push(...targetTable(targets));
   md.push('### By cluster size', '');
   const famHead = showFamily ? ' family |' : '';
   const famAlign = showFamily ? '---|' : '';
@@ -450,12 +608,12 @@ function report(results: SizeResult[], neigh: NeighInfo[], at: BenchStart): { md
   );
   const counts = (p: ProbeRun) => `${p.pass} / ${p.fail} / ${p.warn} / ${p.skip}`;
   for (const r of results) {
-    const last = r.samples[r.samples.length - 1];
+    const last = r.samples[r.samples.length - 1] as Required<Sample> | undefined; // the sampled probe runs without --access kube
     if (!last) continue;
     const fullWall = med(r, (s) => s.full.wallMs);
     const fullLab = med(r, (s) => s.full.labCpuMs);
     md.push(
-      `| ${r.nodes} |${famCell(r)} ${ms(r.startupMs)} | ${ms(med(r, (s) => s.doctor.wallMs))} | ${mb(max(r, (s) => s.doctor.rssMB))} | ${ms(fullWall)} | ${ms(fullLab)} | ${pct(fullLab, fullWall)} | ${ms(med(r, (s) => s.full.otherCpuMs))} | ${last.full.records} | ${counts(last.full)} | ${mb(max(r, (s) => s.full.rssMB))} | ${ms(med(r, (s) => s.sampled.wallMs))} | ${last.sampled.records} | ${counts(last.sampled)} | ${mb(max(r, (s) => s.sampled.rssMB))} |`,
+      `| ${r.nodes} |${famCell(r)} ${ms(r.startupMs)} | ${ms(med(r, (s) => s.doctor.wallMs))} | ${mb(max(r, (s) => s.doctor.rssMB))} | ${ms(fullWall)} | ${ms(fullLab)} | ${pct(fullLab, fullWall)} | ${ms(med(r, (s) => s.full.otherCpuMs))} | ${last.full.records} | ${counts(last.full)} | ${mb(max(r, (s) => s.full.rssMB))} | ${ms(med(r, (s) => s.sampled!.wallMs))} | ${last.sampled.records} | ${counts(last.sampled)} | ${mb(max(r, (s) => s.sampled!.rssMB))} |`,
     );
   }
   md.push('');
@@ -483,19 +641,10 @@ function report(results: SizeResult[], neigh: NeighInfo[], at: BenchStart): { md
   }
   md.push('<details><summary>every run (doctor; full mesh wall / lab CPU / CLI CPU / others; sampled)</summary>', '');
   for (const r of results) {
-    md.push(`- ${where(r)} (podnet up ${ms(r.upMs)}): ${r.samples.map((s) => `${ms(s.doctor.wallMs)}; ${ms(s.full.wallMs)} / ${ms(s.full.labCpuMs)} / ${ms(s.full.cliCpuMs)} / ${ms(s.full.otherCpuMs)}; ${ms(s.sampled.wallMs)}`).join(' — ')}`);
+    md.push(`- ${where(r)} (podnet up ${ms(r.upMs)}): ${r.samples.map((s) => `${ms(s.doctor.wallMs)}; ${ms(s.full.wallMs)} / ${ms(s.full.labCpuMs)} / ${ms(s.full.cliCpuMs)} / ${ms(s.full.otherCpuMs)}; ${ms(s.sampled!.wallMs)}`).join(' — ')}`);
   }
   md.push('', '</details>', '');
-  const num = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? String(x) : '?');
-  for (const g of neigh) {
-    const overflow = `the kernel logged "neighbor table overflow" ${num(g.overflows)} time(s).${g.overflows > 0 ? " Failures at this size may be the lab machine's, not the pod network's." : ''}`;
-    if (g.gcThresh3v6 === undefined) {
-      md.push(`Neighbour table, ${g.nodes} nodes: \`gc_thresh3\` was ${num(g.gcThresh3)} while the lab${families.length > 1 ? 's were' : ' was'} up (a full mesh needs about ${neighNeed(g.nodes)} entries${families.length > 1 ? ' per lab' : ''}); ${overflow}`);
-    } else {
-      md.push(`Neighbour tables, ${g.nodes} nodes: \`gc_thresh3\` was ${num(g.gcThresh3)} (IPv4, ARP) and ${num(g.gcThresh3v6)} (IPv6, NDP) while the labs were up (a full mesh needs about ${neighNeed(g.nodes)} entries per lab and family); ${overflow}`);
-    }
-  }
-  md.push('');
+  md.push(...neighLines(neigh), '');
   const traced = results.filter((r) => r.phases);
   if (traced.length) {
     md.push('### Where a full-mesh probe spends its time', '');
@@ -504,16 +653,128 @@ function report(results: SizeResult[], neigh: NeighInfo[], at: BenchStart): { md
       '',
     );
     md.push(`| nodes |${famHead} checks/node | start-up + facts | probe pods | probing | per-node batch (min–max) | teardown + exit | total |`, `|---:|${famAlign}---:|---:|---:|---:|---:|---:|---:|`);
-    const cell = (p: Phase) => `${ms(p.wallMs)} (${pct(p.labCpuMs, p.wallMs)})`;
     for (const r of traced) {
       const p = r.phases!;
-      md.push(`| ${r.nodes} |${famCell(r)} ${p.checksPerNode} | ${cell(p.factsMs)} | ${cell(p.setupMs)} | ${cell(p.probingMs)} | ${ms(p.batchMinMs)}–${ms(p.batchMaxMs)} | ${cell(p.teardownMs)} | ${ms(p.totalMs)} |`);
+      md.push(`| ${r.nodes} |${famCell(r)} ${p.checksPerNode} | ${phaseCell(p.factsMs)} | ${phaseCell(p.setupMs)} | ${phaseCell(p.probingMs)} | ${ms(p.batchMinMs)}–${ms(p.batchMaxMs)} | ${phaseCell(p.teardownMs)} | ${ms(p.totalMs)} |`);
     }
     md.push('');
   }
   return { md: `${md.join('\n')}\n`, targets };
 }
 
+/** The commands compared over the two accesses, and how a run of each reads in a table. */
+const API_COMMANDS: { name: string; pick: (s: Sample) => CliRun; outcome: (s: Sample) => string }[] = [
+  { name: 'doctor', pick: (s) => s.doctor, outcome: (s) => `${s.doctor.errors} error(s), ${s.doctor.warnings} warning(s)` },
+  { name: 'full-mesh probe', pick: (s) => s.full, outcome: (s) => `${s.full.pass} / ${s.full.fail} / ${s.full.warn} / ${s.full.skip}` },
+];
+
+/**
+ * --access ssh,kube: each lab's doctor and full mesh over SSH next to the same through the API (medians),
+ * what the API runs cost in requests per node, and the target at 32 nodes.
+ */
+function reportApi(results: SizeResult[], neigh: NeighInfo[], at: BenchStart): { md: string; targets: Target[] } {
+  const find = (n: number, f: LabIpFamily, a: Access) => results.find((r) => r.nodes === n && r.family === f && r.access === a && r.samples.length);
+  const pairs = sizes.flatMap((n) => families.map((f) => ({ n, family: f, ssh: find(n, f, 'ssh'), kube: find(n, f, 'kube') }))).filter((p) => p.ssh && p.kube) as { n: number; family: LabIpFamily; ssh: SizeResult; kube: SizeResult }[];
+  const where = (r: SizeResult) => `${r.nodes} nodes${famTag(r.family)}${accessTag(r.access)}`;
+  const run = (r: SizeResult, c: (typeof API_COMMANDS)[number], pick: (x: CliRun) => number) => med(r, (s) => pick(c.pick(s)));
+  const requests = (r: SizeResult, c: (typeof API_COMMANDS)[number]) => ({
+    all: run(r, c, (x) => apiPerNode(x.stats).all),
+    node: run(r, c, (x) => apiPerNode(x.stats).node),
+    nodeMax: run(r, c, (x) => apiPerNode(x.stats).nodeMax),
+    cluster: run(r, c, (x) => apiPerNode(x.stats).cluster),
+  });
+  const fixed = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+
+  const targets: Target[] = [];
+  for (const f of families) {
+    const mine = pairs.filter((p) => p.family === f);
+    if (!mine.length) continue;
+    const top = mine.find((p) => p.n === 32) ?? mine.reduce((a, b) => (b.n > a.n ? b : a));
+    const at32 = top.n === 32;
+    for (const c of API_COMMANDS) {
+      const k = run(top.kube, c, (x) => x.wallMs);
+      const s = run(top.ssh, c, (x) => x.wallMs);
+      const ratio = k / s;
+      targets.push({
+        name: `${c.name} through the API within ${API_RATIO_TARGET}× of SSH at ${top.n} nodes${showFamily ? `, ${FAMILY_NAME[f]}` : ''} (wall, median${at32 ? '' : '; report only, the target is at 32 nodes'})`,
+        measured: `${ms(k)} / ${ms(s)} = ${fixed(ratio, 2)}×`,
+        ok: at32 && Number.isFinite(ratio) ? ratio <= API_RATIO_TARGET : undefined,
+      });
+    }
+    targets.push({
+      name: `API requests per node at ${top.n} nodes${showFamily ? `, ${FAMILY_NAME[f]}` : ''} (all requests ÷ nodes, median; report only)`,
+      measured: API_COMMANDS.map((c) => `${c.name} ${fixed(requests(top.kube, c).all)}`).join(', '),
+      ok: undefined,
+    });
+  }
+  // The same lab read both ways must give the same answers.
+  const differ = pairs.flatMap((p) =>
+    API_COMMANDS.flatMap((c) => {
+      const seen = (r: SizeResult) => [...new Set(r.samples.map(c.outcome))].join(' or ');
+      return seen(p.ssh) === seen(p.kube) ? [] : [`${p.n} nodes${famTag(p.family)}, ${c.name}: ${seen(p.ssh)} over SSH, ${seen(p.kube)} through the API`];
+    }),
+  );
+  targets.push({ name: 'the same results over SSH and through the API (doctor errors and warnings; probe pass / fail / warn / skip)', measured: differ.length ? differ.join('; ') : 'yes', ok: differ.length === 0 });
+  targets.push(...probeTargets(results, where));
+
+  const md: string[] = [API_SECTION, ''];
+  md.push(...headerLines(at));
+  md.push(loadLine(results.flatMap((r) => r.samples.flatMap(commandsOf))));
+  md.push(reproduceLine());
+  md.push(
+    `- labs: flat, one fresh lab per size${showFamily ? ' and family' : ''} started with the stand-in Kubernetes API (\`lab up --api\`), \`podnet up\` once over SSH, then ${repeat} run(s) of doctor and of the full-mesh probe over each access in the same lab (medians), taking turns command by command (the access that goes first alternates from run to run), so both see the same machine conditions. Over SSH: \`-i inventory.yaml\`, one SSH session per node. Through the API: no \`-i\`, so the nodes come from the Node objects and \`--access kube\` is the default: a namespace, one privileged helper pod per node, one pods/exec WebSocket session per node, and the namespace deleted at the end.`,
+  );
+  md.push(
+    `- the API server is podnet's stand-in (\`src/lab/api\`): one Node.js process in the lab's operator namespace and cgroup, serving HTTPS, running the helper pods' processes in the lab nodes' namespaces as the kubelet would, on the same ${CORES} cores as the CLI and the nodes. "API server CPU" is that process's own CPU time during the run (the processes it starts count in the lab CPU). A real control plane runs elsewhere, so these ratios include work a real cluster would not put on the nodes' cores.`,
+  );
+  md.push(
+    '- API requests: counted by podnet itself (`PODNET_STATS_FILE`): "per node" is all requests of the run over the number of nodes; "of single nodes" those made for one node (creating its helper pod, its exec sessions), mean and maximum per node; "cluster" those made once for the run (reading the Nodes, the kubeadm-config ConfigMap, creating and deleting the namespace, listing the helper pods while they start). Round trips: scripts run per node, the most any node took.',
+  );
+  md.push('');
+  md.push(...targetTable(targets));
+  for (const p of pairs) {
+    md.push(`### ${p.n} nodes${showFamily ? `, ${FAMILY_NAME[p.family]}` : ''}`, '');
+    md.push(
+      '| command | over SSH (wall) | through the API (wall) | API / SSH | API requests per node | of single nodes (mean / max) | "cluster" requests | round trips per node (SSH / API) | lab CPU (SSH / API) | API server CPU | CLI CPU (SSH / API) | others (SSH / API) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const c of API_COMMANDS) {
+      const both = (pick: (x: CliRun) => number, f = ms) => `${f(run(p.ssh, c, pick))} / ${f(run(p.kube, c, pick))}`;
+      const s = run(p.ssh, c, (x) => x.wallMs);
+      const k = run(p.kube, c, (x) => x.wallMs);
+      const q = requests(p.kube, c);
+      md.push(
+        `| ${c.name} | ${ms(s)} | ${ms(k)} | ${fixed(k / s, 2)}× | ${fixed(q.all)} | ${fixed(q.node)} / ${fixed(q.nodeMax, 0)} | ${fixed(q.cluster, 0)} | ${both((x) => maxRoundTrips(x.stats), (x) => fixed(x, 0))} | ${both((x) => x.labCpuMs)} | ${ms(run(p.kube, c, (x) => x.apiServerCpuMs))} | ${both((x) => x.cliCpuMs)} | ${both((x) => x.otherCpuMs)} |`,
+      );
+    }
+    md.push('');
+  }
+  const traced = results.filter((r) => r.phases);
+  if (traced.length) {
+    md.push('### Where a full-mesh probe spends its time, over SSH and through the API', '');
+    md.push(
+      'One extra full-mesh `podnet probe` per lab and access without `--json`, its plain progress lines on stderr timestamped as they arrive. Phases: start-up (process start → first "reading facts": node, oclif, the inventory or the Node objects), connect and facts (→ first "creating probe pod": SSH sessions, or the namespace, helper pods and exec sessions; one facts round trip per node), probe pods (→ first "probing"), probing (→ last node\'s result), teardown and exit (probe pods removed, sessions closed, through the API the namespace deleted). Each cell: wall time (lab CPU saturation of the machine\'s cores).',
+      '',
+    );
+    md.push(`| nodes |${showFamily ? ' family |' : ''} access | start-up | connect + facts | probe pods | probing | teardown + exit | total |`, `|---:|${showFamily ? '---|' : ''}---|---:|---:|---:|---:|---:|---:|`);
+    for (const r of traced) {
+      const ph = r.phases!;
+      md.push(`| ${r.nodes} |${showFamily ? ` ${r.family} |` : ''} ${r.access === 'ssh' ? 'SSH' : 'API'} | ${phaseCell(ph.startMs)} | ${phaseCell(ph.connectFactsMs)} | ${phaseCell(ph.setupMs)} | ${phaseCell(ph.probingMs)} | ${phaseCell(ph.teardownMs)} | ${ms(ph.totalMs)} |`);
+    }
+    md.push('');
+  }
+  md.push('<details><summary>every run (doctor, full mesh: wall over SSH / through the API; API requests per node)</summary>', '');
+  for (const p of pairs) {
+    const runs = p.ssh.samples.map((s, i) => {
+      const k = p.kube.samples[i];
+      return API_COMMANDS.map((c) => `${c.name} ${ms(c.pick(s).wallMs)} / ${k ? `${ms(c.pick(k).wallMs)} (${fixed(apiPerNode(c.pick(k).stats).all)} req/node)` : 'n/a'}`).join(', ');
+    });
+    md.push(`- ${p.n} nodes${famTag(p.family)} (podnet up ${ms(p.ssh.upMs)}): ${runs.join(' — ')}`);
+  }
+  md.push('', '</details>', '');
+  md.push(...neighLines(neigh), '');
+  return { md: `${md.join('\n')}\n`, targets };
+}
 
 // ---------------------------------------------------------------------------------------------- main
 
@@ -530,14 +791,14 @@ async function main(): Promise<void> {
   }
   if (interrupted) return;
   const famOrder = (f: LabIpFamily) => families.indexOf(f);
-  results.sort((a, b) => a.nodes - b.nodes || famOrder(a.family) - famOrder(b.family));
+  results.sort((a, b) => a.nodes - b.nodes || famOrder(a.family) - famOrder(b.family) || accesses.indexOf(a.access) - accesses.indexOf(b.access));
   neigh.sort((a, b) => a.nodes - b.nodes);
 
-  const { md, targets } = report(results, neigh, at);
+  const { md, targets } = viaApi ? reportApi(results, neigh, at) : report(results, neigh, at);
   process.stdout.write(md);
   if (values.out) {
     writeSections(resolve(values.out), md);
-    log(`wrote section "${SECTION}" of ${values.out}`);
+    log(`wrote section "${viaApi ? API_SECTION : SECTION}" of ${values.out}`);
   }
   if (values.check && targets.some((t) => t.ok === false)) process.exitCode = 1;
 }
@@ -549,4 +810,5 @@ try {
   process.exitCode = 1;
 } finally {
   for (const name of [...liveLabs]) await labDown(name).catch((e: unknown) => log(`could not tear down lab ${name}: ${String(e)}`));
+  rmSync(statsDir, { recursive: true, force: true });
 }

@@ -61,13 +61,14 @@ async function retried(what: string, attempt: () => Promise<RunResult>, cleanup:
   return r;
 }
 
-export async function labUp(name: string, nodes: number, family: LabIpFamily = 'ipv4'): Promise<LabPlan> {
+/** `api`: start the lab's stand-in Kubernetes API server too (`lab up --api`). */
+export async function labUp(name: string, nodes: number, family: LabIpFamily = 'ipv4', api = false): Promise<LabPlan> {
   // A leftover of an earlier, killed run of this benchmark would make `lab up` refuse.
   await podnetLocal(['lab', 'down', '--name', name]);
   liveLabs.add(name);
-  const args = ['lab', 'up', '--nodes', String(nodes), '--name', name, '--topology', 'flat', ...(family === 'ipv4' ? [] : ['--ip-family', family])];
+  const args = ['lab', 'up', '--nodes', String(nodes), '--name', name, '--topology', 'flat', ...(family === 'ipv4' ? [] : ['--ip-family', family]), ...(api ? ['--api'] : [])];
   const r = await retried(`lab up ${name}`, () => podnetLocal(args), () => podnetLocal(['lab', 'down', '--name', name]));
-  if (r.exitCode !== 0) throw new Error(`lab up ${name} (${nodes} nodes${family === 'ipv4' ? '' : `, ${family}`}) failed: ${r.stderr.trim()}`);
+  if (r.exitCode !== 0) throw new Error(`lab up ${name} (${nodes} nodes${family === 'ipv4' ? '' : `, ${family}`}${api ? ', --api' : ''}) failed: ${r.stderr.trim()}`);
   return readLabPlan(name);
 }
 
@@ -91,7 +92,7 @@ export async function withLab<T>(name: string, nodes: number, fn: (plan: LabPlan
  * Several labs up at once (one per family of a size, so that their measurements can alternate and see
  * the same machine conditions); all of them torn down again, the first teardown error rethrown.
  */
-export async function withLabs<T>(labs: { name: string; nodes: number; family: LabIpFamily }[], fn: (plans: LabPlan[]) => Promise<T>): Promise<T> {
+export async function withLabs<T>(labs: { name: string; nodes: number; family: LabIpFamily; api?: boolean }[], fn: (plans: LabPlan[]) => Promise<T>): Promise<T> {
   // One after the other: two `lab down`s at once would collide on the neighbour-limit records.
   const downAll = async () => {
     let first: unknown;
@@ -107,7 +108,7 @@ export async function withLabs<T>(labs: { name: string; nodes: number; family: L
   let out: T;
   try {
     const plans: LabPlan[] = [];
-    for (const l of labs) plans.push(await labUp(l.name, l.nodes, l.family));
+    for (const l of labs) plans.push(await labUp(l.name, l.nodes, l.family, l.api));
     out = await fn(plans);
   } catch (e) {
     await downAll().catch((d: unknown) => log(`tearing down after an error: ${d instanceof Error ? d.message : String(d)}`));

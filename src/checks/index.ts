@@ -29,6 +29,8 @@ export const OTHER_FINDINGS = {
   'kube-node-missing': { severity: 'warning', title: 'no Node object in the Kubernetes API for this machine' },
   'kube-node-unknown': { severity: 'warning', title: 'a Node in the cluster that is not in the inventory' },
   'kube-podcidr': { severity: 'error', title: "the API's spec.podCIDRs disagree with the node or the cluster CIDR" },
+  'kube-network-unavailable': { severity: 'error', title: 'the Node has NetworkUnavailable=True: tainted, nothing is scheduled there' },
+  'kube-node-notready-cni': { severity: 'error', title: "the Node is NotReady: its container runtime has no CNI config loaded" },
   'kube-api': { severity: 'warning', title: 'the Kubernetes API could not be read' },
 } as const satisfies Record<string, Declared>;
 

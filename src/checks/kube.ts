@@ -2,9 +2,12 @@
  * The Kubernetes API's view of the nodes against what the nodes have (optional: doctor --kubeconfig).
  * kube-controller-manager assigns spec.podCIDR per Node and kubelet, kube-proxy and many CNIs trust it;
  * when the node's CNI config hands out another range, pods get addresses the cluster does not route or
- * expect. Pure: NodeViews and Node objects in, findings out.
+ * expect. The Node's conditions say what the cluster makes of the node's network: NetworkUnavailable=True
+ * (set by a cloud route controller or a CNI until its routes exist) taints it so nothing is scheduled
+ * there, and a kubelet whose runtime loaded no CNI config keeps it NotReady. Pure: NodeViews and Node
+ * objects in, findings out.
  */
-import type { KubeNode } from '../facts/kube.js';
+import type { KubeNode, KubeNodeCondition } from '../facts/kube.js';
 import { cidrContainsCidr, parseCidr } from '../net/cidr.js';
 import type { Finding, NodeView } from './index.js';
 import { familyOf, IPV4 } from '../net/family.js';
@@ -23,6 +26,7 @@ export function kubeChecks(inventoryNodes: string[], views: NodeView[], kube: Ku
       continue;
     }
     matched.add(k.name);
+    out.push(...conditionFindings(name, k, v));
     const api = k.podCIDRs.filter((c) => familyOf(c) === IPV4);
     if (!api.length || !v) continue;
     for (const c of api) {
@@ -37,6 +41,47 @@ export function kubeChecks(inventoryNodes: string[], views: NodeView[], kube: Ku
   for (const k of kube) {
     if (matched.has(k.name)) continue;
     out.push({ id: 'kube-node-unknown', node: k.name, severity: 'warning', message: 'a Node in the cluster that is not in the inventory: podnet routes no pod traffic to or from it', evidence: `Node ${k.name}${k.internalIPs.length ? ` (InternalIP ${k.internalIPs.join(', ')})` : ''}${k.podCIDRs.length ? `, podCIDRs ${k.podCIDRs.join(', ')}` : ''}`, fix: `add ${k.name} to the inventory and run podnet up` });
+  }
+  return out;
+}
+
+/** kubelet's Ready message while the runtime has no pod network (containerd, CRI-O, and dockershim's older words). */
+const RUNTIME_NETWORK_NOT_READY = /NetworkReady=false|NetworkPluginNotReady|cni config uninitiali[sz]ed|cni plugin not initiali[sz]ed|network plugin is not ready|No CNI configuration file/i;
+
+function describeCondition(c: KubeNodeCondition): string {
+  return `${c.type}=${c.status}${c.reason ? ` reason ${c.reason}` : ''}${c.message ? `: ${JSON.stringify(c.message)}` : ''}${c.lastTransitionTime ? ` (since ${c.lastTransitionTime})` : ''}`;
+}
+
+/** What the Node's conditions say about its pod network. */
+function conditionFindings(name: string, k: KubeNode, v: NodeView | undefined): Finding[] {
+  const out: Finding[] = [];
+  const cond = (type: string) => k.conditions?.find((c) => c.type === type);
+  const nu = cond('NetworkUnavailable');
+  if (nu?.status === 'True') {
+    const why = [nu.reason, nu.message].filter(Boolean).join(': ');
+    out.push({
+      id: 'kube-network-unavailable',
+      node: name,
+      severity: 'error',
+      message: `Node ${k.name} has NetworkUnavailable=True${why ? ` (${why})` : ''}: it carries the taint node.kubernetes.io/network-unavailable:NoSchedule and no new pod is scheduled there`,
+      evidence: `Node ${k.name} condition ${describeCondition(nu)}`,
+      fix: `run podnet up: it sets NetworkUnavailable=False (reason PodnetIsUp) once the node's pod network is configured; if another CNI or the cloud route controller owns the condition${nu.reason ? ` (reason ${nu.reason})` : ''}, fix that component: it sets it False when its routes exist`,
+    });
+  }
+  const ready = cond('Ready');
+  if (ready && (ready.status === 'False' || ready.status === 'Unknown') && RUNTIME_NETWORK_NOT_READY.test(ready.message ?? '')) {
+    // the node has a config its runtime should load: the runtime has not (re)read it
+    const loaded = v?.live && !v.live.parseError && !v.live.kindError ? v.live.file.name : undefined;
+    out.push({
+      id: 'kube-node-notready-cni',
+      node: name,
+      severity: 'error',
+      message: `Node ${k.name} is NotReady because its container runtime has no pod network (no CNI config loaded${loaded ? `, although the node has ${loaded} now` : ''}): it carries the taint node.kubernetes.io/not-ready and only pods that tolerate it are scheduled there, none of them with a pod network`,
+      evidence: `Node ${k.name} condition ${describeCondition(ready)}`,
+      fix: loaded
+        ? `the runtime has not loaded ${loaded} yet: it rereads the conf dir within seconds; if the node stays NotReady, restart the container runtime (systemctl restart containerd) and see podnet doctor's other findings for ${name}`
+        : `give the node a CNI config: run podnet up (it writes 10-podnet.conflist), and see podnet doctor's other findings for ${name} (no-cni-config, cni-config-*)`,
+    });
   }
   return out;
 }

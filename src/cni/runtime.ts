@@ -55,13 +55,16 @@ function envFor(command: 'ADD' | 'DEL', binDir: string, pod: PodSpec): string {
 }
 
 /**
- * sh that creates a network namespace pinned on the file \`netns\` (util-linux unshare: one bind mount
- * of nsfs on a file podnet owns, no change to any mount the node already has) with lo up.
+ * sh that creates a network namespace pinned on the file \`netns\` (one bind mount of nsfs on a file
+ * podnet owns, no change to any mount the node already has) with lo up. The namespace's own process binds
+ * /proc/self/ns/net (as `ip netns add` does) rather than `unshare --net=FILE`, which names its child by
+ * PID in /proc and so fails where /proc belongs to another PID namespace than the shell (a hostPID helper
+ * pod whose PID namespace is not the one of the node's /proc).
  */
 export function renderNetnsCreate(netns: string): string {
   const f = sh(netns);
   const dir = sh(netns.slice(0, netns.lastIndexOf('/')) || '/');
-  return `mkdir -p ${dir} && : > ${f} && unshare --net=${f} true && nsenter --net=${f} ip link set lo up || { echo "cannot create the pod network namespace ${netns.replace(/[^A-Za-z0-9_./-]/g, '?')} (needs unshare and nsenter from util-linux)" >&2; umount -l ${f} 2>/dev/null; rm -f ${f}; exit 1; }`;
+  return `mkdir -p ${dir} && : > ${f} && unshare --net sh -c 'mount --bind /proc/self/ns/net "$1"' podnet-netns ${f} && nsenter --net=${f} ip link set lo up || { echo "cannot create the pod network namespace ${netns.replace(/[^A-Za-z0-9_./-]/g, '?')} (needs unshare and nsenter from util-linux)" >&2; umount -l ${f} 2>/dev/null; rm -f ${f}; exit 1; }`;
 }
 
 /**

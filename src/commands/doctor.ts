@@ -3,7 +3,7 @@ import { BaseCommand } from '../cli/base-command.js';
 import { textFlag } from '../cli/flags.js';
 import { inventoryFlags, withSession } from '../cli/session.js';
 import { paint, renderTable } from '../cli/output.js';
-import { ChecksFailed, UserError } from '../util/errors.js';
+import { ChecksFailed } from '../util/errors.js';
 import type { DoctorReport } from '../services/doctor.js';
 
 export async function renderFindings(report: Pick<DoctorReport, 'findings'> & Partial<Pick<DoctorReport, 'clusterCIDRs'>>): Promise<string> {
@@ -36,13 +36,11 @@ export default class Doctor extends BaseCommand {
   static override examples = ['<%= config.bin %> doctor -i inventory.yaml', '<%= config.bin %> doctor --list-checks', '<%= config.bin %> doctor -i inventory.yaml --json', '<%= config.bin %> doctor -i inventory.yaml --kubeconfig ~/.kube/config'];
   static override flags = {
     ...inventoryFlags,
-    // Not required with --list-checks, which reads no node.
-    inventory: { ...inventoryFlags.inventory, required: false },
-    kubeconfig: textFlag({
-      description: 'also compare with the Kubernetes API: each Node\'s spec.podCIDR against the pod CIDR its node really uses, Nodes missing from the inventory and machines missing from the cluster (optional: doctor never needs the API). Several files separated by ":" are merged as in KUBECONFIG',
-      expected: 'the path of a kubeconfig file',
-    }),
-    context: textFlag({ description: 'kubeconfig context to use (default: its current context)', dependsOn: ['kubeconfig'], expected: 'the name of a context in the kubeconfig' }),
+    kubeconfig: {
+      ...inventoryFlags.kubeconfig,
+      description:
+        'the cluster (default as kubectl: $KUBECONFIG, ~/.kube/config, in-cluster). Without -i the nodes come from its Node objects; with -i it is also compared with the nodes: each Node\'s spec.podCIDR against the pod CIDR its node really uses, NetworkUnavailable and NotReady Nodes, Nodes missing from the inventory and machines missing from the cluster (doctor never needs the API). Several files separated by ":" are merged as in KUBECONFIG',
+    },
     junit: textFlag({ description: 'also write the findings as JUnit XML to FILE (a test suite per node, a test case per finding), for CI', expected: 'a file path to write', helpValue: 'FILE' }),
     output: Flags.string({ char: 'o', description: 'wide: every finding with evidence and fix; summary: one line per node', options: ['wide', 'summary'], default: 'wide' }),
     'list-checks': Flags.boolean({ description: 'print the catalogue of findings doctor can report (id, severity, what it means) and exit; reads no node', default: false }),
@@ -56,15 +54,15 @@ export default class Doctor extends BaseCommand {
       await this.emit('DoctorCatalogue', { checks: list }, async () => `${await renderTable(['finding', 'severity', 'what it means'], list.map((c) => [c.id, c.severity, c.title]))}${list.length} findings; causes, evidence and sources: docs/FAILURE-MODES.md\n`);
       return;
     }
-    if (!flags.inventory) throw new UserError('--inventory: missing; expected the path of an inventory file (YAML or JSON)', 'or --list-checks to see what doctor checks');
-    const inventory = flags.inventory;
     const { runDoctor } = await import('../services/doctor.js');
     const junit = flags.junit ? await import('../cli/junit.js') : undefined;
     // A path that cannot be written is found before any node is read.
     if (flags.junit) junit!.writeJunit(flags.junit, '');
-    // Load the kubeconfig before any node is touched: a bad one is bad input (exit 2).
-    const listKubeNodes = flags.kubeconfig ? await (await import('../kube/nodes.js')).kubeNodeLister({ kubeconfig: flags.kubeconfig, context: flags.context }) : undefined;
-    const { result: report } = await withSession({ ...flags, inventory }, { quiet: this.jsonMode }, (s) => runDoctor(s.inv, s.ctx, listKubeNodes));
+    // The kubeconfig is loaded before any node is touched: a bad one is bad input (exit 2).
+    const { result: report } = await withSession(flags, { quiet: this.jsonMode, wantsApi: true }, async (s) => {
+      const { listKubeNodes } = await import('../kube/node-object.js');
+      return runDoctor(s.inv, s.ctx, s.kube ? () => listKubeNodes(s.kube!.api) : undefined);
+    });
     if (flags.junit) junit!.writeJunit(flags.junit, junit!.doctorJunit(report));
     const render = flags.output === 'summary' ? renderFindingsSummary : renderFindings;
     await this.emit('DoctorReport', { ...report }, async () => `${await render(report)}${report.summary.errors} error(s), ${report.summary.warnings} warning(s) on ${report.nodes.length} node(s)\n`);

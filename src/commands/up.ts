@@ -18,13 +18,36 @@ export default class Up extends BaseCommand {
     // No default: dependsOn counts a defaulted false as given.
     'dry-run': Flags.boolean({ description: 'print what would change on each node and change nothing' }),
     'show-scripts': Flags.boolean({ description: 'with --dry-run: also print the script each node would run', dependsOn: ['dry-run'] }),
+    'no-node-status': Flags.boolean({ description: 'with a cluster: do not set the NetworkUnavailable=False condition (reason PodnetIsUp) on the Nodes podnet brought up', default: false }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Up);
     const { runUp } = await import('../services/bootstrap.js');
     const t0 = performance.now();
-    const { result: report } = await withSession(flags, { quiet: this.jsonMode }, (s) => runUp(s.inv, s.ctx, { dryRun: flags['dry-run'] ?? false, showScripts: flags['show-scripts'] ?? false }));
+    const { result: report } = await withSession(flags, { quiet: this.jsonMode, wantsApi: true }, async (s) => {
+      const r = await runUp(s.inv, s.ctx, { dryRun: flags['dry-run'] ?? false, showScripts: flags['show-scripts'] ?? false });
+      // With a cluster, the Nodes that are up say so (as flannel and Calico do), unless told not to.
+      if (s.kube && !r.dryRun && !flags['no-node-status']) {
+        const { markNetworkAvailable } = await import('../kube/node-object.js');
+        const { explainApiError } = await import('../kube/explain.js');
+        await Promise.all(
+          r.nodes
+            .filter((n) => n.result !== 'failed')
+            .map(async (n) => {
+              try {
+                await markNetworkAvailable(s.kube!.api, n.node);
+                n.nodeStatus = 'NetworkUnavailable=False (PodnetIsUp)';
+              } catch (err) {
+                const e = err as { code?: number; status?: unknown; message?: string };
+                const x = explainApiError({ code: e.code, body: e.status, message: e.message }, { verb: 'patch', resource: 'nodes/status', what: `set NetworkUnavailable=False on Node ${n.node}` });
+                Object.assign(n, { result: 'failed', step: 'node-status', error: x.message, hint: `${x.hint}; or run with --no-node-status` });
+              }
+            }),
+        );
+      }
+      return r;
+    });
     const elapsedMs = Math.round(performance.now() - t0);
     await this.emit('UpReport', { ...report, elapsedMs }, async () => {
       const table = await renderTable(

@@ -20,7 +20,7 @@ echo "ssh_connection=$SSH_CONNECTION"
 # Which machine (boot id) and which network stack (netns inode) this is: two inventory entries that
 # reach the same pair are one machine listed twice (an IP and an ssh_config alias, say).
 read -r b < /proc/sys/kernel/random/boot_id 2>/dev/null && echo "boot_id=$b"
-echo "netns=$(readlink /proc/$$/ns/net 2>/dev/null)"
+echo "netns=$(readlink /proc/self/ns/net 2>/dev/null)"
 # The uid from /proc (the shell reads it: no process; id(1) where /proc/self/status has no Uid line).
 u=; while read -r k v _; do [ "$k" = Uid: ] && { u=$v; break; }; done 2>/dev/null < /proc/self/status; echo "uid=${u:-$(id -u)}"
 [ -d /run/systemd/system ] && echo systemd=yes || echo systemd=no

@@ -7,4 +7,14 @@ export interface KubeNode {
   /** spec.podCIDRs (or the single spec.podCIDR of older clusters) */
   podCIDRs: string[];
   internalIPs: string[];
+  /** status.conditions (Ready, NetworkUnavailable, …); absent when they were not read */
+  conditions?: KubeNodeCondition[];
+}
+
+export interface KubeNodeCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
 }

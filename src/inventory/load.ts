@@ -405,7 +405,16 @@ function resolveNodes(file: InventoryFile, cluster: ClusterSettings, pods: Cidr[
 
 /** Validate and resolve inventory text. `source` names it in messages (usually the file path). */
 export function parseInventory(text: string, source: string, opts: { checkFiles?: boolean } = {}): Inventory {
-  const raw = parseYaml(text, source);
+  return resolveInventory(parseYaml(text, source), source, opts);
+}
+
+/** Parse an inventory's text into plain data (YAML or JSON), unvalidated; bad syntax is a UserError. */
+export function readInventoryData(text: string, source: string): unknown {
+  return parseYaml(text, source);
+}
+
+/** Validate and resolve inventory data (parsed from a file, or assembled from the cluster's Node objects). */
+export function resolveInventory(raw: unknown, source: string, opts: { checkFiles?: boolean } = {}): Inventory {
   if (raw === null || raw === undefined) {
     fail(`${source}: the inventory is empty; expected a mapping with at least a nodes list`, source);
   }
@@ -420,7 +429,7 @@ export function parseInventory(text: string, source: string, opts: { checkFiles?
   const { cluster, pods, services } = resolveCluster(parsed.data, source);
   const nodes = resolveNodes(parsed.data, cluster, pods, services, source);
   if (opts.checkFiles !== false) checkSshFiles(parsed.data, nodes, source);
-  return { apiVersion: API_VERSION, kind: KIND, source, cluster, ssh: parsed.data.ssh, nodes };
+  return { apiVersion: API_VERSION, kind: KIND, source, cluster, ssh: parsed.data.ssh, nodes, ...(parsed.data.kube ? { kube: parsed.data.kube } : {}) };
 }
 
 /** Read and validate an inventory file; `label` names where the path came from in messages. */

@@ -9,13 +9,16 @@ import { z } from 'zod';
 import { isIp, parseCidr } from '../net/cidr.js';
 import { describeValue } from '../util/describe.js';
 import { refuseSshOption } from './ssh-options.js';
+import { IMAGE_PATTERN } from '../util/image-ref.js';
 import type { IpFamily } from '../net/family.js';
 
 export const API_VERSION = 'podnet/v1alpha1';
 export const KIND = 'Inventory';
 
-export const NODE_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A Kubernetes node name: a DNS subdomain (lower-case labels joined by dots, 253 characters at most). */
+export const NODE_NAME_PATTERN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 export const HOSTNAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+export { IMAGE_PATTERN };
 export const INTERFACE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/;
 export const CNI_BIN_DIR_PATTERN = /^\/[A-Za-z0-9._/-]+$/;
 export const SSH_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -236,7 +239,7 @@ export const nodeSchema = strictObject(
   {
     name: patterned(
       'node name',
-      'a DNS label: 1-63 characters [a-z0-9-] starting and ending with a letter or digit',
+      'a Kubernetes node name: lower-case DNS labels [a-z0-9-] joined by dots',
       (s) => NODE_NAME_PATTERN.test(s),
     ),
     address: patterned('address', 'an IP address or a hostname such as node-1.example.com', (s) => isIp(s) || isHostname(s)),
@@ -253,6 +256,14 @@ export const inventorySchema = strictObject(
     kind: z.literal(KIND, { errorMap: errorMap('kind', KIND) }).optional(),
     cluster: clusterSchema.default({}),
     ssh: sshSchema.default({}),
+    // Settings of the access through the Kubernetes API (--access kube).
+    kube: strictObject(
+      {
+        image: patterned('image', 'an image reference such as registry.example.com/python:3.13-alpine', (s) => IMAGE_PATTERN.test(s)).optional(),
+        namespace: patterned('namespace', 'a namespace name: a DNS label of [a-z0-9-]', (s) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(s)).optional(),
+      },
+      'kube settings',
+    ).optional(),
     nodes: z
       .array(nodeSchema, { errorMap: errorMap('node list', 'a list of at least one node (name, address)') })
       .min(1),
@@ -341,4 +352,6 @@ export interface Inventory {
   /** top-level SSH defaults as written */
   ssh: SshSettings;
   nodes: InventoryNode[];
+  /** settings of the access through the Kubernetes API */
+  kube?: { image?: string; namespace?: string };
 }

@@ -29,9 +29,9 @@ function spec(label = '--kubeconfig', what = EXPECTED, maxBytes = MAX_KUBECONFIG
 }
 
 /** The files of a --kubeconfig value: one path, or several joined with ":" as in KUBECONFIG (empty entries skipped, as kubectl does). */
-export function kubeconfigPaths(value: string): string[] {
+export function kubeconfigPaths(value: string, label = '--kubeconfig'): string[] {
   const paths = value.split(':').filter((p) => p !== '');
-  if (paths.length === 0) throw new UserError(`--kubeconfig: ${value === '' ? 'empty' : `${describeValue(value)} names no file`}; expected the path of ${EXPECTED}`, KUBECONFIG_HINT);
+  if (paths.length === 0) throw new UserError(`${label}: ${value === '' ? 'empty' : `${describeValue(value)} names no file`}; expected the path of ${EXPECTED}`, KUBECONFIG_HINT);
   return paths;
 }
 
@@ -47,8 +47,8 @@ function oneLine(text: string): string {
  * Parse one kubeconfig's YAML and check the files that the client reads while loading it (users' token files).
  * Returns false for an empty document (only comments, or nothing).
  */
-function checkKubeconfig(path: string, text: string): boolean {
-  const cannot = (reason: string) => new UserError(`--kubeconfig: cannot load ${describeValue(path)}: ${reason}; expected ${EXPECTED}`, KUBECONFIG_HINT);
+function checkKubeconfig(path: string, text: string, label = '--kubeconfig'): boolean {
+  const cannot = (reason: string) => new UserError(`${label}: cannot load ${describeValue(path)}: ${reason}; expected ${EXPECTED}`, KUBECONFIG_HINT);
   const doc = parseDocument(text);
   const err = doc.errors[0];
   if (err) {
@@ -75,7 +75,7 @@ function checkKubeconfig(path: string, text: string): boolean {
       [`users[${i}].user.token-file`, user?.['token-file']],
       [`users[${i}].user.auth-provider.config.tokenFile`, authConfig?.tokenFile],
     ] as const) {
-      if (typeof value === 'string' && value !== '') checkReferencedFile(`${describeValue(path)} ${field}`, value, 'a token file');
+      if (typeof value === 'string' && value !== '') checkReferencedFile(`${describeValue(path)} ${field}`, value, 'a token file', label);
     }
   });
   return true;
@@ -85,15 +85,15 @@ function checkKubeconfig(path: string, text: string): boolean {
  * A file that a kubeconfig names (a token, a certificate, a key): a regular file within the cap, or a UserError
  * naming --kubeconfig and the field. `where` says which kubeconfig and field: `"/root/.kube/config" users[0].user.token-file`.
  */
-export function checkReferencedFile(where: string, path: string, what: string): void {
-  checkInputFile(path, spec(`--kubeconfig: ${where}`, what, MAX_REFERENCED_FILE_BYTES));
+export function checkReferencedFile(where: string, path: string, what: string, label = '--kubeconfig'): void {
+  checkInputFile(path, spec(`${label}: ${where}`, what, MAX_REFERENCED_FILE_BYTES));
 }
 
 /** Read and check every file of a --kubeconfig value, in order. */
-export function readKubeconfigs(value: string): KubeconfigText[] {
-  return kubeconfigPaths(value).map((path) => {
-    const text = readInputFile(path, spec());
+export function readKubeconfigs(value: string, label = '--kubeconfig'): KubeconfigText[] {
+  return kubeconfigPaths(value, label).map((path) => {
+    const text = readInputFile(path, spec(label));
     // (the client cannot load an empty document; kubectl treats it as an empty config)
-    return { path, text: checkKubeconfig(path, text) ? text : '{}' };
+    return { path, text: checkKubeconfig(path, text, label) ? text : '{}' };
   });
 }

@@ -3,7 +3,7 @@
  * the lab directory, the lab's cgroup and the processes inside its namespaces. Read from /proc and
  * /run/netns directly (no spawns) so that discovery is fast and works after a crash.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 
 export function listNetns(): string[] {
   try {
@@ -48,15 +48,29 @@ export function cgroup2Root(): string | undefined {
   return undefined;
 }
 
-export function cgroupPids(cgroupDir: string): number[] {
+/** A cgroup and every cgroup below it, parents first (none when it does not exist). */
+export function cgroupDirs(cgroupDir: string): string[] {
+  let entries: Dirent[];
   try {
-    return readFileSync(`${cgroupDir}/cgroup.procs`, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
+    entries = readdirSync(cgroupDir, { withFileTypes: true });
   } catch {
     return [];
   }
+  return [cgroupDir, ...entries.filter((e) => e.isDirectory()).flatMap((e) => cgroupDirs(`${cgroupDir}/${e.name}`))];
+}
+
+/** The processes in a cgroup and in the cgroups below it (the stand-in kubelet puts containers there). */
+export function cgroupPids(cgroupDir: string): number[] {
+  return cgroupDirs(cgroupDir).flatMap((d) => {
+    try {
+      return readFileSync(`${d}/cgroup.procs`, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** Processes whose network or mount namespace is one of the given inodes. */

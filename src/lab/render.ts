@@ -48,9 +48,20 @@ export function nodeUtsNsFile(plan: LabPlan, node: LabHost): string {
   return `${plan.dir}/ns/${node.name}.uts`;
 }
 
-/** The nsenter prefix that puts a command inside a node: its network, mount and UTS namespaces. */
+/**
+ * With the stand-in API, a node has a PID namespace of its own too (pinned on this file): its /proc shows
+ * that namespace and everything on the node (sshd, its sessions, what `lab exec` runs, hostPID pods) lives
+ * in it, as on a real machine, so PID 1 is the node's own init (`nsenter -t 1` from a hostPID pod enters
+ * the node, never the host) and /proc/PID agrees with every PID a node process sees (the CNI plugins open
+ * /proc/PID/task/TID/ns/net).
+ */
+export function nodePidNsFile(plan: LabPlan, node: LabHost): string {
+  return `${plan.dir}/ns/${node.name}.pid`;
+}
+
+/** The nsenter prefix that puts a command inside a node: its network, mount, UTS (and PID) namespaces. */
 export function nodeEnterArgv(plan: LabPlan, node: LabHost): string[] {
-  return ['nsenter', `--net=/run/netns/${node.netns}`, `--mount=${nodeMountNsFile(plan, node)}`, `--uts=${nodeUtsNsFile(plan, node)}`];
+  return ['nsenter', `--net=/run/netns/${node.netns}`, `--mount=${nodeMountNsFile(plan, node)}`, `--uts=${nodeUtsNsFile(plan, node)}`, ...(plan.api ? [`--pid=${nodePidNsFile(plan, node)}`] : [])];
 }
 
 function nodeEnter(plan: LabPlan, node: LabHost): string {
@@ -193,6 +204,7 @@ export function renderLabUpScript(plan: LabPlan, cgroupDir: string | undefined):
       `  printf '%s' ${sh(sshdConfig(n))} > ${sh(nd)}/ssh/sshd_config`,
       `  touch ${sh(mnt)} ${sh(uts)}`,
       `  nsenter --net=/run/netns/${sh(n.netns)} unshare --mount=${sh(mnt)} --uts=${sh(uts)} --propagation private sh -c ${sh(inner)}`,
+      ...(plan.api ? nodeInitLines(plan, n) : []),
       `  ${nodeEnter(plan, n)} /usr/sbin/sshd -f ${NODE_SSH_DIR}/sshd_config`,
       ') &',
       'pids+=($!)',
@@ -200,6 +212,23 @@ export function renderLabUpScript(plan: LabPlan, cgroupDir: string | undefined):
   }
   out.push('rc=0', 'for p in "${pids[@]}"; do wait "$p" || rc=1; done', 'exit $rc');
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * The node's init (PID 1 of its PID namespace, sleeping for good), started detached, with the node's own
+ * /proc mounted by it; the namespace is pinned on nodePidNsFile once /proc is in place.
+ */
+function nodeInitLines(plan: LabPlan, n: LabHost): string[] {
+  const pidFile = nodePidNsFile(plan, n);
+  const enter = ['nsenter', `--net=/run/netns/${n.netns}`, `--mount=${nodeMountNsFile(plan, n)}`, `--uts=${nodeUtsNsFile(plan, n)}`].map(sh).join(' ');
+  const init = 'mount -t proc -o nosuid,nodev,noexec proc /proc && : > /run/podnet-lab-init && exec sleep 2147483647';
+  return [
+    `  touch ${sh(pidFile)}`,
+    `  setsid ${enter} unshare --pid --fork --kill-child sh -c ${sh(init)} </dev/null >/dev/null 2>&1 &`,
+    '  init=$!',
+    `  for _ in $(seq 200); do ${enter} test -e /run/podnet-lab-init && break; sleep 0.02; done`,
+    `  mount --bind /proc/$init/ns/pid_for_children ${sh(pidFile)}`,
+  ];
 }
 
 function ipBatchNetnsAdd(names: string[]): string {

@@ -308,7 +308,8 @@ export async function labDown(name: string): Promise<LabDownResult> {
     ...mounts.map((m) => `umount -l ${sh(m)} 2>/dev/null || true`),
     ...netns.map((n) => `ip netns del ${sh(n)} 2>/dev/null || rm -f ${sh(`/run/netns/${n}`)}`),
     `rm -rf ${sh(dir)}`,
-    cgroupDir ? `[ -d ${sh(cgroupDir)} ] && rmdir ${sh(cgroupDir)} 2>/dev/null || true` : 'true',
+    // the stand-in kubelet's container cgroups are below the lab's: innermost first
+    cgroupDir ? `[ -d ${sh(cgroupDir)} ] && find ${sh(cgroupDir)} -depth -type d -exec rmdir {} + 2>/dev/null || true` : 'true',
   ].join('\n');
   const r = await runLocalScript(script, { timeoutMs: 60_000 });
   if (r.exitCode !== 0) throw new PodnetError(`lab "${name}" teardown failed: ${lastLine(r.stderr)}`, ExitCode.NODE);

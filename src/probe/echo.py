@@ -2,9 +2,10 @@
 # podnet's probe program: see echo.ts for what it does. Sent to nodes on stdin, never installed.
 import errno, json, os, selectors, socket, struct, sys, time
 
-def serve(port, ttl, pidfile, watched=None, script=None, pod_ns=None):
+def serve(port, ttl, pidfile, watched=None, script=None, pod_ns=None, root_fd=None):
     # The sockets live in the pod (setns); the process stays in the node's namespace, so that as the
-    # node's dead man's switch it can run the teardown there.
+    # node's dead man's switch it can run the teardown there. Started from the helper pod's image
+    # (kube access), it runs chrooted there: root_fd is the node's root, to return to for the teardown.
     ns = Netns(pod_ns)
     if pod_ns: ns.enter("pod")
     tcp, udp = [], []
@@ -67,7 +68,9 @@ def serve(port, ttl, pidfile, watched=None, script=None, pod_ns=None):
             except ProcessLookupError: break
             except PermissionError: pass
     for s in tcp + udp: s.close()
-    if script: os.execv("/bin/sh", ["sh", script])
+    if script:
+        if root_fd is not None: os.fchdir(root_fd); os.chroot(".")
+        os.execv("/bin/sh", ["sh", script])
     os._exit(0)
 
 IPV6_RECVPKTINFO, IPV6_PKTINFO = 49, 50  # <netinet/in.h> (Linux)
@@ -270,8 +273,8 @@ def client(proto, host, port, timeout):
 
 mode = sys.argv[1]
 if mode == "serve":
-    a = sys.argv[2:] + [None] * 6
-    serve(int(a[0]), int(a[1] or 600), a[2], int(a[3]) if a[3] else None, a[4], a[5])
+    a = sys.argv[2:] + [None] * 7
+    serve(int(a[0]), int(a[1] or 600), a[2], int(a[3]) if a[3] else None, a[4], a[5], int(a[6]) if a[6] else None)
 elif mode == "batch":
     batch(sys.argv[2], float(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None, int(sys.argv[5]) if len(sys.argv) > 5 else 64)
 else:

@@ -261,6 +261,8 @@ export interface NodeOutcome {
   /** time spent on this node's own round trips (not since the run started) */
   durationMs: number;
   roundTrips: number;
+  /** with a cluster: the condition set on the Node after it came up */
+  nodeStatus?: string;
 }
 
 export interface UpReport {

@@ -23,6 +23,7 @@ import { errorMessage, UserError } from '../util/errors.js';
 import { sh } from '../util/shell.js';
 import { familyByName, familyOf, FAMILIES, type FamilyTable, type IpFamily } from '../net/family.js';
 import { normalizeIp } from '../net/cidr.js';
+import type { NodePrograms } from '../transport/types.js';
 
 /** Headers around an echo payload: IP (40 bytes for IPv6, 20 for IPv4) and ICMP. */
 const icmpEchoOverhead = (f: FamilyTable) => f.ipHeader + f.icmpHeader;
@@ -90,11 +91,18 @@ function dirOf(runId: string): string {
   return `/run/podnet-probe-${runId}`;
 }
 
-/** The interpreter flags: isolated (-I) and without site (-S): nothing from the node's environment, ~10 ms less per start. */
-const PY = 'python3 -I -S';
+/**
+ * How the scripts start the probe program: the transport's python3 (the node's over SSH, the helper
+ * image's through the API), isolated (-I) and without site (-S): nothing from the node's environment,
+ * ~10 ms less per start. `R` is where that python3 sees the node's files.
+ */
+function py(programs: NodePrograms): { PY: string; R: string; fd: string } {
+  return { PY: programs.python, R: programs.nodeRoot, fd: programs.rootFdRedirect };
+}
 
-function setupScript(p: ProbeNode, runId: string): string {
+function setupScript(p: ProbeNode, runId: string, programs: NodePrograms): string {
   const dir = dirOf(runId);
+  const { PY, R, fd } = py(programs);
   return `set -u
 mkdir -p ${dir} && cat > ${dir}/echo.py <<'PODNET_PY'
 ${ECHO_PY}
@@ -103,9 +111,9 @@ cat > ${dir}/teardown.sh <<'PODNET_TEARDOWN'
 ${teardownScript(p, runId)}PODNET_TEARDOWN
 ${renderCniAdd(p.conflist!, p.binDir!, p.pod).replace(/\n$/, '')} || exit 1
 # Binds in the pod, detaches and prints "ready PID" (the PID also goes to echo.pid for the teardown).
-# It is the dead man's switch too: should this SSH session ($PPID is its shell) end before podnet's own
-# teardown (podnet killed), it runs teardown.sh by itself.
-ready=$(${PY} ${dir}/echo.py serve ${ECHO_PORT} ${ECHO_TTL_S} ${dir}/echo.pid $PPID ${dir}/teardown.sh ${sh(p.pod.netns)} 2>&1) || { echo "the echo service did not start: $ready" >&2; exit 1; }
+# It is the dead man's switch too: should this session ($PPID is its shell, over SSH or the API) end
+# before podnet's own teardown (podnet killed), it runs teardown.sh by itself, on the node's root.
+ready=$(${PY} ${R}${dir}/echo.py serve ${ECHO_PORT} ${ECHO_TTL_S} ${R}${dir}/echo.pid $PPID ${dir}/teardown.sh ${sh(R + p.pod.netns)} ${fd ? '7' : ''} ${fd} 2>&1) || { echo "the echo service did not start: $ready" >&2; exit 1; }
 `;
 }
 
@@ -133,13 +141,14 @@ interface Wire {
   size?: number;
 }
 
-function probeScript(runId: string, podNetns: string, probes: Wire[]): string {
+function probeScript(runId: string, podNetns: string, probes: Wire[], programs: NodePrograms): string {
   const dir = dirOf(runId);
+  const { PY, R } = py(programs);
   return `D=${dir}
 cat > $D/probes.json <<'PODNET_J'
 ${JSON.stringify(probes)}
 PODNET_J
-${PY} $D/echo.py batch $D/probes.json ${PROBE_TIMEOUT_S} ${sh(podNetns)} ${PROBE_WINDOW}
+${PY} ${R}$D/echo.py batch ${R}$D/probes.json ${PROBE_TIMEOUT_S} ${sh(R + podNetns)} ${PROBE_WINDOW}
 `;
 }
 
@@ -192,7 +201,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
     ctx.progress.update(n.view.name, 'creating probe pod');
     n.setUp = true;
     try {
-      const r = await ctx.transport.run(n.inv, setupScript(n, runId));
+      const r = await ctx.transport.run(n.inv, setupScript(n, runId, ctx.transport.programs));
       n.podIPs = podIpsFromResult(resultFromOutput(r.stdout) ?? '');
       if (r.exitCode !== 0 || !Object.keys(n.podIPs).length) n.error = `probe pod could not be created: ${cniAddError(r.stderr) ?? r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`}`;
     } catch (err) {
@@ -219,7 +228,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
       }
       if (f.identity) machines.set(f.identity, inode.name);
       const view = nodeViews(inv, new Map([[inode.name, f]]))[0]!;
-      const n = prepare(inv, view, f, runId, hostPort);
+      const n = prepare(inv, view, f, runId, hostPort, ctx.transport.programs);
       nodes.push(n);
       byName.set(inode.name, n);
       const setup = setUpPod(n);
@@ -288,7 +297,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
       try {
         // Worst case every probe times out twice (first try and retry), PROBE_WINDOW at a time.
         const worstMs = 2 * Math.ceil(list.length / PROBE_WINDOW) * PROBE_TIMEOUT_S * 1000;
-        const r = await ctx.transport.run(n.inv, probeScript(runId, n.pod.netns, list.map((x) => x.wire)), { timeoutMs: worstMs + 30_000 });
+        const r = await ctx.transport.run(n.inv, probeScript(runId, n.pod.netns, list.map((x) => x.wire), ctx.transport.programs), { timeoutMs: worstMs + 30_000 });
         for (const line of r.stdout.split('\n')) {
           if (!line.startsWith('{')) continue;
           const x = JSON.parse(line) as { id: number; ok: boolean; observed?: string; reason?: string };
@@ -344,7 +353,7 @@ export async function runProbe(inv: Inventory, ctx: RunContext, opts: ProbeOptio
   };
 }
 
-function prepare(inv: Inventory, view: NodeView, f: NodeFacts, runId: string, hostPort: number): ProbeNode {
+function prepare(inv: Inventory, view: NodeView, f: NodeFacts, runId: string, hostPort: number, programs: NodePrograms): ProbeNode {
   const pod: PodSpec = {
     id: `${PROBE_POD_PREFIX}${runId}`,
     netns: `${dirOf(runId)}/netns`,
@@ -355,7 +364,7 @@ function prepare(inv: Inventory, view: NodeView, f: NodeFacts, runId: string, ho
   };
   const podMtu = view.live?.bridge?.mtu ?? view.uplink?.mtu ?? 1500;
   const base: ProbeNode = { inv: inv.nodes.find((n) => n.name === view.name)!, view, pod, podIPs: {}, nodeIPs: nodeAddresses(view), podMtu, familyErrors: {}, setUp: false };
-  if (!f.tools.python3) return { ...base, missingTool: true, error: 'python3 is missing on the node: the probe pod and its echo service need it (Debian/Ubuntu: apt-get install python3-minimal; RHEL: dnf install python3)' };
+  if (programs.needsNodePython && !f.tools.python3) return { ...base, missingTool: true, error: 'python3 is missing on the node: the probe pod and its echo service need it (Debian/Ubuntu: apt-get install python3-minimal; RHEL: dnf install python3)' };
   const noUtil = (['unshare', 'nsenter'] as const).filter((t) => !f.tools[t]);
   if (noUtil.length) return { ...base, missingTool: true, error: `${noUtil.join(' and ')} ${noUtil.length > 1 ? 'are' : 'is'} missing on the node: the probe pod's network namespace needs util-linux (Debian/Ubuntu: apt-get install util-linux)` };
   if (!view.live || view.live.parseError) return { ...base, error: `no usable CNI config in ${f.cniConfDir}` };

@@ -29,7 +29,28 @@ export interface ExecResult {
   lock?: LockResult;
 }
 
+/**
+ * How a script runs programs that are not the node's own: the probe's python3 comes from the node over
+ * SSH, from the helper pod's image through the API (the node may have no python3 at all).
+ */
+export interface NodePrograms {
+  /** the command prefix that runs python3 (isolated, no site) */
+  python: string;
+  /** where that python3 sees the node's root filesystem ('' when it is the node's own) */
+  nodeRoot: string;
+  /** a descriptor the script opens on the node's root for that python3 to return to ('' when not needed) */
+  rootFdRedirect: string;
+  /** the node itself must have python3 (the facts say whether it has) */
+  needsNodePython: boolean;
+  /** how the access is named to users: "SSH", "the Kubernetes API" */
+  via: string;
+}
+
+export const SSH_PROGRAMS: NodePrograms = { python: 'python3 -I -S', nodeRoot: '', rootFdRedirect: '', needsNodePython: true, via: 'SSH' };
+
 export interface Transport {
+  /** how scripts run programs that are not the node's own */
+  readonly programs: NodePrograms;
   /**
    * Run a POSIX sh script as root on the node; the script travels on stdin. One call is one round trip.
    * With `lock`, the node's lock is taken first in the same round trip (see `lock`) and the script runs
@@ -57,7 +78,7 @@ export type LockResult = { locked: true } | { locked: false; holder?: string; er
 export class TransportError extends Error {
   constructor(
     readonly node: string,
-    readonly kind: 'unreachable' | 'host-key-unknown' | 'host-key-changed' | 'auth' | 'sudo-password' | 'sudo-missing' | 'timeout' | 'disconnected',
+    readonly kind: 'unreachable' | 'host-key-unknown' | 'host-key-changed' | 'auth' | 'sudo-password' | 'sudo-missing' | 'timeout' | 'disconnected' | 'api' | 'helper-pod',
     message: string,
     readonly hint?: string,
   ) {

@@ -23,14 +23,17 @@ export interface Finding {
   family?: string;
 }
 
+/** The nodes to work on: the lab's inventory over SSH, unless the lab says otherwise (through its API). */
+export const target = (lab: TestLab) => lab.target ?? ['-i', lab.inventory];
+
 export async function probe(lab: TestLab, extra: string[] = []): Promise<{ exitCode: number; results: Cell[]; failures: { cell: Cell; explanations: Finding[]; unexplained: boolean }[] }> {
-  const r = await lab.podnet(['probe', '-i', lab.inventory, '--json', ...extra]);
+  const r = await lab.podnet(['probe', ...target(lab), '--json', ...extra]);
   const doc = JSON.parse(r.stdout) as { results: Cell[]; failures: { cell: Cell; explanations: Finding[]; unexplained: boolean }[] };
   return { exitCode: r.exitCode, ...doc };
 }
 
 export async function doctor(lab: TestLab): Promise<{ exitCode: number; findings: Finding[] }> {
-  const r = await lab.podnet(['doctor', '-i', lab.inventory, '--json']);
+  const r = await lab.podnet(['doctor', ...target(lab), '--json']);
   return { exitCode: r.exitCode, findings: (JSON.parse(r.stdout) as { findings: Finding[] }).findings };
 }
 
@@ -113,7 +116,7 @@ export async function exercise(lab: TestLab, fault: Fault, cells: number): Promi
   }
   if (fault.undo) await lab.shOnNode(fault.node, fault.undo);
   if (fault.heals) {
-    const up = await lab.podnet(['up', '-i', lab.inventory]);
+    const up = await lab.podnet(['up', ...target(lab)]);
     assert.equal(up.exitCode, 0, up.stderr);
   }
   if (fault.after) await lab.shOnNode(fault.node, fault.after);
@@ -123,7 +126,7 @@ export async function exercise(lab: TestLab, fault: Fault, cells: number): Promi
   assert.deepEqual(left.map((f) => `${f.node}: ${f.severity}: ${f.message}`), [], `${fault.finding} is still there after ${fault.heals ? 'up' : 'the undo'}`);
   if (fault.heals) {
     // Healed means converged: a second run changes nothing.
-    const st = await lab.podnet(['status', '-i', lab.inventory]);
+    const st = await lab.podnet(['status', ...target(lab)]);
     assert.equal(st.exitCode, 0, `status after up: ${st.stdout}${st.stderr}`);
   }
   // A fault the probe could not see changes nothing the probe could: doctor clean is enough.

@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { SECTION } from '../../src/facts/gather.js';
 import { parseInventory, type Inventory } from '../../src/inventory/load.js';
 import { classifySshFailure, lockOutcome } from '../../src/transport/ssh.js';
-import { TransportError, type ExecResult, type LockResult, type NodeTarget, type RunOptions, type Transport } from '../../src/transport/types.js';
+import { SSH_PROGRAMS, TransportError, type ExecResult, type LockResult, type NodeTarget, type RunOptions, type Transport } from '../../src/transport/types.js';
 
 /** How a round trip to a node fails before its script reports back. */
 export type FakeFailure = 'unreachable' | 'timeout' | 'disconnected' | 'auth';
@@ -70,6 +70,7 @@ function failureOf(node: NodeTarget, kind: FakeFailure): TransportError {
 }
 
 export class FakeTransport implements Transport {
+  readonly programs = SSH_PROGRAMS;
   readonly calls: FakeCall[] = [];
   closed = false;
   private readonly trips = new Map<string, number>();

@@ -17,6 +17,8 @@ export interface TestLab {
   shOnNode(node: string, script: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** run argv in the operator namespace */
   onOperator(argv: string[], input?: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** how the diagnose helpers name the nodes: default ['-i', inventory] (SSH); ['--access', 'kube'] reads them from the lab's API */
+  target?: string[];
   /** run podnet itself in the operator namespace */
   podnet(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   down(): Promise<void>;

@@ -14,7 +14,8 @@ import { JUMP_RULES, planIptables, renderConflist, vtepMac } from '../../src/pla
 import { EMPTY_FACTS } from '../../src/render/files.js';
 import { kubeChecks } from '../../src/checks/kube.js';
 import { IPV4, IPV6 } from '../../src/net/family.js';
-import type { KubeNode } from '../../src/kube/nodes.js';
+import type { KubeNode, KubeNodeCondition } from '../../src/kube/nodes.js';
+import { kubeNodeOf } from '../../src/kube/nodes.js';
 
 const CLUSTER = '10.244.0.0/16';
 const ALL_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0'];
@@ -1101,7 +1102,7 @@ describe('runChecks: one scenario per finding', () => {
 
   test('every finding id documented here is covered by a scenario', () => {
     const covered = new Set(scenarios.flatMap((s) => s.expected.map((e) => e.split(':')[1])));
-    const others = new Set(['unreachable', 'facts-failed', 'kube-node-missing', 'kube-node-unknown', 'kube-podcidr', 'kube-api']);
+    const others = new Set(['unreachable', 'facts-failed', 'kube-node-missing', 'kube-node-unknown', 'kube-podcidr', 'kube-network-unavailable', 'kube-node-notready-cni', 'kube-api']);
     for (const { id } of catalogue()) if (!others.has(id)) assert.ok(covered.has(id), `no scenario for ${id}`);
   });
 
@@ -1244,6 +1245,73 @@ describe('kubeChecks: the Kubernetes API against the nodes', () => {
     assert.deepEqual(ids(f), ['n2:kube-node-missing', 'stranger:kube-node-unknown']);
     assert.match(f.find((x) => x.id === 'kube-node-unknown')!.evidence, /InternalIP 192\.0\.2\.77/);
   });
+  const cond = (type: string, status: string, reason?: string, message?: string): KubeNodeCondition => ({ type, status, ...(reason ? { reason } : {}), ...(message ? { message } : {}), lastTransitionTime: '2026-01-02T03:04:05Z' });
+  const withConds = (name: string, podCIDR: string, ...conditions: KubeNodeCondition[]): KubeNode => ({ ...k(name, [podCIDR]), conditions });
+  const ready = cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status');
+
+  test('NetworkUnavailable=True: an error naming the reason, the taint, and podnet up as the fix; False or absent is fine', () => {
+    const f = run([withConds('n1', S1.podCIDR, ready, cond('NetworkUnavailable', 'False', 'PodnetIsUp')), withConds('n2', S2.podCIDR, ready, cond('NetworkUnavailable', 'True', 'NoRouteCreated', 'Node created without a route'))]);
+    assert.deepEqual(ids(f), ['n2:kube-network-unavailable']);
+    assert.equal(f[0]!.severity, 'error');
+    assert.match(f[0]!.message, /NetworkUnavailable=True \(NoRouteCreated: Node created without a route\)/);
+    assert.match(f[0]!.message, /node\.kubernetes\.io\/network-unavailable:NoSchedule/);
+    assert.match(f[0]!.evidence, /^Node n2 condition NetworkUnavailable=True reason NoRouteCreated: "Node created without a route" \(since 2026-01-02T03:04:05Z\)$/);
+    assert.match(f[0]!.fix, /podnet up/);
+    assert.match(f[0]!.fix, /reason NoRouteCreated/);
+    assert.deepEqual(run([withConds('n1', S1.podCIDR, ready), withConds('n2', S2.podCIDR)]), []);
+  });
+
+  test('NotReady because the runtime has no CNI config (containerd, CRI-O and dockershim wording): error with the message as evidence', () => {
+    const messages = [
+      'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
+      'runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:docker: network plugin is not ready: cni config uninitialized',
+      'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: No CNI configuration file in /etc/cni/net.d/. Has your network provider started?',
+    ];
+    for (const m of messages) {
+      const f = run([withConds('n1', S1.podCIDR, ready), withConds('n2', S2.podCIDR, cond('Ready', 'False', 'KubeletNotReady', m))]);
+      assert.deepEqual(ids(f), ['n2:kube-node-notready-cni'], m);
+      assert.equal(f[0]!.severity, 'error');
+      assert.ok(f[0]!.evidence.includes(JSON.stringify(m)), f[0]!.evidence);
+    }
+    // Unknown with the same words counts; NotReady for another reason is not this finding
+    assert.deepEqual(ids(run([withConds('n2', S2.podCIDR, cond('Ready', 'Unknown', 'NodeStatusUnknown', messages[0]))], ['n2'])), ['n2:kube-node-notready-cni']);
+    assert.deepEqual(run([withConds('n2', S2.podCIDR, cond('Ready', 'Unknown', 'NodeStatusUnknown', 'Kubelet stopped posting node status.'))], ['n2']), []);
+    assert.deepEqual(run([withConds('n2', S2.podCIDR, cond('Ready', 'False', 'KubeletNotReady', 'PLEG is not healthy: pleg was last seen active 3m0s ago'))], ['n2']), []);
+  });
+
+  test('NotReady for CNI while the node has a live config: the runtime has not loaded it; without one: podnet up', () => {
+    const notReady = cond('Ready', 'False', 'KubeletNotReady', 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized');
+    const ctx = setup();
+    const has = kubeChecks(['n2'], ctx.nodes, [withConds('n2', S2.podCIDR, notReady)], CLUSTER);
+    assert.match(has[0]!.message, /although the node has \S+\.conflist now/);
+    assert.match(has[0]!.fix, /restart the container runtime/);
+    const none = kubeChecks(['n2'], [], [withConds('n2', S2.podCIDR, notReady)], CLUSTER);
+    assert.deepEqual(ids(none), ['n2:kube-node-notready-cni']);
+    assert.match(none[0]!.fix, /run podnet up .*podnet doctor's other findings for n2/);
+  });
+
+  test('both conditions on one Node: both findings', () => {
+    const f = run([withConds('n2', S2.podCIDR, cond('Ready', 'False', 'KubeletNotReady', 'container runtime network not ready: NetworkReady=false'), cond('NetworkUnavailable', 'True', 'CalicoIsDown'))], ['n2']);
+    assert.deepEqual(ids(f), ['n2:kube-network-unavailable', 'n2:kube-node-notready-cni']);
+  });
+
+  test('a Node object is read with its conditions', () => {
+    const node = {
+      metadata: { name: 'n1' },
+      spec: { podCIDR: '10.244.0.0/24' },
+      status: {
+        addresses: [{ type: 'InternalIP', address: '192.0.2.11' }, { type: 'Hostname', address: 'n1' }],
+        conditions: [{ type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'm', lastTransitionTime: new Date('2026-01-02T03:04:05.000Z') }, { type: 'NetworkUnavailable', status: 'False' }],
+      },
+    };
+    assert.deepEqual(kubeNodeOf(node), {
+      name: 'n1',
+      podCIDRs: ['10.244.0.0/24'],
+      internalIPs: ['192.0.2.11'],
+      conditions: [{ type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'm', lastTransitionTime: '2026-01-02T03:04:05Z' }, { type: 'NetworkUnavailable', status: 'False' }],
+    });
+  });
+
   test('an unreachable node (no facts) is still matched, and not compared', () => {
     const ctx = setup();
     assert.deepEqual(kubeChecks(['n1', 'n2', 'n3'], ctx.nodes, [k('n1', [S1.podCIDR]), k('n2', [S2.podCIDR]), k('n3', ['10.244.5.0/24'])], CLUSTER), []);

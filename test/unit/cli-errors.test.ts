@@ -78,12 +78,12 @@ describe('flag and argument errors: one line naming the flag and what it expects
     { cmd: ['probe'], args: ['-i', INV, '--sample', '0'], error: /^error: --sample: "0" is out of range; expected an integer of at least 1$/ },
     { cmd: ['probe'], args: ['-i', INV, '--sample=-3'], error: /^error: --sample: "-3" is out of range/ },
     // required, empty and missing values
-    { cmd: ['up'], args: [], error: /^error: --inventory: missing; expected the path of an inventory file/ },
+    { cmd: ['up'], args: [], error: /^error: --inventory: missing, and no cluster to read the nodes from; expected -i with an inventory file/ },
     { cmd: ['down'], args: ['-i', ''], error: /^error: --inventory: empty; expected the path of an inventory file/ },
     { cmd: ['plan'], args: ['-i'], error: /^error: --inventory: no value given; expected the path of an inventory file/ },
     { cmd: ['doctor'], args: ['-i', INV, '--kubeconfig', ''], error: /^error: --kubeconfig: empty; expected the path of a kubeconfig file$/ },
     // flags that need another flag, switches, repeats, unknown flags, extra arguments
-    { cmd: ['doctor'], args: ['-i', INV, '--context', 'x'], error: /^error: --context: only with --kubeconfig; expected --kubeconfig too/ },
+    { cmd: ['doctor'], args: ['-i', INV, '--context', 'x'], error: /^error: --context: no kubeconfig to pick a context from; expected --kubeconfig FILE, KUBECONFIG or ~\/\.kube\/config/ },
     { cmd: ['up'], args: ['-i', INV, '--show-scripts'], error: /^error: --show-scripts: only with --dry-run; expected --dry-run too/ },
     { cmd: ['up'], args: ['-i', INV, '--dry-run=yes'], error: /^error: --dry-run: a switch takes no value, got "yes"; expected --dry-run alone$/ },
     { cmd: ['up'], args: ['-i', INV, '-c', '1', '-c', '2'], error: /^error: --concurrency: given more than once/ },

@@ -7,6 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, patchTypeOf } from '../../src/lab/api/patch.js';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from '../../src/lab/api/selectors.js';
@@ -19,13 +20,15 @@ import { ApiError, invalid, notFound } from '../../src/lab/api/status.js';
 import { authenticate, authorize } from '../../src/lab/api/rbac.js';
 import { decodeClientMessage, exitStatus, frame, pickProtocol } from '../../src/lab/api/exec.js';
 import { decodeProtobufObject, PROTOBUF_MAGIC } from '../../src/lab/api/protobuf.js';
-import { capabilitySet, renderSandboxScript, sandboxExecArgv, sandboxStartArgv, type SandboxSpec } from '../../src/lab/api/sandbox.js';
+import { capabilitySet, cgroupJoinArgv, renderSandboxScript, sandboxExecArgv, sandboxStartArgv, type SandboxSpec } from '../../src/lab/api/sandbox.js';
 import { containerArgv, containerEnv, unsupported } from '../../src/lab/api/podspec.js';
-import { schedulePod } from '../../src/lab/api/scheduler.js';
+import { matchesNodeAffinity, matchesNodeSelectorTerms, schedulePod } from '../../src/lab/api/scheduler.js';
 import { computePodStatus, podPhase } from '../../src/lab/api/podstatus.js';
 import { unknownFields } from '../../src/lab/api/strict.js';
-import { findImage, isStaticElf, normalizeImageRef, IMAGES, type ImageInfo } from '../../src/lab/api/images.js';
-import { buildNode, nodePodCidrs, withReadiness, hasCniConfig, type MachineFacts } from '../../src/lab/api/nodes.js';
+import { findImage, isStaticElf, normalizeImageRef, parseLdd, pythonElfFiles, pythonImageModules, pythonImports, pythonLayer, IMAGES, PYTHON_PROBE, PYTHON_PROGRAMS, type ImageInfo } from '../../src/lab/api/images.js';
+import { DEFAULT_HELPER_IMAGE } from '../../src/kube/objects.js';
+import { buildNode, nodePodCidrs, withConditionTaints, withReadiness, hasCniConfig, type MachineFacts } from '../../src/lab/api/nodes.js';
+import { networkAvailablePatch } from '../../src/kube/node-status.js';
 import { clusterConfiguration } from '../../src/lab/api/seed.js';
 import { openApiV3CoreDoc, openApiV3Root } from '../../src/lab/api/openapi.js';
 import { apiPreflight, renderApiSetupScript, renderApiStartScript, renderKubeconfig, renderUsers } from '../../src/lab/api/setup.js';
@@ -297,6 +300,25 @@ describe('nodes', () => {
     assert.ok(hasCniConfig(['10-podnet.conflist']) && hasCniConfig(['99-loopback.conf']) && !hasCniConfig(['README', '.keep']));
   });
 
+  it('podnet\'s NetworkUnavailable patch merges by type; True becomes the network-unavailable taint, False removes it', () => {
+    const plan = planLab({ name: 'x', nodes: 1, topology: 'flat', mtu: 1500 });
+    const n = withReadiness(buildNode(plan, plan.nodes[0]!, 0, facts, [], false, 't0'), true, 't1');
+    const down = applyStrategicMergePatch(n, { status: { conditions: [{ type: 'NetworkUnavailable', status: 'True', reason: 'NoRouteCreated', message: 'Node created without a route' }] } }) as unknown as NodeObject;
+    const tainted = withConditionTaints(down);
+    assert.deepEqual(tainted.spec.taints, [{ key: 'node.kubernetes.io/network-unavailable', effect: 'NoSchedule' }]);
+    assert.equal(withConditionTaints(tainted), tainted, 'unchanged when the taints already match');
+    const patch = networkAvailablePatch(new Date('2026-01-02T03:04:05.678Z'));
+    const up = applyStrategicMergePatch(tainted, patch) as unknown as NodeObject;
+    const conds = up.status.conditions!;
+    assert.deepEqual(conds.map((c) => `${c.type}=${c.status}`), ['MemoryPressure=False', 'DiskPressure=False', 'PIDPressure=False', 'Ready=True', 'NetworkUnavailable=False'], 'the kubelet\'s conditions stay; one NetworkUnavailable');
+    assert.deepEqual(conds.find((c) => c.type === 'NetworkUnavailable'), { type: 'NetworkUnavailable', status: 'False', reason: 'PodnetIsUp', message: 'podnet configured the pod network on this node', lastTransitionTime: '2026-01-02T03:04:05Z', lastHeartbeatTime: '2026-01-02T03:04:05Z' });
+    assert.equal(withConditionTaints(up).spec.taints, undefined);
+    // other taints are someone else's; NotReady keeps its own
+    const other = { key: 'example.com/dedicated', value: 'db', effect: 'NoSchedule' };
+    const notReady = withReadiness({ ...tainted, spec: { ...tainted.spec, taints: [other, ...tainted.spec.taints!] } }, false, 't2');
+    assert.deepEqual(withConditionTaints(notReady).spec.taints!.map((t) => t.key).sort(), ['example.com/dedicated', 'node.kubernetes.io/network-unavailable', 'node.kubernetes.io/not-ready']);
+  });
+
   it('kubeadm-config names the inventory\'s pod network', () => {
     for (const ipFamily of ['ipv4', 'dual'] as const) {
       const plan = planLab({ name: 'x', nodes: 1, topology: 'flat', mtu: 1500, ipFamily, api: true });
@@ -396,6 +418,14 @@ const spec: SandboxSpec = {
 };
 
 describe('sandbox', () => {
+  it('a container and its exec sessions join the container\'s cgroup before anything of theirs runs', () => {
+    const argv = cgroupJoinArgv('/sys/fs/cgroup/lab/kubelet/u/c-0', ['/usr/bin/nsenter', '-t', '42', '--', 'sh']);
+    assert.deepEqual(argv.slice(0, 2), ['/bin/sh', '-c']);
+    assert.equal(spawnSync('sh', ['-n'], { input: argv[2] }).status, 0);
+    assert.match(argv[2]!, /^echo \$\$ > "\$1\/cgroup\.procs" \|\| exit 125; shift; exec "\$@"$/);
+    assert.deepEqual(argv.slice(3), ['podnet-cgroup', '/sys/fs/cgroup/lab/kubelet/u/c-0', '/usr/bin/nsenter', '-t', '42', '--', 'sh']);
+  });
+
   it('the container script is valid sh, quotes every value, and execs through setpriv and unshare --root', () => {
     const script = renderSandboxScript(spec);
     const check = spawnSync('sh', ['-n'], { input: script });
@@ -454,6 +484,46 @@ describe('images', () => {
     assert.equal(findImage('example.invalid/nope:1'), undefined);
   });
 
+  it('the python image answers to podnet\'s default helper image and its usual variants', () => {
+    assert.equal(findImage(DEFAULT_HELPER_IMAGE)?.name, 'python');
+    for (const r of ['python:3.13', 'python:3-alpine', 'python:3.12-alpine', 'docker.io/library/python:3.13-slim']) assert.equal(findImage(r)?.name, 'python', r);
+    assert.equal(findImage('python:2.7'), undefined);
+    assert.equal(findImage('python'), undefined, 'no :latest');
+  });
+
+  it('its modules: what helper.py and echo.py import, found in their text, with the base list', () => {
+    assert.deepEqual(pythonImports('import os, sys as system\nfrom json.decoder import x\ndef f():\n    import ctypes  # 3.11\n"""\nimport is a word here\n"""\n'), ['ctypes', 'json', 'os', 'sys']);
+    const mods = pythonImageModules(PYTHON_PROGRAMS.map((u) => readFileSync(u, 'utf8')));
+    for (const m of ['json', 'selectors', 'socket', 'struct', 'errno', 'ctypes', 'os', 'sys', 'time']) assert.ok(mods.includes(m), m);
+  });
+
+  it('ldd output: the libraries by the paths the loader looks them up at, the ELF interpreter included', () => {
+    const out = [
+      '/usr/bin/python3.11:',
+      '\tlinux-vdso.so.1 (0x00007fcb5ad14000)',
+      '\tlibm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x00007fcb5ac23000)',
+      '\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007fcb5a9f7000)',
+      '\t/lib64/ld-linux-x86-64.so.2 (0x00007fcb5ad16000)',
+      '/usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so:',
+      '\tstatically linked',
+      '/usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so:',
+      '\tlibffi.so.8 => /lib/x86_64-linux-gnu/libffi.so.8 (0x00007f07fa928000)',
+      '\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f07fa746000)',
+    ].join('\n');
+    assert.deepEqual(parseLdd(out), ['/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-gnu/libffi.so.8', '/lib/x86_64-linux-gnu/libm.so.6', '/lib64/ld-linux-x86-64.so.2']);
+    assert.throws(() => parseLdd('\tlibfoo.so.1 => not found'), /libfoo\.so\.1 not found/);
+  });
+
+  it('the python layer: the interpreter with its python3 and python3.X names, the loaded files, the libraries', () => {
+    const probe = { executable: '/usr/bin/python3', real: '/usr/bin/python3.11', stdlib: '/usr/lib/python3.11', dynload: '/usr/lib/python3.11/lib-dynload', files: ['/usr/lib/python3.11/os.py', '/usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so'], missing: [] };
+    assert.deepEqual(pythonElfFiles(probe), ['/usr/bin/python3.11', '/usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so']);
+    const layer = pythonLayer(probe, ['/lib64/ld-linux-x86-64.so.2', '/lib/x86_64-linux-gnu/libffi.so.8']);
+    assert.deepEqual(layer.files, ['/lib/x86_64-linux-gnu/libffi.so.8', '/lib64/ld-linux-x86-64.so.2', '/usr/bin/python3.11', '/usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so', '/usr/lib/python3.11/os.py']);
+    assert.deepEqual(layer.links, [['/usr/bin/python3', 'python3.11']]);
+    assert.deepEqual(layer.dirs, ['/usr/lib/python3.11/lib-dynload']);
+    assert.ok(PYTHON_PROBE.includes('__cached__'), 'the bytecode is copied too: no compiling at every start');
+  });
+
   it('a static ELF has no program interpreter', () => {
     assert.equal(isStaticElf('/bin/sh'), false);
     assert.equal(isStaticElf('/etc/hostname'), false);
@@ -491,6 +561,63 @@ describe('pod status and scheduling', () => {
     assert.ok('message' in none);
     assert.equal(none.message, "0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
     assert.deepEqual(schedulePod(pod('p', { tolerations: [{ operator: 'Exists' }] }), [nodes[0]!], () => 0), { node: 'node-1' });
+  });
+
+  it('required node affinity: matchFields on metadata.name and matchExpressions on labels, terms ORed, requirements ANDed', () => {
+    const plan = planLab({ name: 'x', nodes: 3, topology: 'flat', mtu: 1500 });
+    const nodes = plan.nodes.map((n, i) => buildNode(plan, n, i, facts, [], true, 't'));
+    nodes[0]!.metadata.labels!['disk'] = 'ssd';
+    nodes[1]!.metadata.labels!['disk'] = 'hdd';
+    nodes[2]!.metadata.labels!['gen'] = '7';
+    const req = (key: string, operator: string, values?: string[]) => ({ key, operator, ...(values ? { values } : {}) });
+    const affinity = (...terms: { matchExpressions?: ReturnType<typeof req>[]; matchFields?: ReturnType<typeof req>[] }[]) => ({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } });
+    const fits = (a: ReturnType<typeof affinity>) => nodes.filter((n) => matchesNodeAffinity(pod('p', { affinity: a }), n)).map((n) => n.metadata.name);
+    assert.deepEqual(fits(affinity({ matchFields: [req('metadata.name', 'In', ['node-2'])] })), ['node-2']);
+    assert.deepEqual(fits(affinity({ matchFields: [req('metadata.name', 'NotIn', ['node-2'])] })), ['node-1', 'node-3']);
+    assert.deepEqual(fits(affinity({ matchExpressions: [req('disk', 'In', ['ssd', 'nvme'])] })), ['node-1']);
+    assert.deepEqual(fits(affinity({ matchExpressions: [req('disk', 'NotIn', ['ssd'])] })), ['node-2', 'node-3'], 'NotIn matches a node without the label');
+    assert.deepEqual(fits(affinity({ matchExpressions: [req('disk', 'Exists')] })), ['node-1', 'node-2']);
+    assert.deepEqual(fits(affinity({ matchExpressions: [req('disk', 'DoesNotExist')] })), ['node-3']);
+    assert.deepEqual(fits(affinity({ matchExpressions: [req('gen', 'Gt', ['5'])] })), ['node-3']);
+    assert.deepEqual(fits(affinity({ matchExpressions: [req('disk', 'Exists')], matchFields: [req('metadata.name', 'In', ['node-2'])] })), ['node-2'], 'ANDed within a term');
+    assert.deepEqual(fits(affinity({ matchExpressions: [req('disk', 'In', ['ssd'])] }, { matchFields: [req('metadata.name', 'In', ['node-3'])] })), ['node-1', 'node-3'], 'terms ORed');
+    assert.deepEqual(fits(affinity({})), [], 'an empty term matches nothing');
+    assert.deepEqual(fits(affinity({ matchFields: [req('metadata.uid', 'In', ['x'])] })), [], 'a field the scheduler does not know matches nothing');
+    // with the nodeSelector: both must hold
+    assert.equal(matchesNodeAffinity(pod('p', { nodeSelector: { disk: 'hdd' }, affinity: affinity({ matchFields: [req('metadata.name', 'In', ['node-1'])] }) }), nodes[0]!), false);
+    assert.deepEqual(matchesNodeSelectorTerms(nodes[1]!, [{ matchExpressions: [req('disk', 'In', ['hdd'])] }]), true);
+  });
+
+  it('a pod pinned by matchFields (as podnet\'s helper pods are) goes to its node, or says why not as kube-scheduler 1.32 does', () => {
+    const plan = planLab({ name: 'x', nodes: 3, topology: 'flat', mtu: 1500 });
+    const nodes = plan.nodes.map((n, i) => buildNode(plan, n, i, facts, [], i !== 1, 't'));
+    const pinned = (node: string, spec: Partial<Pod['spec']> = {}) =>
+      pod('p', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }] } } }, ...spec });
+    assert.deepEqual(schedulePod(pinned('node-3'), nodes, (n) => (n === 'node-3' ? 9 : 0)), { node: 'node-3' }, 'not the least busy node: the pinned one');
+    assert.deepEqual(schedulePod(pinned('node-2', { tolerations: [{ operator: 'Exists' }] }), nodes, () => 0), { node: 'node-2' }, 'a NotReady node, tolerated');
+    const tainted = schedulePod(pinned('node-2'), nodes, () => 0);
+    assert.ok('message' in tainted);
+    assert.equal(tainted.message, "0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
+    const gone = schedulePod(pinned('node-9'), nodes, () => 0);
+    assert.ok('message' in gone);
+    assert.equal(gone.message, "0/3 nodes are available: 3 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
+    const labelled = schedulePod(pod('p', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'disk', operator: 'Exists' }] }] } } } }), nodes, () => 0);
+    assert.ok('message' in labelled);
+    assert.equal(labelled.message, "0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
+    const conflict = schedulePod(pod('p', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-1'] }, { key: 'metadata.name', operator: 'In', values: ['node-2'] }] }] } } } }), nodes, () => 0);
+    assert.ok('message' in conflict);
+    assert.match(conflict.message, /^0\/3 nodes are available: pod affinity terms conflict\. preemption:/);
+  });
+
+  it('node affinity the API server refuses to store: 422 naming the field', () => {
+    const na = (terms: unknown[]) => pod('p', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms as never } } } });
+    const base = 'spec\\.affinity\\.nodeAffinity\\.requiredDuringSchedulingIgnoredDuringExecution\\.nodeSelectorTerms';
+    apiError(() => validatePod(na([])), 422, new RegExp(`${base}: Required value: must have at least one node selector term`));
+    apiError(() => validatePod(na([{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['a', 'b'] }] }])), 422, new RegExp(`${base}\\[0\\]\\.matchFields\\[0\\]\\.values: Required value: must be only one value`));
+    apiError(() => validatePod(na([{ matchFields: [{ key: 'metadata.uid', operator: 'In', values: ['a'] }] }])), 422, /Unsupported value: "metadata\.uid": supported values: "metadata\.name"/);
+    apiError(() => validatePod(na([{ matchExpressions: [{ key: 'disk', operator: 'Exists', values: ['x'] }] }])), 422, /may not be specified when `operator` is 'Exists' or 'DoesNotExist'/);
+    apiError(() => validatePod(na([{ matchExpressions: [{ key: 'disk', operator: 'Near', values: ['x'] }] }])), 422, /operator: Invalid value: "Near": not a valid selector operator/);
+    validatePod(na([{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-1'] }] }, { matchExpressions: [{ key: 'disk', operator: 'DoesNotExist' }] }]));
   });
 });
 
@@ -543,7 +670,7 @@ describe('what lab up --api renders', () => {
   });
 
   it('the preflight names the Debian packages that are missing', () => {
-    assert.throws(() => apiPreflight(() => false), (e: unknown) => e instanceof UserError && /--api: missing openssl, setpriv, a static busybox/.test(e.message) && /apt-get install -y openssl util-linux busybox-static/.test(e.hint ?? ''));
+    assert.throws(() => apiPreflight(() => false), (e: unknown) => e instanceof UserError && /--api: missing openssl, setpriv, python3, a static busybox/.test(e.message) && /apt-get install -y openssl util-linux python3 busybox-static/.test(e.hint ?? ''));
     assert.equal(apiPreflight(() => true, () => true), '/bin/busybox');
   });
 

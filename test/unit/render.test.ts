@@ -412,7 +412,7 @@ describe('renderCniAdd / renderCniDel: structure', () => {
     for (const s of [renderCniAdd(LIST, binDir, pod), renderCniDel(LIST, binDir, pod)]) {
       assert.doesNotMatch(s, /ip (-n|netns)|\/run\/netns/);
     }
-    assert.match(renderCniAdd(LIST, binDir, pod), /unshare --net=\/run\/podnet-probe-1\/netns true/);
+    assert.match(renderCniAdd(LIST, binDir, pod), /unshare --net sh -c 'mount --bind \/proc\/self\/ns\/net "\$1"' podnet-netns \/run\/podnet-probe-1\/netns/);
     assert.match(renderCniDel(LIST, binDir, pod), /umount -l \/run\/podnet-probe-1\/netns/);
   });
 

@@ -2,9 +2,11 @@
  * The control loops the stand-in needs besides the kubelet: graceful pod deletion (a pod on a running
  * kubelet gets a deletionTimestamp and goes when its containers have stopped; one that no kubelet runs
  * goes at once), the namespace controller (a deleted namespace is Terminating until its pods, config
- * maps and events are gone), and a scheduler for pods created without spec.nodeName.
+ * maps and events are gone), a scheduler for pods created without spec.nodeName, and the node
+ * lifecycle controller's taints for a Node's conditions (NetworkUnavailable=True → network-unavailable).
  */
 import type { EventRecorder } from './events.js';
+import { withConditionTaints } from './nodes.js';
 import { schedulePod } from './scheduler.js';
 import type { Change, Store } from './store.js';
 import { timestamp } from './store.js';
@@ -39,11 +41,23 @@ export class Controllers {
     if (c.resource === 'pods') {
       if (c.type !== 'DELETED') this.schedule(c.object as Pod);
       if (c.type === 'DELETED') this.finishNamespace(c.object.metadata.namespace);
-    } else if (c.resource === 'nodes' && c.type === 'MODIFIED') {
+    } else if (c.resource === 'nodes' && c.type !== 'DELETED') {
+      if (this.taintByConditions(c.object as NodeObject)) return;
+      if (c.type !== 'MODIFIED') return;
       for (const p of this.store.list('pods')) if (!(p as Pod).spec.nodeName) this.schedule(p as Pod, true);
     } else if (c.resource === 'namespaces' && c.type === 'MODIFIED' && c.object.metadata.deletionTimestamp && !c.previous?.metadata.deletionTimestamp) {
       this.terminateNamespace(c.object.metadata.name!);
     }
+  }
+
+  /** Keep the Node's condition taints; true when it was updated (its own change follows). */
+  private taintByConditions(node: NodeObject): boolean {
+    const cur = this.store.get('nodes', undefined, node.metadata.name!) as NodeObject | undefined;
+    if (!cur) return false;
+    const next = withConditionTaints(cur);
+    if (next === cur) return false;
+    this.store.update('nodes', next);
+    return true;
   }
 
   /** Bind a pod without a node to the least busy node it fits, or record why none fits. */

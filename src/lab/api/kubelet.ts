@@ -3,9 +3,11 @@
  * from the lab's images dir (an unknown one fails as ErrImagePull, then ImagePullBackOff), its containers
  * start in the node's namespaces with their own root filesystem, exits are restarted by the restart
  * policy (CrashLoopBackOff), activeDeadlineSeconds ends it (DeadlineExceeded), and a graceful delete sends
- * SIGTERM, waits the grace period, kills what is left and removes the pod. Every step writes the pod's
- * status and the events a real kubelet records. A pod bound to a node the lab does not have stays
- * Pending, with an event that says so.
+ * SIGTERM, waits the grace period, kills what is left and removes the pod. Each container instance has a
+ * cgroup of its own (with cgroup v2) that `pods/exec` sessions join too: when the container's main
+ * process exits, whatever is left in it dies with it, as containerd does — also the sessions of a hostPID
+ * pod that entered the node's namespaces. Every step writes the pod's status and the events a real
+ * kubelet records. A pod bound to a node the lab does not have stays Pending, with an event that says so.
  */
 import { rmSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -15,8 +17,8 @@ import type { EventRecorder } from './events.js';
 import { findImage, IMAGES, normalizeImageRef, shortRefs, type ImageInfo } from './images.js';
 import { computePodStatus, type PodView } from './podstatus.js';
 import { sandboxFor, unsupported, type PodContext } from './podspec.js';
-import { killNamespace, signalProcess, startContainer, type ContainerProcess } from './runtime.js';
-import { sandboxExecArgv, type SandboxSpec } from './sandbox.js';
+import { createCgroup, killCgroup, killNamespace, removeCgroup, signalProcess, startContainer, type ContainerProcess } from './runtime.js';
+import { cgroupJoinArgv, sandboxExecArgv, type SandboxSpec } from './sandbox.js';
 import type { Change, Store } from './store.js';
 import { timestamp } from './store.js';
 import { badRequest } from './status.js';
@@ -30,6 +32,9 @@ interface ContainerState {
   sandbox?: SandboxSpec;
   /** mount namespaces of every instance, for killing what exec left behind */
   mntInos: number[];
+  /** the running instance's cgroup, and those of every instance */
+  cgroup?: string;
+  cgroups: string[];
   timer?: NodeJS.Timeout;
   pullFailures: number;
   logFile?: string;
@@ -60,6 +65,8 @@ export interface KubeletDeps {
   apiPort: number;
   /** the node's PID namespace for hostPID pods (NodeMonitor's) */
   nodePidNs: (node: LabHost) => string;
+  /** the cgroup (v2) below which each container instance gets its own; none: containers share the server's */
+  cgroupRoot?: string;
   log: (line: string) => void;
 }
 
@@ -144,6 +151,7 @@ export class Kubelet {
         spec: c,
         status: { name: c.name, state: { waiting: { reason: 'ContainerCreating' } }, lastState: {}, ready: false, restartCount: 0, image: c.image ?? '', imageID: '', started: false },
         mntInos: [],
+        cgroups: [],
         pullFailures: 0,
       })),
       terminating: false,
@@ -238,8 +246,12 @@ export class Kubelet {
     this.event(st, 'Normal', 'Created', `Created container: ${name}`, name);
     if (c.logFile) c.previousLog = c.logFile;
     c.logFile = `${st.dir}/${instance}.log`;
-    const r = await startContainer(sandbox, `${st.dir}/${instance}`, c.logFile);
+    const cgroup = this.d.cgroupRoot ? `${this.d.cgroupRoot}/${st.uid}/${instance}` : undefined;
+    const inCgroup = cgroup !== undefined && createCgroup(cgroup);
+    if (inCgroup) c.cgroups.push(cgroup);
+    const r = await startContainer(sandbox, `${st.dir}/${instance}`, c.logFile, inCgroup ? { cgroupDir: cgroup } : {});
     if (!r.ok) {
+      if (inCgroup) void killCgroup(cgroup).then(() => removeCgroup(cgroup));
       this.d.log(`${st.node.name}: pod ${st.namespace}/${st.name}: container ${name} did not start: ${r.message}`);
       c.status.state = { waiting: { reason: 'CreateContainerError', message: r.message } };
       this.event(st, 'Warning', 'Failed', `Error: ${r.message}`, name);
@@ -250,10 +262,11 @@ export class Kubelet {
     const proc = r.process;
     c.proc = proc;
     c.sandbox = sandbox;
+    c.cgroup = inCgroup ? cgroup : undefined;
     c.mntInos.push(proc.mntIno);
     if (st.terminating || st.final) {
       signalProcess(proc.pid, 'SIGKILL');
-      await killNamespace(proc.mntIno);
+      await this.killInstance(c, proc);
       return;
     }
     const containerID = `podnet-lab://${randomBytes(32).toString('hex')}`;
@@ -282,9 +295,17 @@ export class Kubelet {
     return /^unshare: failed to execute/.test(last) ? last : undefined;
   }
 
+  /** Kill what is left of one container instance: its cgroup (exec sessions included) and its mount namespace. */
+  private async killInstance(c: ContainerState, proc: ContainerProcess): Promise<void> {
+    await Promise.all([c.cgroup ? killCgroup(c.cgroup) : undefined, killNamespace(proc.mntIno)]);
+  }
+
   private onExit(st: PodState, c: ContainerState, proc: ContainerProcess, code: number, startedAt: string, containerID: string): void {
     if (c.proc !== proc) return;
     c.proc = undefined;
+    // the main process is gone: so is everything else in the container, as when containerd's shim sees its init exit
+    const cgroup = c.cgroup;
+    void this.killInstance(c, proc).then(() => cgroup && removeCgroup(cgroup));
     const startErr = this.startError(c, code);
     const terminated = {
       exitCode: startErr ? 128 : code,
@@ -341,7 +362,7 @@ export class Kubelet {
     await Promise.all(running.map(async (c) => {
       const p = c.proc!;
       signalProcess(p.pid, 'SIGKILL');
-      await killNamespace(p.mntIno);
+      await this.killInstance(c, p);
       await p.exited;
     }));
     this.writeStatus(st);
@@ -357,7 +378,7 @@ export class Kubelet {
       signalProcess(c.proc!.pid, 'SIGTERM');
     }
     const kill = setTimeout(() => {
-      for (const c of running) if (c.proc) void killNamespace(c.proc.mntIno);
+      for (const c of running) if (c.proc) void this.killInstance(c, c.proc);
     }, Math.max(0, graceSeconds) * 1000);
     void Promise.all(running.map((c) => c.proc!.exited)).then(async () => {
       clearTimeout(kill);
@@ -370,6 +391,7 @@ export class Kubelet {
   private async killLeftovers(st: PodState): Promise<void> {
     for (const c of st.containers) {
       if (c.proc) signalProcess(c.proc.pid, 'SIGKILL');
+      for (const cg of c.cgroups) await killCgroup(cg);
       for (const ino of c.mntInos) await killNamespace(ino);
     }
   }
@@ -380,6 +402,7 @@ export class Kubelet {
     st.terminating = true;
     this.clearTimers(st);
     await this.killLeftovers(st);
+    if (this.d.cgroupRoot) removeCgroup(`${this.d.cgroupRoot}/${st.uid}`);
     rmSync(st.dir, { recursive: true, force: true });
   }
 
@@ -405,7 +428,9 @@ export class Kubelet {
   execArgv(pod: Pod, container: string | undefined, command: string[]): string[] {
     const { c } = this.runningContainer(pod, container, 'exec');
     if (!c.proc || !c.sandbox) throw badRequest(`unable to upgrade connection: container not found ("${c.spec.name}")`);
-    return sandboxExecArgv(c.sandbox, c.proc.pid, command);
+    const argv = sandboxExecArgv(c.sandbox, c.proc.pid, command);
+    // in the container's cgroup, so the session ends with the container even after it left its namespaces
+    return c.cgroup ? cgroupJoinArgv(c.cgroup, argv) : argv;
   }
 
   /** A container's log file (pods/log), the previous instance's with `previous`. */

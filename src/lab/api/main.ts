@@ -4,8 +4,8 @@
  * can never listen in the host's). It serves the lab's API over HTTPS on the operator's addresses and
  * runs the kubelet part for every node; `lab down` kills it with the rest of the lab.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { nsInode } from '../host.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cgroup2Root, nsInode } from '../host.js';
 import { normalizeLabPlan, type LabPlan } from '../topology.js';
 import { Controllers } from './controllers.js';
 import { EventRecorder } from './events.js';
@@ -33,6 +33,13 @@ function checkNetns(plan: LabPlan): void {
   }
 }
 
+/** Where the kubelet puts each container's cgroup: below the lab's (lab down removes the tree), if the machine has cgroup v2. */
+function kubeletCgroupRoot(plan: LabPlan): string | undefined {
+  const root = cgroup2Root();
+  const lab = root ? `${root}/${plan.cgroupName}` : undefined;
+  return lab && existsSync(`${lab}/cgroup.procs`) ? `${lab}/kubelet` : undefined;
+}
+
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--lab-dir');
   const labDir = i > 0 ? process.argv[i + 1] : undefined;
@@ -53,7 +60,7 @@ async function main(): Promise<void> {
   plan.nodes.forEach((n, idx) => store.create('nodes', buildNode(plan, n, idx, facts, images, monitor.networkReady(n) === true, timestamp())));
   monitor.watch();
 
-  const kubelet = new Kubelet({ store, events, plan, images, apiHost: plan.api.addresses[0]!, apiPort: plan.api.port, nodePidNs: (n) => monitor.pidNamespaceFile(n), log });
+  const kubelet = new Kubelet({ store, events, plan, images, apiHost: plan.api.addresses[0]!, apiPort: plan.api.port, nodePidNs: (n) => monitor.pidNamespaceFile(n), cgroupRoot: kubeletCgroupRoot(plan), log });
   const labNodes = new Set(plan.nodes.map((n) => n.name));
   const isLabNode = (name: string) => labNodes.has(name);
   new Controllers(store, events, isLabNode, (n) => kubelet.podsOn(n)).start();

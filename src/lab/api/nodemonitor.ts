@@ -4,16 +4,15 @@
  * anything per check. Every second each node's CNI config directory decides its Ready condition (and
  * not-ready taint), as a real container runtime's "NetworkReady" does.
  *
- * The anchor is also PID 1 of the node's PID namespace as hostPID pods see it. The lab's nodes share the
- * host's PID namespace, where PID 1 is the host's init: `nsenter -t 1 -n` from a hostPID pod there would
- * enter the host's network namespace. In this one, PID 1 is the anchor, so entering PID 1's namespaces
- * enters the node's — as on a real node — and never the host's. The anchors exit when the API server
- * does (their stdin closes), and with them what runs in their PID namespaces.
+ * The anchor lives in the node's PID namespace (render.ts nodePidNsFile: a lab with the API gives each
+ * node one, whose PID 1 is the node's init), which hostPID pods join: `nsenter -t 1` from such a pod
+ * enters the node's namespaces — as on a real node — and never the host's. The anchors exit when the
+ * API server does (their stdin closes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { nsInode } from '../host.js';
-import { nodeMountNsFile, nodeUtsNsFile } from '../render.js';
+import { nodeMountNsFile, nodePidNsFile, nodeUtsNsFile } from '../render.js';
 import type { LabHost, LabPlan } from '../topology.js';
 import { hasCniConfig, withReadiness } from './nodes.js';
 import type { Store } from './store.js';
@@ -37,7 +36,7 @@ export class NodeMonitor {
     for (const n of this.plan.nodes) {
       const child = spawn(
         '/usr/bin/nsenter',
-        [`--net=/run/netns/${n.netns}`, `--mount=${nodeMountNsFile(this.plan, n)}`, `--uts=${nodeUtsNsFile(this.plan, n)}`, '--', '/usr/bin/unshare', '--pid', '--fork', '--kill-child', '--', '/bin/sh', '-c', 'read -r _ || :'],
+        [`--net=/run/netns/${n.netns}`, `--mount=${nodeMountNsFile(this.plan, n)}`, `--uts=${nodeUtsNsFile(this.plan, n)}`, `--pid=${nodePidNsFile(this.plan, n)}`, '--', '/bin/sh', '-c', 'read -r _ || :'],
         { stdio: ['pipe', 'ignore', 'ignore'] },
       );
       child.on('error', () => undefined);
@@ -47,7 +46,7 @@ export class NodeMonitor {
     for (const n of this.plan.nodes) {
       const want = nsInode(nodeMountNsFile(this.plan, n));
       const pid = this.anchors.get(n.name)!.pid;
-      // in the node's mount namespace, with the PID namespace's init (its only child) started
+      // in the node's mount namespace, with its child (in the node's PID namespace) started
       while (nsInode(`/proc/${pid}/ns/mnt`) !== want || !this.childOf(pid)) {
         if (Date.now() - t0 > 10_000) throw new Error(`could not enter node ${n.name}'s mount namespace`);
         await new Promise((r) => setTimeout(r, 5));
@@ -64,11 +63,9 @@ export class NodeMonitor {
     }
   }
 
-  /** The node's PID namespace for hostPID pods (its init is the anchor, in the node's namespaces). */
+  /** The node's PID namespace for hostPID pods (its init is the node's, in the node's namespaces). */
   pidNamespaceFile(node: LabHost): string {
-    const pid = this.anchors.get(node.name)?.pid;
-    if (pid === undefined) throw new Error(`no anchor for node ${node.name}`);
-    return `/proc/${pid}/ns/pid_for_children`;
+    return nodePidNsFile(this.plan, node);
   }
 
   /** Whether the node's container runtime would find a CNI config (undefined: the node cannot be read). */

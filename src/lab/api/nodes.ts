@@ -2,7 +2,9 @@
  * The lab's nodes as Node objects: addresses from the lab, pod CIDRs as the controller manager would
  * allocate them (node i gets the i-th subnet of each pod network, the lab inventory's mask), what the
  * kubelet reports about the machine, and the Ready condition a real kubelet derives from its container
- * runtime: NotReady with "cni plugin not initialized" until the node has a CNI config, Ready after.
+ * runtime: NotReady with "cni plugin not initialized" until the node has a CNI config, Ready after; and
+ * the NoSchedule taints the node lifecycle controller derives from the conditions (a NetworkUnavailable
+ * that a client set to True becomes node.kubernetes.io/network-unavailable).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -118,4 +120,31 @@ export function withReadiness(node: NodeObject, ready: boolean, now: string): No
     spec: { ...spec, ...(taints.length ? { taints } : {}) },
     status: { ...node.status, conditions: [...conds.filter((c) => c.type !== 'Ready'), readyCondition(ready, now)] },
   };
+}
+
+/** The NoSchedule taint the node lifecycle controller keeps for a condition in a status (doNoScheduleTaintingPass). */
+const CONDITION_TAINTS: { type: string; status: Condition['status']; key: string }[] = [
+  { type: 'Ready', status: 'False', key: 'node.kubernetes.io/not-ready' },
+  { type: 'Ready', status: 'Unknown', key: 'node.kubernetes.io/unreachable' },
+  { type: 'MemoryPressure', status: 'True', key: 'node.kubernetes.io/memory-pressure' },
+  { type: 'DiskPressure', status: 'True', key: 'node.kubernetes.io/disk-pressure' },
+  { type: 'NetworkUnavailable', status: 'True', key: 'node.kubernetes.io/network-unavailable' },
+  { type: 'PIDPressure', status: 'True', key: 'node.kubernetes.io/pid-pressure' },
+];
+
+/**
+ * The node with the NoSchedule taints its conditions call for, and no others of those keys: a
+ * NetworkUnavailable=True condition adds node.kubernetes.io/network-unavailable, False (or none)
+ * removes it. Other taints stay as they are; unchanged (the same object) when nothing changes.
+ */
+export function withConditionTaints(node: NodeObject): NodeObject {
+  const conds = node.status.conditions ?? [];
+  const managed = new Set(CONDITION_TAINTS.map((c) => c.key));
+  const want = CONDITION_TAINTS.filter((m) => conds.some((c) => c.type === m.type && c.status === m.status)).map((m) => m.key);
+  const cur = node.spec.taints ?? [];
+  const have = cur.filter((t) => t.effect === 'NoSchedule' && managed.has(t.key)).map((t) => t.key);
+  if (have.length === want.length && want.every((k) => have.includes(k))) return node;
+  const taints = [...cur.filter((t) => !(t.effect === 'NoSchedule' && managed.has(t.key))), ...want.map((key) => ({ key, effect: 'NoSchedule' }))];
+  const { taints: _old, ...spec } = node.spec;
+  return { ...node, spec: { ...spec, ...(taints.length ? { taints } : {}) } };
 }

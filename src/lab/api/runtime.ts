@@ -1,13 +1,15 @@
 /**
  * The stand-in's container runtime: start a container (sandbox.ts's argv) as a child of the API server,
- * learn its host PID and mount namespace, signal it, and kill everything that runs in its mount
- * namespace (its processes, and the ones `pods/exec` started there). Spawns directly: these are the
- * lab's own processes on its own nodes.
+ * in a cgroup of its own when the machine has cgroup v2, learn its host PID and mount namespace, signal
+ * it, and kill everything that runs in its cgroup or its mount namespace: its processes, and the ones
+ * `pods/exec` started there — also those that entered other namespaces since (a hostPID helper's session
+ * that entered the node's), as containerd kills a container's whole cgroup when its init exits. Spawns
+ * directly: these are the lab's own processes on its own nodes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { nsInode, pidsInNamespaces, processAlive } from '../host.js';
-import { sandboxStartArgv, type SandboxSpec } from './sandbox.js';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { cgroupDirs, cgroupPids, nsInode, pidsInNamespaces, processAlive } from '../host.js';
+import { cgroupJoinArgv, sandboxStartArgv, type SandboxSpec } from './sandbox.js';
 
 export interface ContainerProcess {
   pid: number;
@@ -38,12 +40,15 @@ function readText(file: string): string {
 
 /**
  * Start a container; resolves once it runs (its PID is known) or its setup failed. `hostDir` is the
- * container's directory as the host sees it (spec.dir is the node's view of the same directory).
+ * container's directory as the host sees it (spec.dir is the node's view of the same directory); with
+ * `cgroupDir` (made by createCgroup) the container runs in that cgroup from its first instruction.
  */
-export async function startContainer(spec: SandboxSpec, hostDir: string, logFile: string, timeoutMs = 15_000): Promise<StartResult> {
+export async function startContainer(spec: SandboxSpec, hostDir: string, logFile: string, opts: { cgroupDir?: string; timeoutMs?: number } = {}): Promise<StartResult> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
   for (const d of ['upper', 'work', 'root']) mkdirSync(`${hostDir}/${d}`, { recursive: true });
   const fd = openSync(logFile, 'a');
-  const [file, ...args] = sandboxStartArgv(spec);
+  const argv = sandboxStartArgv(spec);
+  const [file, ...args] = opts.cgroupDir ? cgroupJoinArgv(opts.cgroupDir, argv) : argv;
   let child: ChildProcess;
   try {
     child = spawn(file!, args, { stdio: ['ignore', fd, fd], env: RUNTIME_ENV });
@@ -66,9 +71,25 @@ export async function startContainer(spec: SandboxSpec, hostDir: string, logFile
     }
     await new Promise((r) => setTimeout(r, 5));
   }
-  const pid = Number(readText(pidFile));
+  // The script wrote its PID as its own /proc shows it: the node's PID namespace in a lab with the API,
+  // not the host's. The host's is the spawned process's only child (nsenter forks it, or unshare does).
+  const pid = hostPidOf(child.pid, Number(readText(pidFile)));
   const mntIno = nsInode(`/proc/${pid}/ns/mnt`) ?? -1;
   return { ok: true, process: { pid, mntIno, startedAt: new Date(), child, exited } };
+}
+
+/**
+ * The container's PID on the host: the spawned process's only child (nsenter forks it to enter the
+ * node's PID namespace, or unshare forks it as the pod's PID 1), whatever PID its own /proc shows.
+ */
+function hostPidOf(spawned: number | undefined, fallback: number): number {
+  try {
+    const kids = readFileSync(`/proc/${spawned}/task/${spawned}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    if (kids.length === 1) return Number(kids[0]);
+  } catch {
+    /* gone */
+  }
+  return fallback;
 }
 
 export function signalProcess(pid: number, signal: NodeJS.Signals): void {
@@ -87,5 +108,43 @@ export async function killNamespace(mntIno: number): Promise<void> {
     if (pids.length === 0) return;
     for (const p of pids) signalProcess(p, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Make a container's cgroup (and its parents); false when the machine does not let us. */
+export function createCgroup(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return existsSync(`${dir}/cgroup.procs`);
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILL every process in a cgroup and the cgroups below it: cgroup.kill (Linux 5.14+), then one by one until none is left. */
+export async function killCgroup(dir: string): Promise<void> {
+  for (const d of cgroupDirs(dir)) {
+    try {
+      writeFileSync(`${d}/cgroup.kill`, '1');
+    } catch {
+      /* older kernel, or gone */
+    }
+  }
+  for (let round = 0; round < 100; round++) {
+    const pids = cgroupPids(dir).filter((p) => p !== process.pid && processAlive(p));
+    if (pids.length === 0) return;
+    for (const p of pids) signalProcess(p, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Remove a cgroup and the ones below it (each must be empty: killCgroup first). */
+export function removeCgroup(dir: string): void {
+  for (const d of cgroupDirs(dir).reverse()) {
+    try {
+      rmdirSync(d);
+    } catch {
+      /* not empty yet, or gone */
+    }
   }
 }

@@ -159,3 +159,11 @@ export function sandboxStartArgv(spec: SandboxSpec): string[] {
 export function sandboxExecArgv(spec: SandboxSpec, pid: number, argv: string[]): string[] {
   return ['/usr/bin/nsenter', '-t', String(pid), '-m', '-u', '-n', '-i', '-p', '--', ...enterArgv(spec, argv)];
 }
+
+/**
+ * argv run inside a container's cgroup: the process joins it before it runs anything of the container,
+ * so everything started from it stays there (setns into other namespaces does not leave a cgroup).
+ */
+export function cgroupJoinArgv(cgroupDir: string, argv: string[]): string[] {
+  return ['/bin/sh', '-c', 'echo $$ > "$1/cgroup.procs" || exit 125; shift; exec "$@"', 'podnet-cgroup', cgroupDir, ...argv];
+}

@@ -1,6 +1,6 @@
 /**
  * `lab up --api` on the host's side: a CA and a serving certificate made with the openssl CLI, the
- * images built from busybox-static, two users with bearer tokens (an administrator and a read-only
+ * images built from busybox-static (and Debian's python3 for the python image), two users with bearer tokens (an administrator and a read-only
  * viewer, for 403s), the kubeconfig next to the inventory, and the server started inside the operator
  * network namespace (in the lab's cgroup), waited for until it serves. Read back for `lab status`.
  */
@@ -13,7 +13,21 @@ import { sh } from '../../util/shell.js';
 import { PodnetError, ExitCode, UserError } from '../../util/errors.js';
 import { netnsInodeOf, nsInode, processAlive, processName } from '../host.js';
 import type { LabPlan } from '../topology.js';
-import { BUSYBOX_CANDIDATES, buildImages, isStaticElf } from './images.js';
+import {
+  BUSYBOX_CANDIDATES,
+  buildImages,
+  isStaticElf,
+  parseLdd,
+  PYTHON_BASE_MODULES,
+  PYTHON_CANDIDATES,
+  PYTHON_PROBE,
+  PYTHON_PROGRAMS,
+  pythonElfFiles,
+  pythonImageModules,
+  pythonLayer,
+  type PythonLayer,
+  type PythonProbe,
+} from './images.js';
 import { apiPaths, labKubeconfigPath, type ApiPaths } from './paths.js';
 import { MASTERS, type UsersFile } from './rbac.js';
 
@@ -28,9 +42,10 @@ export interface LabApiInfo {
 const TOOLS: { what: string; candidates: string[]; pkg: string }[] = [
   { what: 'openssl', candidates: ['/usr/bin/openssl'], pkg: 'openssl' },
   { what: 'setpriv', candidates: ['/usr/bin/setpriv'], pkg: 'util-linux' },
+  { what: 'python3', candidates: PYTHON_CANDIDATES, pkg: 'python3' },
 ];
 
-/** What --api needs beyond the lab itself: openssl, setpriv and a static busybox (the images' content). */
+/** What --api needs beyond the lab itself: openssl, setpriv, python3 and a static busybox (the images' content). */
 export function apiPreflight(exists: (p: string) => boolean = existsSync, isStatic: (p: string) => boolean = isStaticElf): string {
   const missing = TOOLS.filter((t) => !t.candidates.some(exists));
   const busybox = BUSYBOX_CANDIDATES.find((p) => exists(p) && isStatic(p));
@@ -123,6 +138,23 @@ function lastLogLine(paths: ApiPaths): string {
   }
 }
 
+/**
+ * What the python image takes from the machine's python3: the interpreter, the standard-library files the
+ * helper's and the probe's imports load (found by importing them, not by copying the whole library), and
+ * the shared libraries ldd names for the interpreter and those extension modules.
+ */
+async function pythonImageLayer(python: string): Promise<PythonLayer> {
+  const modules = pythonImageModules(PYTHON_PROGRAMS.map((u) => readFileSync(u, 'utf8')));
+  const r = await runLocal(python, ['-I', '-S', '-c', PYTHON_PROBE, ...modules], { timeoutMs: 30_000 });
+  if (r.exitCode !== 0) throw new Error(`${python} exited ${r.exitCode}: ${r.stderr.trim().split('\n').pop() ?? ''}`);
+  const probe = JSON.parse(r.stdout) as PythonProbe;
+  const missing = probe.missing.filter((m) => PYTHON_BASE_MODULES.includes(m));
+  if (missing.length) throw new Error(`${python} has no module ${missing.join(', ')}`);
+  const ldd = await runLocal('/usr/bin/ldd', pythonElfFiles(probe), { timeoutMs: 30_000 });
+  if (ldd.exitCode !== 0) throw new Error(`ldd exited ${ldd.exitCode}: ${ldd.stderr.trim().split('\n').pop() ?? ''}`);
+  return pythonLayer(probe, parseLdd(ldd.stdout));
+}
+
 export async function startLabApi(plan: LabPlan, cgroupDir: string | undefined): Promise<LabApiInfo> {
   const busybox = apiPreflight();
   const paths = apiPaths(plan.dir);
@@ -131,7 +163,13 @@ export async function startLabApi(plan: LabPlan, cgroupDir: string | undefined):
   if (setup.exitCode !== 0) throw fail(setup.stderr.trim().split('\n').pop() || `setup exited ${setup.exitCode}`);
   const applets = await runLocal(busybox, ['--list'], { timeoutMs: 30_000 });
   if (applets.exitCode !== 0) throw fail(`${busybox} --list exited ${applets.exitCode}`);
-  buildImages(paths.images, busybox, applets.stdout.split('\n').filter(Boolean));
+  let python: PythonLayer;
+  try {
+    python = await pythonImageLayer(PYTHON_CANDIDATES.find((p) => existsSync(p))!);
+  } catch (e) {
+    throw fail(`the python image: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  buildImages(paths.images, busybox, applets.stdout.split('\n').filter(Boolean), python);
   const tokens = { admin: randomBytes(24).toString('hex'), viewer: randomBytes(24).toString('hex') };
   writeFileSync(paths.users, `${JSON.stringify(renderUsers(plan, tokens), null, 2)}\n`, { mode: 0o600 });
   writeFileSync(labKubeconfigPath(plan.dir), renderKubeconfig(plan, readFileSync(paths.caCert, 'utf8'), tokens), { mode: 0o600 });

@@ -94,9 +94,27 @@ export interface Taint {
   effect: string;
 }
 
+/** One requirement of a node selector term: on a label (matchExpressions) or a field (matchFields). */
+export interface NodeSelectorRequirement {
+  key: string;
+  operator: string;
+  values?: string[];
+}
+
+export interface NodeSelectorTerm {
+  matchExpressions?: NodeSelectorRequirement[];
+  matchFields?: NodeSelectorRequirement[];
+}
+
+export interface Affinity {
+  nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: NodeSelectorTerm[] }; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
 export interface PodSpec {
   nodeName?: string;
   nodeSelector?: Record<string, string>;
+  affinity?: Affinity;
   hostNetwork?: boolean;
   hostPID?: boolean;
   hostIPC?: boolean;

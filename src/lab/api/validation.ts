@@ -5,7 +5,7 @@
  * 422 Invalid bodies kubectl prints.
  */
 import { invalid, type FieldError } from './status.js';
-import type { Container, KObject, Pod, Toleration } from './types.js';
+import type { Container, KObject, NodeSelectorRequirement, Pod, Toleration } from './types.js';
 
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -97,6 +97,32 @@ function containerErrors(cs: Container[] | undefined, field: string, volumes: Se
   return errs;
 }
 
+function requirementErrors(r: NodeSelectorRequirement, f: string, field: boolean): FieldError[] {
+  const n = (r.values ?? []).length;
+  if (field) {
+    if (r.key !== 'metadata.name') return [{ type: 'NotSupported', field: `${f}.key`, value: r.key, supported: ['metadata.name'] }];
+    if (r.operator !== 'In' && r.operator !== 'NotIn') return [{ type: 'Invalid', field: `${f}.operator`, value: r.operator, detail: 'not a valid selector operator' }];
+    return n === 1 ? [] : [{ type: 'Required', field: `${f}.values`, detail: "must be only one value when `operator` is 'In' or 'NotIn' for node field selector" }];
+  }
+  if (r.operator === 'In' || r.operator === 'NotIn') return n ? [] : [{ type: 'Required', field: `${f}.values`, detail: "must be specified when `operator` is 'In' or 'NotIn'" }];
+  if (r.operator === 'Exists' || r.operator === 'DoesNotExist') return n ? [{ type: 'Forbidden', field: `${f}.values`, detail: "may not be specified when `operator` is 'Exists' or 'DoesNotExist'" }] : [];
+  if (r.operator === 'Gt' || r.operator === 'Lt') return n === 1 ? [] : [{ type: 'Required', field: `${f}.values`, detail: "must be specified single value when `operator` is 'Lt' or 'Gt'" }];
+  return [{ type: 'Invalid', field: `${f}.operator`, value: r.operator, detail: 'not a valid selector operator' }];
+}
+
+/** The required node affinity, as ValidateNodeSelector checks it. */
+function nodeAffinityErrors(spec: Pod['spec']): FieldError[] {
+  const required = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  if (!required) return [];
+  const base = 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms';
+  const terms = required.nodeSelectorTerms ?? [];
+  if (!terms.length) return [{ type: 'Required', field: base, detail: 'must have at least one node selector term' }];
+  return terms.flatMap((t, i) => [
+    ...(t.matchExpressions ?? []).flatMap((r, j) => requirementErrors(r, `${base}[${i}].matchExpressions[${j}]`, false)),
+    ...(t.matchFields ?? []).flatMap((r, j) => requirementErrors(r, `${base}[${i}].matchFields[${j}]`, true)),
+  ]);
+}
+
 /** Throws 422 Invalid for a pod the real API server would refuse to store. */
 export function validatePod(pod: Pod): void {
   const errs: FieldError[] = [...nameErrors(pod.metadata.name, 'metadata.name', 'subdomain')];
@@ -117,6 +143,7 @@ export function validatePod(pod: Pod): void {
     errs.push({ type: 'Invalid', field: 'spec.activeDeadlineSeconds', value: s.activeDeadlineSeconds, detail: 'must be between 1 and 2147483647, inclusive' });
   }
   if (s.nodeName !== undefined && s.nodeName !== '' && !SUBDOMAIN.test(s.nodeName)) errs.push({ type: 'Invalid', field: 'spec.nodeName', value: s.nodeName, detail: SUBDOMAIN_MSG });
+  errs.push(...nodeAffinityErrors(s));
   if (errs.length) throw invalid('Pod', pod.metadata.name ?? '', errs);
 }
 
