@@ -27,7 +27,7 @@ export const inventoryFlags = {
   node: textFlag({ description: 'nodes from the cluster: only this Node (repeat for more)', expected: 'the name of a Node', multiple: true }),
   'pod-cidr': textFlag({ description: 'the cluster CIDR (two, comma-separated, for dual-stack) when the cluster\'s kubeadm-config does not name it and no inventory does', expected: 'a CIDR such as 10.244.0.0/16', helpValue: 'CIDR' }),
   image: textFlag({
-    description: 'with --access kube: the helper pods\' image (python3 and /bin/sh; default docker.io/library/python:3.13-alpine); also the inventory\'s kube.image',
+    description: 'with --access kube: the helper pods\' image (it needs python3 only; default docker.io/library/python:3.13-alpine); also the inventory\'s kube.image',
     expected: 'an image reference such as registry.example.com/python:3.13-alpine',
     check: (v) => {
       if (!IMAGE_PATTERN.test(v)) throw new UserError(`--image: ${describeValue(v)} is not an image reference; expected an image reference such as registry.example.com/python:3.13-alpine`);
@@ -71,6 +71,8 @@ export interface Session {
   /** the cluster, when the nodes came from it or are reached through it (or --kubeconfig named it) */
   kube?: { api: KubeApi; nodes: KubeNode[] };
   access: 'ssh' | 'kube';
+  /** where the node list came from: the inventory file, or the cluster's Node objects (-l/--node picked) */
+  nodesFrom: 'inventory' | 'cluster';
   /** work to undo on the nodes if the run is interrupted (Ctrl-C, SIGTERM) */
   addCleanup(fn: () => Promise<void>): void;
   close(): Promise<void>;
@@ -200,6 +202,7 @@ export async function openSession(flags: SessionFlags, opts: SessionOptions): Pr
     ctx: { transport, concurrency: flags.concurrency, progress },
     ...(api ? { kube: { api, nodes: kubeNodes } } : {}),
     access,
+    nodesFrom: fromCluster ? 'cluster' : 'inventory',
     addCleanup: (fn) => cleanups.push(fn),
     close: async () => {
       process.off('SIGINT', onSignal);

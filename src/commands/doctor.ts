@@ -32,8 +32,8 @@ export async function renderFindingsSummary(report: Pick<DoctorReport, 'findings
 export default class Doctor extends BaseCommand {
   static override summary = 'Check every node for the ways pod networks break, and say how to fix them';
   static override description =
-    'Reads each node over SSH (in parallel, one round trip, read-only) and checks the ways pod networks break: forwarding, the FORWARD path (policy, REJECT rules, native nftables chains), br_netfilter, rp_filter, MTUs, CIDR overlaps and duplicates, routes to every peer pod CIDR (missing, stale, foreign, blackholed, diverted by policy rules), the bridge, the CNI config directory as a container runtime reads it (the first file, its kind and plugins, cniVersion, portmap, ipMasq, configs of previous CNIs, plugins that do not run, loopback, the runtime\'s own CNI dirs), IPAM state (exhausted or leaked ranges), stale hostPort rules, cached results, leftover interfaces, NAT, the VXLAN port, VTEP entries, conntrack, iptables backends, network managers and sysctl files that undo settings at boot. Works on any bridge-based pod network, not only podnet\'s. --list-checks prints the catalogue (docs/FAILURE-MODES.md has causes and sources). Exit 1 on any error finding.';
-  static override examples = ['<%= config.bin %> doctor -i inventory.yaml', '<%= config.bin %> doctor --list-checks', '<%= config.bin %> doctor -i inventory.yaml --json', '<%= config.bin %> doctor -i inventory.yaml --kubeconfig ~/.kube/config'];
+    'Reads each node over SSH or through the Kubernetes API (in parallel, one round trip, read-only) and checks the ways pod networks break: forwarding, the FORWARD path (policy, REJECT rules, native nftables chains), br_netfilter, rp_filter, MTUs, CIDR overlaps and duplicates, routes to every peer pod CIDR (missing, stale, foreign, blackholed, diverted by policy rules), the bridge, the CNI config directory as a container runtime reads it (the first file, its kind and plugins, cniVersion, portmap, ipMasq, configs of previous CNIs, plugins that do not run, loopback, the runtime\'s own CNI dirs), IPAM state (exhausted or leaked ranges), stale hostPort rules, cached results, leftover interfaces, NAT, the VXLAN port, VTEP entries, conntrack, iptables backends, network managers and sysctl files that undo settings at boot. Works on any bridge-based pod network, not only podnet\'s. --list-checks prints the catalogue (docs/FAILURE-MODES.md has causes and sources). Exit 1 on any error finding.';
+  static override examples = ['<%= config.bin %> doctor -i inventory.yaml', '<%= config.bin %> doctor --list-checks', '<%= config.bin %> doctor -i inventory.yaml --json', '<%= config.bin %> doctor -i inventory.yaml --kubeconfig ~/.kube/config', 'kubectl podnet doctor', '<%= config.bin %> doctor --context prod -l node-role.kubernetes.io/worker='];
   static override flags = {
     ...inventoryFlags,
     kubeconfig: {
@@ -61,7 +61,11 @@ export default class Doctor extends BaseCommand {
     // The kubeconfig is loaded before any node is touched: a bad one is bad input (exit 2).
     const { result: report } = await withSession(flags, { quiet: this.jsonMode, wantsApi: true }, async (s) => {
       const { listKubeNodes } = await import('../kube/node-object.js');
-      return runDoctor(s.inv, s.ctx, s.kube ? () => listKubeNodes(s.kube!.api) : undefined);
+      // Nodes picked from the cluster (-l, --node) are compared with their own Node objects only: the
+      // others are not "missing from the inventory".
+      const mine = new Set(s.inv.nodes.map((n) => n.name));
+      const list = async () => (await listKubeNodes(s.kube!.api)).filter((k) => s.nodesFrom === 'inventory' || mine.has(k.name));
+      return runDoctor(s.inv, s.ctx, s.kube ? list : undefined);
     });
     if (flags.junit) junit!.writeJunit(flags.junit, junit!.doctorJunit(report));
     const render = flags.output === 'summary' ? renderFindingsSummary : renderFindings;

@@ -7,7 +7,7 @@ export default class Status extends BaseCommand {
   static override summary = 'Compare every node with its desired pod network; exit 1 on drift';
   static override description =
     'Reads facts from every node and lists what differs from the plan: missing, extra or wrong routes, a conflist that differs, the bridge address, sysctls, iptables rules, the overlay. Exit 0 when every node is converged, 1 on drift, 3 when a node cannot be read.';
-  static override examples = ['<%= config.bin %> status -i inventory.yaml', '<%= config.bin %> status -i inventory.yaml --json'];
+  static override examples = ['<%= config.bin %> status -i inventory.yaml', '<%= config.bin %> status -i inventory.yaml --json', 'kubectl podnet status', '<%= config.bin %> status -i inventory.yaml --access kube'];
   static override flags = { ...inventoryFlags };
 
   async run(): Promise<void> {

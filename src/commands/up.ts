@@ -7,11 +7,12 @@ import { NodeFailure as NodeFailureError } from '../util/errors.js';
 export default class Up extends BaseCommand {
   static override summary = 'Bootstrap the pod network on every node in the inventory';
   static override description =
-    'One SSH round trip per node reads its facts; one more applies a single idempotent script with only the changes the node needs: sysctls, the bridge and its gateway address, the CNI conflist, routes to every peer (direct or VXLAN), iptables rules, and a boot-time restore unit on systemd nodes. Converged nodes are not touched. A node that fails does not stop the others.';
+    'One round trip per node (over SSH or through the Kubernetes API) reads its facts; one more applies a single idempotent script with only the changes the node needs: sysctls, the bridge and its gateway address, the CNI conflist, routes to every peer (direct or VXLAN), iptables rules, and a boot-time restore unit on systemd nodes. Converged nodes are not touched. A node that fails does not stop the others.';
   static override examples = [
     '<%= config.bin %> up -i inventory.yaml',
     '<%= config.bin %> up -i inventory.yaml --dry-run',
     '<%= config.bin %> up -i inventory.yaml --json --concurrency 16',
+    'kubectl podnet up --pod-cidr 10.244.0.0/16',
   ];
   static override flags = {
     ...inventoryFlags,

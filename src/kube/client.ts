@@ -20,12 +20,12 @@ export type FoundKubeconfig = { kind: 'files'; value: string; label: string } | 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** kubectl's order: the flag, KUBECONFIG, ~/.kube/config, then the pod's service account. */
-export function findKubeconfig(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, home = homedir()): FoundKubeconfig | undefined {
+export function findKubeconfig(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, home = homedir(), serviceAccountDir = SERVICE_ACCOUNT_DIR): FoundKubeconfig | undefined {
   if (flag !== undefined) return { kind: 'files', value: flag, label: '--kubeconfig' };
   if (env.KUBECONFIG && env.KUBECONFIG.split(':').some((p) => p !== '')) return { kind: 'files', value: env.KUBECONFIG, label: 'KUBECONFIG' };
   const def = join(home, '.kube', 'config');
   if (existsSync(def)) return { kind: 'files', value: def, label: 'the default kubeconfig ~/.kube/config' };
-  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT && existsSync(`${SERVICE_ACCOUNT_DIR}/token`)) return { kind: 'in-cluster' };
+  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT && existsSync(`${serviceAccountDir}/token`)) return { kind: 'in-cluster' };
   return undefined;
 }
 

@@ -125,7 +125,7 @@ export function imageRegistry(ref: string): string {
   return first.includes('.') || first.includes(':') || first === 'localhost' ? first : 'docker.io';
 }
 
-const IMAGE_HINT_TAIL = 'it must contain python3 (3.8 or later) and /bin/sh';
+const IMAGE_HINT_TAIL = 'it must contain python3 (3.8 or later)';
 
 function imageHint(image: string, why: string): string {
   const registry = imageRegistry(image);

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 /** The helper program: in the pod's command and in each exec, never installed. */
 export const HELPER_PY = readFileSync(new URL('./helper.py', import.meta.url), 'utf8');
 
-/** The documented default image: python3 (3.8 or later) and /bin/sh are all podnet needs from it. */
+/** The documented default image: python3 (3.8 or later) is all podnet needs from it (no shell: the node's runs the scripts). */
 export const DEFAULT_HELPER_IMAGE = 'docker.io/library/python:3.13-alpine';
 
 export const LABELS = {

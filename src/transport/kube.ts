@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { WebSocket } from 'ws';
 import type { KubeApi } from '../kube/client.js';
 import { KubeApiError } from '../kube/client.js';
-import { explainApiError, explainPodStart } from '../kube/explain.js';
+import { describeWaiting, explainApiError, explainPodStart } from '../kube/explain.js';
 import { CONTAINER, helperNamespace, helperPod, LABELS, SESSION_ARGV } from '../kube/objects.js';
 import { errorMessage } from '../util/errors.js';
 import { SessionTransport, type Channel, type SessionResult } from './session.js';
@@ -179,6 +179,8 @@ type PodJson = { metadata?: { name?: string; deletionTimestamp?: string }; statu
 export class KubeTransport extends SessionTransport {
   readonly programs = KUBE_PROGRAMS;
   private readonly helpers = new Map<string, HelperState>();
+  /** why the API refused a node's last exec */
+  private readonly execErrors = new Map<string, unknown>();
   /** helper pods created (their names' last part) */
   private podCount = 0;
   /** every helper pod of the run, replaced ones too (a namespace the user named keeps none of them) */
@@ -304,7 +306,8 @@ export class KubeTransport extends SessionTransport {
             continue;
           }
           if (Date.now() - h.created > this.settings.startTimeoutMs) {
-            this.settle(h, new TransportError(h.node, 'helper-pod', `${h.node}: the helper pod ${this.namespace}/${h.name} did not start within ${Math.round(this.settings.startTimeoutMs / 1000)}s (phase ${pod.status?.phase ?? 'unknown'})`, `kubectl describe pod -n ${this.namespace} ${h.name}`));
+            const where = describeWaiting(pod as never, mine as never, { node: h.node, image: this.settings.image, namespace: this.namespace, namespaceOwned: !this.settings.namespace });
+            this.settle(h, new TransportError(h.node, 'helper-pod', `${h.node}: the helper pod ${this.namespace}/${h.name} did not start within ${Math.round(this.settings.startTimeoutMs / 1000)}s: ${where}`, `kubectl describe pod -n ${this.namespace} ${h.name}`));
           }
         }
       } catch (err) {
@@ -325,7 +328,10 @@ export class KubeTransport extends SessionTransport {
 
   protected openChannel(node: NodeTarget): Channel {
     const h = this.helpers.get(node.name)!;
-    return new ExecChannel(this.api.exec(node.name, this.namespace, h.name, CONTAINER, SESSION_ARGV));
+    const open = this.api.exec(node.name, this.namespace, h.name, CONTAINER, SESSION_ARGV);
+    // An exec the API refuses (RBAC, admission, a gone pod) is explained as the API's answer.
+    open.catch((err: unknown) => this.execErrors.set(node.name, err));
+    return new ExecChannel(open);
   }
 
   protected async failure(node: NodeTarget, r: Omit<SessionResult, 'framed'>, timeoutMs: number): Promise<TransportError> {
@@ -333,6 +339,9 @@ export class KubeTransport extends SessionTransport {
       const own = timeoutMs === this.settings.commandTimeoutMs;
       return new TransportError(node.name, 'timeout', `${node.name}: no answer within ${Math.round(timeoutMs / 1000)}s`, own ? 'raise --command-timeout, or check the node' : 'the node stopped answering in the middle of the run: check it (load, the helper pod, the API server)');
     }
+    const refused = this.execErrors.get(node.name);
+    this.execErrors.delete(node.name);
+    if (refused instanceof KubeApiError && refused.code !== undefined && refused.code !== 404) return this.apiFailure(node.name, refused, 'create', 'pods/exec', `run a session in the helper pod on ${node.name}`);
     const h = this.helpers.get(node.name);
     // Why the stream ended: the helper pod gone or ended, or the API server.
     if (h) {

@@ -66,6 +66,9 @@ describe('--access kube: every command through the Kubernetes API (flat lab, sta
     // a second up through the API changes nothing
     const again = parseJsonDoc((await lab.podnet(['up', ...KUBE, '--json'])).stdout) as unknown as { nodes: { result: string }[] };
     assert.ok(again.nodes.every((n) => n.result === 'unchanged'));
+    // the nodes from the cluster, reached over SSH at their InternalIPs (the lab's ssh_config has the key)
+    const viaSsh = await lab.podnet(['status', '--access', 'ssh']);
+    assert.equal(viaSsh.exitCode, 0, viaSsh.stdout + viaSsh.stderr);
     const plan = await lab.podnet(['plan', ...KUBE, '--json']);
     assert.equal(plan.exitCode, 0, plan.stderr);
     // the Node condition, as flannel and Calico set theirs
@@ -96,11 +99,12 @@ describe('--access kube: every command through the Kubernetes API (flat lab, sta
     });
   }
 
-  it('a node without python3: through the API the probe runs from the helper image, and every cell passes', async () => {
+  it('a node without python3, an image without a shell: through the API the probe runs from the image\'s python3, every cell passes', async () => {
     await lab.shOnNode('node-2', 'mount --bind /dev/null /usr/bin/python3');
     try {
       assert.notEqual((await lab.shOnNode('node-2', 'command -v python3')).exitCode, 0, 'python3 is hidden on node-2');
-      const p = await probe({ ...lab, target: KUBE });
+      // python3 and nothing else (the stand-in's distroless image has no /bin/sh)
+      const p = await probe({ ...lab, target: [...KUBE, '--image', 'gcr.io/distroless/python3-debian12:latest'] });
       assert.deepEqual(p.results.filter((r) => r.status !== 'pass').map((r) => `${key(r)}: ${r.reason}`), []);
       assert.equal(p.exitCode, 0);
     } finally {
@@ -135,6 +139,17 @@ describe('--access kube: every command through the Kubernetes API (flat lab, sta
       await kubectl(['delete', 'namespace', 'netops']);
     }
     await nothingLeft('after an admission rejection');
+  });
+
+  it('up over SSH with a cluster that may not patch Node status: each node fails at node-status with the fix; --no-node-status skips it', async () => {
+    const viewer = ['-i', lab.inventory, '--kubeconfig', `${lab.plan.dir}/kubeconfig`, '--context', `${NAME}-viewer`];
+    const r = await lab.podnet(['up', ...viewer]);
+    assert.equal(r.exitCode, 3, r.stdout + r.stderr);
+    assert.match(r.stdout, /node-1 .*failed at node-status/);
+    assert.match(r.stdout + r.stderr, /patch.*nodes\/status/);
+    assert.match(r.stdout + r.stderr, /--no-node-status/);
+    const skip = await lab.podnet(['up', ...viewer, '--no-node-status']);
+    assert.equal(skip.exitCode, 0, skip.stdout + skip.stderr);
   });
 
   it('a 403: the missing verb and resource are named, with podnet rbac', async () => {

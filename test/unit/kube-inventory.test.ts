@@ -114,3 +114,24 @@ describe('clusterInventory: the Node objects as the inventory', () => {
     assert.deepEqual(kubeadmNetworking(undefined), {});
   });
 });
+
+describe('findKubeconfig: the cluster as kubectl finds it', () => {
+  it('--kubeconfig, else KUBECONFIG, else ~/.kube/config, else the in-cluster service account, else none', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { findKubeconfig } = await import('../../src/kube/client.js');
+    const home = mkdtempSync(`${tmpdir()}/podnet-home-`);
+    const sa = mkdtempSync(`${tmpdir()}/podnet-sa-`);
+    const inCluster = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+    assert.equal(findKubeconfig(undefined, {}, home, sa), undefined);
+    assert.equal(findKubeconfig(undefined, inCluster, home, sa), undefined, 'no token: not in a pod');
+    writeFileSync(`${sa}/token`, 't');
+    assert.deepEqual(findKubeconfig(undefined, inCluster, home, sa), { kind: 'in-cluster' });
+    mkdirSync(`${home}/.kube`);
+    writeFileSync(`${home}/.kube/config`, '{}');
+    assert.deepEqual(findKubeconfig(undefined, inCluster, home, sa), { kind: 'files', value: `${home}/.kube/config`, label: 'the default kubeconfig ~/.kube/config' });
+    assert.deepEqual(findKubeconfig(undefined, { ...inCluster, KUBECONFIG: '/a:/b' }, home, sa), { kind: 'files', value: '/a:/b', label: 'KUBECONFIG' });
+    assert.deepEqual((findKubeconfig(undefined, { KUBECONFIG: ':' }, home, sa) as { label?: string } | undefined)?.label, 'the default kubeconfig ~/.kube/config', 'an empty KUBECONFIG is no KUBECONFIG');
+    assert.deepEqual(findKubeconfig('/x', { KUBECONFIG: '/a' }, home, sa), { kind: 'files', value: '/x', label: '--kubeconfig' });
+  });
+});

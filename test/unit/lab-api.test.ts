@@ -437,9 +437,9 @@ describe('sandbox', () => {
     assert.match(script, /mount -o remount,ro "\$R"/);
   });
 
-  it('its own PID and IPC namespaces; with hostPID the node\'s (never the host\'s); exec joins them', () => {
+  it('its own PID (in the node\'s) and IPC namespaces; with hostPID the node\'s (never the host\'s); exec joins them', () => {
     const start = sandboxStartArgv(spec);
-    assert.deepEqual(start.slice(0, 5), ['/usr/bin/nsenter', '--net=/run/netns/podnet-x-node-1', `--mount=${spec.mntFile}`, `--uts=${spec.utsFile}`, '--']);
+    assert.deepEqual(start.slice(0, 6), ['/usr/bin/nsenter', '--net=/run/netns/podnet-x-node-1', `--mount=${spec.mntFile}`, `--uts=${spec.utsFile}`, '--pid=/proc/77/ns/pid_for_children', '--']);
     assert.ok(start.includes('--pid') && start.includes('--ipc') && start.includes('--kill-child'));
     const host = sandboxStartArgv({ ...spec, hostPID: true, hostIPC: true });
     assert.ok(!host.includes('--pid') && !host.includes('--ipc'));

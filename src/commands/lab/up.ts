@@ -69,8 +69,11 @@ export default class LabUp extends BaseCommand {
 kubeconfig: ${info.api.kubeconfig}
 `
         : '';
-      const tryApi = info.api ? `            ${this.binName} lab exec${nameFlag} -- kubectl get nodes -o wide
-` : '';
+      const tryApi = info.api
+        ? `            ${this.binName} lab exec${nameFlag} -- kubectl get nodes -o wide
+            ${this.binName} lab exec${nameFlag} -- kubectl podnet doctor          (through the API: no SSH)
+`
+        : '';
       return `${table}lab "${info.name}" is up (${info.topology}${info.ipFamily ? `, ${info.ipFamily}` : ''}, ${info.nodes.length} nodes) in ${formatMs(ms)}
 ${host}inventory:  ${info.inventory}
 ${api}try:        ${this.binName} lab ssh node-1${nameFlag}

@@ -17,8 +17,8 @@ export interface ImageDef {
   /** the image's CMD (its ENTRYPOINT is empty) */
   cmd: string[];
   env: string[];
-  /** how it is built: a static busybox and a link per applet; "python" adds the machine's python3 (PythonLayer) */
-  build: 'busybox' | 'python';
+  /** how it is built: a static busybox and a link per applet; "python" adds the machine's python3 (PythonLayer); "python-only" is python3 and nothing else (no shell, as distroless images) */
+  build: 'busybox' | 'python' | 'python-only';
 }
 
 export const IMAGE_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -39,6 +39,14 @@ export const IMAGES: readonly ImageDef[] = [
     cmd: ['python3'],
     env: [IMAGE_PATH, 'LANG=C.UTF-8'],
     build: 'python',
+  },
+  {
+    // python3 and nothing else, no shell (as the distroless images): all podnet's kube access needs
+    name: 'python-distroless',
+    refs: ['gcr.io/distroless/python3-debian12:latest', 'gcr.io/distroless/python3-debian12:nonroot', 'gcr.io/distroless/python3:latest'],
+    cmd: ['python3'],
+    env: [IMAGE_PATH, 'LANG=C.UTF-8'],
+    build: 'python-only',
   },
 ];
 
@@ -187,6 +195,15 @@ function buildBusyboxLayer(d: string, busybox: string, applets: string[]): void 
   chmodSync(`${d}/root`, 0o700);
 }
 
+/** The directories, passwd and group of an image without busybox. */
+function buildBareLayer(d: string): void {
+  for (const x of IMAGE_DIRS) mkdirSync(`${d}/${x}`, { recursive: true });
+  writeFileSync(`${d}/etc/passwd`, 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/home:/sbin/nologin\n');
+  writeFileSync(`${d}/etc/group`, 'root:x:0:\nnobody:x:65534:\n');
+  chmodSync(`${d}/tmp`, 0o1777);
+  chmodSync(`${d}/root`, 0o700);
+}
+
 function buildPythonLayer(d: string, layer: PythonLayer): void {
   for (const x of layer.dirs) mkdirSync(`${d}${x}`, { recursive: true });
   for (const f of layer.files) {
@@ -206,10 +223,11 @@ function buildPythonLayer(d: string, layer: PythonLayer): void {
  */
 export function buildImages(imagesDir: string, busybox: string, applets: string[], python?: PythonLayer): void {
   for (const img of IMAGES) {
-    if (img.build === 'python' && !python) continue;
+    if (img.build !== 'busybox' && !python) continue;
     const d = `${imagesDir}/${img.name}`;
-    buildBusyboxLayer(d, busybox, applets);
-    if (img.build === 'python') buildPythonLayer(d, python!);
+    if (img.build === 'python-only') buildBareLayer(d);
+    else buildBusyboxLayer(d, busybox, applets);
+    if (img.build !== 'busybox') buildPythonLayer(d, python!);
   }
 }
 

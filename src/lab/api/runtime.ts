@@ -79,17 +79,23 @@ export async function startContainer(spec: SandboxSpec, hostDir: string, logFile
 }
 
 /**
- * The container's PID on the host: the spawned process's only child (nsenter forks it to enter the
- * node's PID namespace, or unshare forks it as the pod's PID 1), whatever PID its own /proc shows.
+ * The container's PID on the host. The container's script wrote its PID as the node's /proc shows it (the
+ * node's PID namespace); the host's is the descendant of the spawned process whose NSpid line (host PID,
+ * node PID, …) names that PID second.
  */
-function hostPidOf(spawned: number | undefined, fallback: number): number {
-  try {
-    const kids = readFileSync(`/proc/${spawned}/task/${spawned}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    if (kids.length === 1) return Number(kids[0]);
-  } catch {
-    /* gone */
+function hostPidOf(spawned: number | undefined, nodePid: number): number {
+  const queue = spawned === undefined ? [] : [spawned];
+  for (let seen = 0; queue.length && seen < 16; seen++) {
+    const pid = queue.shift()!;
+    try {
+      const ns = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.split(/\s+/).map(Number) ?? [];
+      if (ns.length > 1 && ns[1] === nodePid) return pid;
+      queue.push(...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch {
+      /* gone */
+    }
   }
-  return fallback;
+  return nodePid;
 }
 
 export function signalProcess(pid: number, signal: NodeJS.Signals): void {

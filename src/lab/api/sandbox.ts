@@ -143,7 +143,9 @@ export function sandboxStartArgv(spec: SandboxSpec): string[] {
     `--net=/run/netns/${spec.netns}`,
     `--mount=${spec.mntFile}`,
     `--uts=${spec.utsFile}`,
-    ...(spec.hostPID ? [`--pid=${spec.pidNsFile}`] : []),
+    // the node's PID namespace: a hostPID pod's own, and the parent of a pod's own (so that every PID the
+    // pod's processes see also shows in the node's /proc)
+    `--pid=${spec.pidNsFile}`,
     '--',
     ...unshare,
     '--',
