@@ -135,7 +135,16 @@ export async function openSession(flags: SessionFlags, opts: SessionOptions): Pr
       // Checked whole first: a bad file is reported as such, not as a disagreement with the cluster.
       resolveInventory(structuredClone(file.data), flags.inventory, { checkFiles: false });
     }
-    const r = await clusterInventory(api, { selector: flags.selector, names: flags.node, podCIDR: flags['pod-cidr'], onlyFileNodes: !fromCluster }, file, (raw, source) => resolveInventory(raw, source));
+    const r = await clusterInventory(api, { selector: flags.selector, names: flags.node, podCIDR: flags['pod-cidr'], onlyFileNodes: !fromCluster }, file, (raw, source) => resolveInventory(raw, source)).catch(async (err: unknown) => {
+      // The API's answer about the nodes: a selector it cannot parse is bad input; the rest is explained.
+      const { KubeApiError } = await import('../kube/client.js');
+      if (!(err instanceof KubeApiError)) throw err;
+      if (err.code === 400 && flags.selector !== undefined) throw new UserError(`--selector: ${describeValue(flags.selector)}: ${err.status?.message ?? err.message}; expected a label selector such as node-role.kubernetes.io/worker or zone=a`);
+      const { explainApiError } = await import('../kube/explain.js');
+      const { NodeFailure } = await import('../util/errors.js');
+      const x = explainApiError({ code: err.code, body: err.status, message: err.message }, { verb: err.verb, resource: err.resource, namespace: err.namespace, what: 'read the nodes from the cluster' });
+      throw new NodeFailure(x.message, x.hint);
+    });
     inv = r.inventory;
     kubeNodes = r.kubeNodes;
   } else {
@@ -148,18 +157,27 @@ export async function openSession(flags: SessionFlags, opts: SessionOptions): Pr
     if (sshConfig !== undefined) n.ssh.configFile = sshConfig;
   }
   let transport: RunContext['transport'];
+  const namespace = flags.namespace ?? inv.kube?.namespace;
+  if (access === 'kube' && namespace !== undefined) {
+    // A namespace the user names must exist (podnet creates only its own): bad input, before anything is created.
+    const { corePath, KubeApiError } = await import('../kube/client.js');
+    await api!.request('cluster', { verb: 'get', resource: 'namespaces', method: 'GET', path: corePath('namespaces', { name: namespace }) }).catch((err: unknown) => {
+      if (err instanceof KubeApiError && err.code === 404) throw new UserError(`${flags.namespace !== undefined ? '--namespace' : 'kube.namespace'}: no namespace ${describeValue(namespace)} in the cluster; expected an existing namespace that admits privileged pods (or leave it out: podnet makes its own)`);
+    });
+  }
   if (access === 'kube') {
     const { KubeTransport } = await import('../transport/kube.js');
     const { DEFAULT_HELPER_IMAGE } = await import('../kube/objects.js');
     transport = new KubeTransport(api!, {
       image: flags.image ?? inv.kube?.image ?? DEFAULT_HELPER_IMAGE,
-      namespace: flags.namespace ?? inv.kube?.namespace,
+      namespace,
       runId: runId(),
       owner: await owner(),
       deadlineSeconds: 3600,
       startTimeoutMs: 120_000,
       commandTimeoutMs: Math.max(...inv.nodes.map((n) => n.ssh.commandTimeout)) * 1000,
       reaper: process.env.PODNET_NO_REAPER !== '1',
+      nodeReady: (name) => kubeNodes.find((k) => k.name === name)?.conditions?.find((c) => c.type === 'Ready'),
     });
   } else {
     const { SshTransport, nodesThatForgetHostKeys } = await import('../transport/ssh.js');
@@ -177,6 +195,7 @@ export async function openSession(flags: SessionFlags, opts: SessionOptions): Pr
   const close = async () => {
     progress.stop();
     await transport.close();
+    api?.close();
     // For benchmarks: what the run cost each node (round trips, and API requests through the API).
     const statsFile = process.env.PODNET_STATS_FILE;
     if (statsFile) {

@@ -64,7 +64,8 @@ export default class Doctor extends BaseCommand {
       // Nodes picked from the cluster (-l, --node) are compared with their own Node objects only: the
       // others are not "missing from the inventory".
       const mine = new Set(s.inv.nodes.map((n) => n.name));
-      const list = async () => (await listKubeNodes(s.kube!.api)).filter((k) => s.nodesFrom === 'inventory' || mine.has(k.name));
+      // (from the cluster, the session has just read them)
+      const list = async () => (s.nodesFrom === 'cluster' ? s.kube!.nodes : (await listKubeNodes(s.kube!.api)).filter((k) => mine.has(k.name) || s.nodesFrom === 'inventory'));
       return runDoctor(s.inv, s.ctx, s.kube ? list : undefined);
     });
     if (flags.junit) junit!.writeJunit(flags.junit, junit!.doctorJunit(report));

@@ -37,10 +37,16 @@ export default class Up extends BaseCommand {
             .filter((n) => n.result !== 'failed')
             .map(async (n) => {
               try {
-                await markNetworkAvailable(s.kube!.api, n.node);
+                const previous = s.kube!.nodes.find((k) => k.name === n.node)?.conditions?.find((c) => c.type === 'NetworkUnavailable');
+                await markNetworkAvailable(s.kube!.api, n.node, new Date(), previous);
                 n.nodeStatus = 'NetworkUnavailable=False (PodnetIsUp)';
               } catch (err) {
                 const e = err as { code?: number; status?: unknown; message?: string };
+                // a machine the cluster has no Node for (its kubelet has not joined): nothing to mark
+                if (e.code === 404) {
+                  n.nodeStatus = `not set: the cluster has no Node named ${n.node}`;
+                  return;
+                }
                 const x = explainApiError({ code: e.code, body: e.status, message: e.message }, { verb: 'patch', resource: 'nodes/status', what: `set NetworkUnavailable=False on Node ${n.node}` });
                 Object.assign(n, { result: 'failed', step: 'node-status', error: x.message, hint: `${x.hint}; or run with --no-node-status` });
               }

@@ -354,4 +354,6 @@ export interface Inventory {
   nodes: InventoryNode[];
   /** settings of the access through the Kubernetes API */
   kube?: { image?: string; namespace?: string };
+  /** the nodes are some of the cluster's (picked with -l/--node): the others are peers this run does not read or change */
+  partial?: boolean;
 }

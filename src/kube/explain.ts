@@ -74,7 +74,9 @@ export interface PodStartProblem {
 
 /** One line, bounded: API messages (Kyverno's, a kubelet's) may span lines and run long. */
 function oneLine(text: string, max = 400): string {
-  const s = text.replace(/\s+/g, ' ').trim();
+  // (no terminal control from an API message: C0 and C1 controls, DEL, become "?")
+  // eslint-disable-next-line no-control-regex
+  const s = text.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').trim();
   return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }
 

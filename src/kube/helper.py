@@ -53,6 +53,10 @@ NAMESPACES = (("ipc", 0x08000000), ("uts", 0x04000000), ("net", 0x40000000), ("m
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 def enter():
+    # PID 1 must be the node's init (hostPID), not this pod's own first process: entering that would run
+    # podnet's scripts in the pod's filesystem and report them done.
+    if os.readlink("/proc/1/ns/mnt") == os.readlink("/proc/self/ns/mnt") or os.readlink("/proc/1/ns/pid") != os.readlink("/proc/self/ns/pid"):
+        sys.exit("podnet helper: PID 1 is not the node's init (the pod does not share the host's PID namespace): refusing to enter")
     pid = os.getpid()
     os.makedirs(SESSIONS, exist_ok=True)
     open(os.path.join(SESSIONS, "%d-%s" % (pid, started(pid))), "w").close()

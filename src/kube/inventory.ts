@@ -10,7 +10,7 @@ import type { Inventory } from '../inventory/load.js';
 import { parseCidr } from '../net/cidr.js';
 import { describeValue } from '../util/describe.js';
 import { UserError } from '../util/errors.js';
-import type { KubeApi } from './client.js';
+import { corePath, type KubeApi } from './client.js';
 import { kubeNodeOf, type KubeNodeObject } from './node-object.js';
 import type { KubeNode } from '../facts/kube.js';
 
@@ -82,12 +82,17 @@ function byFamilies(ips: string[], families: (4 | 6)[]): string[] {
  */
 export async function clusterInventory(api: KubeApi, sel: ClusterSelection, file?: { path: string; data: unknown }, resolve?: (raw: unknown, source: string) => Inventory): Promise<ClusterInventory> {
   const [list, kubeadm] = await Promise.all([
-    api.call('cluster', 'list', 'nodes', undefined, (c) => c.listNode(sel.selector ? { labelSelector: sel.selector } : {})),
-    api
-      .call('cluster', 'get', 'configmaps', 'kube-system', (c) => c.readNamespacedConfigMap({ name: 'kubeadm-config', namespace: 'kube-system' }))
-      .catch(() => undefined),
+    api.request<{ items?: unknown[] }>('cluster', { verb: 'list', resource: 'nodes', method: 'GET', path: corePath('nodes', { query: { labelSelector: sel.selector } }) }),
+    api.request('cluster', { verb: 'get', resource: 'configmaps', namespace: 'kube-system', method: 'GET', path: corePath('configmaps', { namespace: 'kube-system', name: 'kubeadm-config' }) }).catch(() => undefined),
   ]);
   let objects = (list.items ?? []) as unknown as KubeNodeObject[];
+  // podnet configures Linux nodes: Windows and virtual nodes (virtual-kubelet, Fargate) are not its, unless named
+  const linux = (o: KubeNodeObject) => (o.metadata?.labels?.['kubernetes.io/os'] ?? 'linux') === 'linux' && o.metadata?.labels?.type !== 'virtual-kubelet';
+  for (const n of sel.names ?? []) {
+    const o = objects.find((x) => x.metadata?.name === n);
+    if (o && !linux(o)) throw new UserError(`--node: ${describeValue(n)} is not a Linux node (kubernetes.io/os=${o.metadata?.labels?.['kubernetes.io/os'] ?? '?'}${o.metadata?.labels?.type ? `, type=${o.metadata.labels.type}` : ''}); expected a Linux node podnet can configure`);
+  }
+  if (!sel.names?.length) objects = objects.filter(linux);
   if (sel.selector && objects.length === 0) throw new UserError(`--selector: ${describeValue(sel.selector)} matches no Node in the cluster at ${api.server}; expected a label selector that matches nodes (kubectl get nodes -l …)`);
   if (sel.names?.length) {
     for (const n of sel.names) {
@@ -174,5 +179,7 @@ export async function clusterInventory(api: KubeApi, sel: ClusterSelection, file
   const raw: Raw = { ...fileData, cluster, nodes };
   const source = file ? file.path : `the cluster at ${api.server}`;
   const inventory = resolve ? resolve(raw, source) : (await import('../inventory/load.js')).resolveInventory(raw, source);
+  // Picked nodes are some of the cluster's: routes to the others stay as they are (plan: keepUnclaimed).
+  if (sel.selector !== undefined || (sel.names?.length ?? 0) > 0 || chosen.length < kubeNodes.length) inventory.partial = true;
   return { inventory, kubeNodes: chosen, podCIDRSource };
 }

@@ -5,6 +5,7 @@
  * Every file must be a regular file within a size cap (util/files.ts), and every problem is one UserError
  * naming --kubeconfig (exit 2, before any node is touched). No client-node import here.
  */
+import { existsSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { describeValue } from '../util/describe.js';
 import { UserError } from '../util/errors.js';
@@ -91,7 +92,13 @@ export function checkReferencedFile(where: string, path: string, what: string, l
 
 /** Read and check every file of a --kubeconfig value, in order. */
 export function readKubeconfigs(value: string, label = '--kubeconfig'): KubeconfigText[] {
-  return kubeconfigPaths(value, label).map((path) => {
+  let paths = kubeconfigPaths(value, label);
+  // kubectl skips a KUBECONFIG entry that does not exist (not a --kubeconfig that does not)
+  if (label === 'KUBECONFIG') {
+    const there = paths.filter((p) => existsSync(p));
+    if (there.length) paths = there;
+  }
+  return paths.map((path) => {
     const text = readInputFile(path, spec(label));
     // (the client cannot load an empty document; kubectl treats it as an empty config)
     return { path, text: checkKubeconfig(path, text, label) ? text : '{}' };

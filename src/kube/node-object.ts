@@ -1,6 +1,6 @@
 /** A Node object as the API returns it (the fields podnet reads), and what podnet keeps of it. */
 import type { KubeNode } from '../facts/kube.js';
-import type { KubeApi } from './client.js';
+import { corePath, type KubeApi } from './client.js';
 import { kubeNodeOf as factsOf, type NodeObjectLike } from './nodes.js';
 
 export type KubeNodeObject = NodeObjectLike & { status?: { addresses?: { type: string; address: string }[] } };
@@ -13,13 +13,12 @@ export function kubeNodeOf(n: KubeNodeObject): KubeNode & { hostname?: string } 
 
 /** Every Node (one request). */
 export async function listKubeNodes(api: KubeApi): Promise<KubeNode[]> {
-  const list = (await api.call('cluster', 'list', 'nodes', undefined, (c) => c.listNode())) as { items?: KubeNodeObject[] };
+  const list = await api.request<{ items?: KubeNodeObject[] }>('cluster', { verb: 'list', resource: 'nodes', method: 'GET', path: corePath('nodes') });
   return (list.items ?? []).map(factsOf);
 }
 
 /** Mark the Node's pod network as up (NetworkUnavailable=False, reason PodnetIsUp): one PATCH of its status. */
-export async function markNetworkAvailable(api: KubeApi, name: string, now = new Date()): Promise<void> {
+export async function markNetworkAvailable(api: KubeApi, name: string, now = new Date(), previous?: { status?: string; lastTransitionTime?: string }): Promise<void> {
   const { networkAvailablePatch, STRATEGIC_MERGE_PATCH } = await import('./node-status.js');
-  const k8s = await import('@kubernetes/client-node');
-  await api.call(name, 'patch', 'nodes/status', undefined, (c) => c.patchNodeStatus({ name, body: networkAvailablePatch(now) }, k8s.setHeaderOptions('Content-Type', STRATEGIC_MERGE_PATCH)));
+  await api.request(name, { verb: 'patch', resource: 'nodes/status', method: 'PATCH', path: corePath('nodes', { name, sub: 'status' }), body: networkAvailablePatch(now, previous), contentType: STRATEGIC_MERGE_PATCH });
 }

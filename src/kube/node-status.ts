@@ -30,11 +30,13 @@ function rfc3339(d: Date): string {
 }
 
 /** The body of `PATCH nodes/NAME/status` (strategic merge) that marks the node's pod network as up. */
-export function networkAvailablePatch(now: Date): { status: { conditions: NodeCondition[] } } {
+export function networkAvailablePatch(now: Date, previous?: { status?: string; lastTransitionTime?: string }): { status: { conditions: NodeCondition[] } } {
   const t = rfc3339(now);
+  // the transition is when it last changed: an already False condition keeps its time
+  const since = previous?.status === 'False' && previous.lastTransitionTime ? previous.lastTransitionTime : t;
   return {
     status: {
-      conditions: [{ type: NETWORK_UNAVAILABLE, status: 'False', reason: PODNET_IS_UP, message: PODNET_IS_UP_MESSAGE, lastTransitionTime: t, lastHeartbeatTime: t }],
+      conditions: [{ type: NETWORK_UNAVAILABLE, status: 'False', reason: PODNET_IS_UP, message: PODNET_IS_UP_MESSAGE, lastTransitionTime: since, lastHeartbeatTime: t }],
     },
   };
 }

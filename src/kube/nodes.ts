@@ -10,7 +10,7 @@ export type { KubeNode, KubeNodeCondition };
 
 /** The parts of a Node object podnet reads (a V1Node, or its JSON). */
 export interface NodeObjectLike {
-  metadata?: { name?: string };
+  metadata?: { name?: string; labels?: Record<string, string> };
   spec?: { podCIDR?: string; podCIDRs?: string[] };
   status?: { addresses?: { type: string; address: string }[]; conditions?: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: Date | string }[] };
 }

@@ -28,7 +28,7 @@ export const RBAC_RULES: readonly RbacRule[] = [
   {
     apiGroups: [''],
     resources: ['nodes'],
-    verbs: ['get', 'list', 'watch'],
+    verbs: ['get', 'list'],
     neededBy: 'every command on a cluster: the nodes, their IPs and spec.podCIDRs come from the Node objects; doctor reads their conditions',
   },
   {
@@ -42,13 +42,13 @@ export const RBAC_RULES: readonly RbacRule[] = [
     apiGroups: [''],
     resources: ['namespaces'],
     verbs: ['create', 'delete', 'get', 'list'],
-    neededBy: 'every command with --access kube: creates and deletes the namespace podnet-<run> of the helper pods; list finds those a killed run left behind',
+    neededBy: 'every command with --access kube: creates and deletes the namespace podnet-<run> of the helper pods; get checks a --namespace you name; list finds those a killed run left behind',
   },
   {
     apiGroups: [''],
     resources: ['pods'],
     verbs: ['create', 'delete', 'get', 'list', 'watch'],
-    neededBy: 'every command with --access kube: one privileged helper pod per node (hostNetwork, hostPID), watched until it runs, deleted afterwards',
+    neededBy: 'every command with --access kube: one privileged helper pod per node (hostNetwork, hostPID), watched until it runs, read again when its session ends, deleted afterwards',
   },
   {
     // A WebSocket exec (kubectl 1.31+ and podnet) is a GET upgrade, authorized as `get`; SPDY exec was a
@@ -63,7 +63,7 @@ export const RBAC_RULES: readonly RbacRule[] = [
   {
     apiGroups: [''],
     resources: ['events'],
-    verbs: ['list', 'watch'],
+    verbs: ['list'],
     neededBy: 'every command with --access kube: explains a helper pod that does not start (unschedulable, image pull, rejected by the kubelet)',
   },
   {

@@ -4,7 +4,7 @@
  * helper pods in a namespace the user named, and exits. Its own small program: nothing of podnet's
  * command line loads here.
  */
-import { connectKube, type FoundKubeconfig } from './client.js';
+import { connectKube, corePath, type FoundKubeconfig } from './client.js';
 import { LABELS } from './objects.js';
 
 /** The longest the reaper waits for the helper pods to end by themselves. */
@@ -20,7 +20,7 @@ interface Job {
 
 /** podnet's helper pods of the run that still run (their sessions may still be cleaning up on the nodes). */
 async function running(api: Awaited<ReturnType<typeof connectKube>>, job: Job): Promise<number> {
-  const list = (await api.call('cluster', 'list', 'pods', job.namespace, (c) => c.listNamespacedPod({ namespace: job.namespace, labelSelector: `${LABELS.run}=${job.runId}` }))) as { items?: { status?: { phase?: string } }[] };
+  const list = await api.request<{ items?: { status?: { phase?: string } }[] }>('cluster', { verb: 'list', resource: 'pods', namespace: job.namespace, method: 'GET', path: corePath('pods', { namespace: job.namespace, query: { labelSelector: `${LABELS.run}=${job.runId}` } }) });
   return (list.items ?? []).filter((p) => p.status?.phase === 'Running' || p.status?.phase === 'Pending').length;
 }
 
@@ -40,12 +40,12 @@ async function reap(job: Job): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       if (job.owned) {
-        await api.call('cluster', 'delete', 'namespaces', undefined, (c) => c.deleteNamespace({ name: job.namespace }));
+        await api.request('cluster', { verb: 'delete', resource: 'namespaces', method: 'DELETE', path: corePath('namespaces', { name: job.namespace }) });
       } else {
-        const list = (await api.call('cluster', 'list', 'pods', job.namespace, (c) => c.listNamespacedPod({ namespace: job.namespace, labelSelector: `${LABELS.run}=${job.runId}` }))) as { items?: { metadata?: { name?: string } }[] };
+        const list = await api.request<{ items?: { metadata?: { name?: string } }[] }>('cluster', { verb: 'list', resource: 'pods', namespace: job.namespace, method: 'GET', path: corePath('pods', { namespace: job.namespace, query: { labelSelector: `${LABELS.run}=${job.runId}` } }) });
         for (const p of list.items ?? []) {
           const name = p.metadata?.name;
-          if (name) await api.call('cluster', 'delete', 'pods', job.namespace, (c) => c.deleteNamespacedPod({ name, namespace: job.namespace, gracePeriodSeconds: 0 }));
+          if (name) await api.request('cluster', { verb: 'delete', resource: 'pods', namespace: job.namespace, method: 'DELETE', path: corePath('pods', { namespace: job.namespace, name, query: { gracePeriodSeconds: '0' } }) });
         }
       }
       return;

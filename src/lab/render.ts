@@ -221,7 +221,8 @@ export function renderLabUpScript(plan: LabPlan, cgroupDir: string | undefined):
 function nodeInitLines(plan: LabPlan, n: LabHost): string[] {
   const pidFile = nodePidNsFile(plan, n);
   const enter = ['nsenter', `--net=/run/netns/${n.netns}`, `--mount=${nodeMountNsFile(plan, n)}`, `--uts=${nodeUtsNsFile(plan, n)}`].map(sh).join(' ');
-  const init = 'mount -t proc -o nosuid,nodev,noexec proc /proc && : > /run/podnet-lab-init && exec sleep 2147483647';
+  // SIGCHLD ignored, and kept so across exec: the kernel reaps the orphans this init adopts (no zombies)
+  const init = "mount -t proc -o nosuid,nodev,noexec proc /proc && : > /run/podnet-lab-init && trap '' CHLD && exec sleep 2147483647";
   return [
     `  touch ${sh(pidFile)}`,
     `  setsid ${enter} unshare --pid --fork --kill-child sh -c ${sh(init)} </dev/null >/dev/null 2>&1 &`,

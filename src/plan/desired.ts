@@ -451,6 +451,8 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
   // Nodes not read this run keep their place: what the readable nodes hold for them stays as it is, and
   // their pod CIDRs (as those routes show them) are not handed to anyone else.
   const absent = inv.nodes.filter((n) => !underlay.has(n.name));
+  // Nodes of the cluster beyond this run's (picked with -l/--node) are peers too, unread as an unreachable one is.
+  const partial = absent.length > 0 || inv.partial === true;
   const ready = inv.nodes.filter((n) => underlay.has(n.name));
   const held = new Map<string, Map<IpFamily, { podCIDR: string; overlay: boolean }>>();
   for (const p of absent) {
@@ -463,7 +465,7 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
   // podnet's routes on readable nodes that no readable node's own CIDR explains may be an unread node's,
   // even one whose address the inventory does not spell (an IPv6 address found on the node): no new node
   // gets those CIDRs.
-  const routedByUs = (fam: FamilyTable) => (absent.length ? ready.flatMap((n) => routesOf(facts.get(n.name)!, fam).filter((r) => r.protocol === String(ROUTE_PROTO)).map((r) => r.dst)) : []);
+  const routedByUs = (fam: FamilyTable) => (partial ? ready.flatMap((n) => routesOf(facts.get(n.name)!, fam).filter((r) => r.protocol === String(ROUTE_PROTO)).map((r) => r.dst)) : []);
 
   const allocations = new Map<IpFamily, ReturnType<typeof allocatePodCidrs>>();
   for (const net of c.networks) {
@@ -512,7 +514,7 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
   // The overlay's cost depends on the family that carries it.
   const overlayOverhead = (overlayFam ?? firstFam).vxlanOverhead;
   let mtu = c.mtu ?? (uplinks.size ? minUplink - (anyOverlay ? overlayOverhead : 0) : 1500);
-  if (c.mtu === undefined && absent.length) {
+  if (c.mtu === undefined && partial) {
     // An unread node's uplink is unknown: never raise the pod MTU past what the nodes use now.
     const now = ready.map((n) => /"mtu"\s*:\s*(\d+)/.exec(facts.get(n.name)!.cniConfFiles.find((x) => x.path === CONFLIST_PATH)?.text ?? '')?.[1]).filter(Boolean).map(Number);
     if (now.length) mtu = Math.min(mtu, ...now);
@@ -577,7 +579,7 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
       errors.push({ name: n.name, step: 'plan', error: overlayGap, hint: 'give every node an address of one family the overlay can run over (nodes[].ip lists one per family)' });
       continue;
     }
-    if (absent.length) {
+    if (partial) {
       // What the node has that no readable peer claims may be an unread node's: kept exactly as it is
       // (unless a readable node now has that CIDR: its route wins).
       const kept = unclaimedState(f, routes, vxlanPeers, c.vxlan.device, (cidr) => ready.some((r) => fams.some((fam) => cidrsOverlap(podCidrOf(r.name, fam.name).podCIDR, cidr))));
@@ -636,7 +638,7 @@ export function planCluster(inv: Inventory, facts: FactsByNode): ClusterPlan {
       routes,
       vxlan,
       vxlanDevice: c.vxlan.device,
-      keepUnclaimed: absent.length > 0,
+      keepUnclaimed: partial,
       sysctls,
       modules: fams.some((fam) => sysctls[fam.bridgeNf]) ? ['br_netfilter'] : [],
       files: [],

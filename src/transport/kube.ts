@@ -14,9 +14,9 @@ import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import type { WebSocket } from 'ws';
 import type { KubeApi } from '../kube/client.js';
-import { KubeApiError } from '../kube/client.js';
+import { corePath, KubeApiError } from '../kube/client.js';
 import { describeWaiting, explainApiError, explainPodStart } from '../kube/explain.js';
-import { CONTAINER, helperNamespace, helperPod, LABELS, SESSION_ARGV } from '../kube/objects.js';
+import { ANNOTATIONS, CONTAINER, helperNamespace, helperPod, LABELS, SESSION_ARGV } from '../kube/objects.js';
 import { errorMessage } from '../util/errors.js';
 import { SessionTransport, type Channel, type SessionResult } from './session.js';
 import { TransportError, type NodePrograms, type NodeTarget } from './types.js';
@@ -46,6 +46,8 @@ export interface KubeAccessSettings {
   commandTimeoutMs: number;
   /** start the reaper that removes the run's objects should podnet die (off in unit tests) */
   reaper: boolean;
+  /** the Node's Ready condition as last read, if known */
+  nodeReady?: (node: string) => { status: string; message?: string } | undefined;
 }
 
 const CH = { stdin: 0, stdout: 1, stderr: 2, error: 3, close: 255 } as const;
@@ -84,7 +86,15 @@ class ExecChannel implements Channel {
         this.ws = ws;
         this.protocol = protocol;
         ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(Buffer.isBuffer(data) ? data : Buffer.from(data as unknown as ArrayBuffer), isBinary));
-        ws.on('close', () => this.onEnd());
+        ws.on('close', () => {
+          clearInterval(ping);
+          this.onEnd();
+        });
+        // as kubectl does: keep an idle stream alive through proxies and load balancers
+        const ping = setInterval(() => {
+          if (ws.readyState === ws.OPEN) ws.ping();
+        }, 20_000);
+        ping.unref();
         ws.on('error', (e) => {
           this.failure ??= errorMessage(e);
         });
@@ -174,11 +184,13 @@ interface HelperState {
   gone?: boolean;
 }
 
-type PodJson = { metadata?: { name?: string; deletionTimestamp?: string }; status?: { phase?: string; containerStatuses?: { state?: { running?: unknown } }[] } };
+type PodJson = { metadata?: { name?: string; deletionTimestamp?: string }; spec?: { nodeName?: string }; status?: { phase?: string; containerStatuses?: { state?: { running?: unknown } }[] } };
 
 export class KubeTransport extends SessionTransport {
   readonly programs = KUBE_PROGRAMS;
   private readonly helpers = new Map<string, HelperState>();
+  /** creates on their way: close() waits for them, so that what they create is deleted too */
+  private readonly inflight = new Set<Promise<unknown>>();
   /** why the API refused a node's last exec */
   private readonly execErrors = new Map<string, unknown>();
   /** helper pods created (their names' last part) */
@@ -186,10 +198,16 @@ export class KubeTransport extends SessionTransport {
   /** every helper pod of the run, replaced ones too (a namespace the user named keeps none of them) */
   private readonly allPods: HelperState[] = [];
   private namespaceReady: Promise<void> | undefined;
+  private staleSweep: Promise<void> | undefined;
   private createdNamespace = false;
   private poller: NodeJS.Timeout | undefined;
+  private stopWatch: (() => void) | undefined;
+  /** the run's pods as last listed or watched */
+  private pods = new Map<string, PodJson>();
   private polling = false;
   private lastEvents = 0;
+  /** when listing the run's pods started failing (a busy API is asked again for a while) */
+  private listFailingSince: number | undefined;
   private events: unknown[] = [];
   private reaper: ChildProcess | undefined;
   private closing = false;
@@ -211,6 +229,13 @@ export class KubeTransport extends SessionTransport {
     return 30_000;
   }
 
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    const done = () => this.inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
   private apiFailure(node: string, err: unknown, verb: string, resource: string, what: string): TransportError {
     if (err instanceof TransportError) return err;
     const e = err instanceof KubeApiError ? err : undefined;
@@ -220,10 +245,17 @@ export class KubeTransport extends SessionTransport {
 
   private ensureNamespace(node: string): Promise<void> {
     this.namespaceReady ??= (async () => {
-      if (this.settings.namespace) return;
-      await this.api.call('cluster', 'create', 'namespaces', undefined, (c) => c.createNamespace({ body: helperNamespace({ ...this.settings, namespace: this.namespace }) as never }));
-      this.createdNamespace = true;
+      // The reaper first: podnet killed while the create is on its way still leaves nothing behind.
       this.startReaper();
+      if (this.settings.namespace) return;
+      this.createdNamespace = true;
+      try {
+        await this.api.request('cluster', { verb: 'create', resource: 'namespaces', method: 'POST', path: corePath('namespaces'), body: helperNamespace({ ...this.settings, namespace: this.namespace }) });
+      } catch (err) {
+        this.createdNamespace = false;
+        throw err;
+      }
+      this.staleSweep = this.removeStale();
     })();
     return this.namespaceReady.catch((err: unknown) => {
       throw this.apiFailure(node, err, 'create', 'namespaces', `create the namespace ${this.namespace} for podnet's helper pods`);
@@ -249,10 +281,8 @@ export class KubeTransport extends SessionTransport {
       void (async () => {
         try {
           await this.ensureNamespace(node.name);
-          await this.api.call(node.name, 'create', 'pods', this.namespace, (c) =>
-            c.createNamespacedPod({ namespace: this.namespace, body: helperPod({ ...this.settings, namespace: this.namespace, node: node.name, name: state.name }) as never }),
-          );
-          if (this.settings.namespace) this.startReaper();
+          if (this.closing) throw new TransportError(node.name, 'helper-pod', `${node.name}: the run is ending`);
+          await this.track(this.api.request(node.name, { verb: 'create', resource: 'pods', namespace: this.namespace, method: 'POST', path: corePath('pods', { namespace: this.namespace }), body: helperPod({ ...this.settings, namespace: this.namespace, node: node.name, name: state.name }) }));
           this.watchPods();
         } catch (err) {
           this.settle(state, this.apiFailure(node.name, err, 'create', 'pods', `create the helper pod on ${node.name}`));
@@ -269,61 +299,109 @@ export class KubeTransport extends SessionTransport {
     else h.resolve();
   }
 
-  /** One list of the run's pods per tick answers every node waiting for its helper pod. */
+  /**
+   * Every node waiting for its helper pod is answered from one watch of the run's pods (one list, then
+   * one long-lived request; a list every few seconds only while the watch is down). Events are read
+   * only for pods that are slow to start, to say why.
+   */
   private watchPods(): void {
     if (this.poller || this.closing) return;
+    const selector = `${LABELS.run}=${this.settings.runId}`;
+    const startWatch = async (resourceVersion: string) => {
+      if (this.stopWatch || this.closing) return;
+      this.stopWatch = await this.api.watch('cluster', `/api/v1/namespaces/${this.namespace}/pods`, { labelSelector: selector, resourceVersion }, (type, obj) => {
+        const pod = obj as PodJson;
+        const name = pod.metadata?.name ?? '';
+        if (type === 'DELETED') this.pods.delete(name);
+        else if (type === 'ADDED' || type === 'MODIFIED') this.pods.set(name, pod);
+        this.evaluate();
+      }, () => {
+        // the watch ended (the server's timeout, an error): the next tick lists and watches again
+        this.stopWatch = undefined;
+      });
+    };
     const tick = async () => {
       if (this.polling) return;
       this.polling = true;
       try {
         const waiting = [...this.helpers.values()].filter((h) => !h.settled);
         if (!waiting.length) return this.stopPolling();
-        const list = (await this.api.call('cluster', 'list', 'pods', this.namespace, (c) => c.listNamespacedPod({ namespace: this.namespace, labelSelector: `${LABELS.run}=${this.settings.runId}` }))) as { items?: PodJson[] };
-        const pods = new Map((list.items ?? []).map((p) => [p.metadata?.name ?? '', p]));
-        const slow = waiting.some((h) => Date.now() - h.created > 1500);
-        if (slow && Date.now() - this.lastEvents > 2000) {
+        if (!this.stopWatch) {
+          const list = await this.api.request<{ metadata?: { resourceVersion?: string }; items?: PodJson[] }>('cluster', { verb: 'list', resource: 'pods', namespace: this.namespace, method: 'GET', path: corePath('pods', { namespace: this.namespace, query: { labelSelector: selector } }) });
+          this.pods = new Map((list.items ?? []).map((p) => [p.metadata?.name ?? '', p]));
+          void startWatch(list.metadata?.resourceVersion ?? '0').catch(() => undefined);
+        }
+        if (waiting.some((h) => Date.now() - h.created > 1500) && Date.now() - this.lastEvents > 2000) {
           this.lastEvents = Date.now();
           const ev = (await this.api
-            .call('cluster', 'list', 'events', this.namespace, (c) => c.listNamespacedEvent({ namespace: this.namespace }))
+            .request('cluster', { verb: 'list', resource: 'events', namespace: this.namespace, method: 'GET', path: corePath('events', { namespace: this.namespace }) })
             .catch(() => ({ items: [] }))) as { items?: unknown[] };
           this.events = ev.items ?? [];
         }
-        for (const h of waiting) {
-          const pod = pods.get(h.name);
-          if (!pod) {
-            // not listed yet right after the create; gone later: deleted
-            if (Date.now() - h.created > 5000) this.settle(h, new TransportError(h.node, 'helper-pod', `${h.node}: the helper pod ${this.namespace}/${h.name} was deleted before it started`, 'something deletes pods in that namespace (a policy controller?): check kubectl get events -n ' + this.namespace));
-            continue;
-          }
-          if (pod.status?.phase === 'Running' && pod.status.containerStatuses?.[0]?.state?.running) {
-            this.settle(h);
-            continue;
-          }
-          const mine = this.events.filter((e) => (e as { involvedObject?: { name?: string } }).involvedObject?.name === h.name);
-          const why = explainPodStart(pod as never, mine as never, { node: h.node, image: this.settings.image, namespace: this.namespace, namespaceOwned: !this.settings.namespace });
-          if (why) {
-            this.settle(h, new TransportError(h.node, 'helper-pod', `${h.node}: ${why.message}`, why.hint));
-            continue;
-          }
-          if (Date.now() - h.created > this.settings.startTimeoutMs) {
-            const where = describeWaiting(pod as never, mine as never, { node: h.node, image: this.settings.image, namespace: this.namespace, namespaceOwned: !this.settings.namespace });
-            this.settle(h, new TransportError(h.node, 'helper-pod', `${h.node}: the helper pod ${this.namespace}/${h.name} did not start within ${Math.round(this.settings.startTimeoutMs / 1000)}s: ${where}`, `kubectl describe pod -n ${this.namespace} ${h.name}`));
-          }
-        }
+        this.evaluate(true);
+        this.listFailingSince = undefined;
       } catch (err) {
-        // the API went away while pods were starting: every waiting node is told
-        for (const h of this.helpers.values()) if (!h.settled) this.settle(h, this.apiFailure(h.node, err, 'list', 'pods', `watch the helper pod on ${h.node} start`));
+        // A busy API (429, 5xx, a slow answer) is asked again for a while; then, or when the API went
+        // away, every waiting node is told.
+        const e = err instanceof KubeApiError ? err : undefined;
+        const transient = e !== undefined && (e.code === 429 || (e.code !== undefined && e.code >= 500) || /did not answer within/.test(e.message));
+        this.listFailingSince ??= Date.now();
+        if (!transient || Date.now() - this.listFailingSince > 30_000) {
+          for (const h of this.helpers.values()) if (!h.settled) this.settle(h, this.apiFailure(h.node, err, 'list', 'pods', `watch the helper pod on ${h.node} start`));
+        }
+        return;
       } finally {
         this.polling = false;
       }
     };
-    this.poller = setInterval(() => void tick(), 250);
+    this.poller = setInterval(() => void tick(), 1000);
     void tick();
+  }
+
+  /** Settle every waiting node whose helper pod runs, or cannot (`slow`: also the ones not seen yet). */
+  private evaluate(slow = false): void {
+    for (const h of this.helpers.values()) {
+      if (h.settled) continue;
+      const pod = this.pods.get(h.name);
+      if (!pod) {
+        // not listed yet right after the create; gone later: deleted
+        if (slow && Date.now() - h.created > 5000) this.settle(h, new TransportError(h.node, 'helper-pod', `${h.node}: the helper pod ${this.namespace}/${h.name} was deleted before it started`, `something deletes pods in that namespace (a policy controller?): check kubectl get events -n ${this.namespace}`));
+        continue;
+      }
+      if (pod.spec?.nodeName && pod.spec.nodeName !== h.node) {
+        // something (a mutating webhook, another scheduler) moved it: podnet would change the wrong machine
+        this.settle(h, new TransportError(h.node, 'helper-pod', `${h.node}: the helper pod ${this.namespace}/${h.name} was bound to ${pod.spec.nodeName}, not to ${h.node}: refusing to use it`, 'a mutating admission webhook or another scheduler changes pods in that namespace: exempt it, or use --namespace with one that is left alone'));
+        continue;
+      }
+      if (pod.status?.phase === 'Running' && pod.status.containerStatuses?.[0]?.state?.running) {
+        this.settle(h);
+        continue;
+      }
+      const mine = this.events.filter((e) => (e as { involvedObject?: { name?: string } }).involvedObject?.name === h.name);
+      const ctx = { node: h.node, image: this.settings.image, namespace: this.namespace, namespaceOwned: !this.settings.namespace };
+      const why = explainPodStart(pod as never, mine as never, ctx);
+      if (why) {
+        this.settle(h, new TransportError(h.node, 'helper-pod', `${h.node}: ${why.message}`, why.hint));
+        continue;
+      }
+      // A kubelet that stopped posting its status starts no pod: say so instead of waiting.
+      const ready = this.settings.nodeReady?.(h.node);
+      if (slow && ready?.status === 'Unknown' && Date.now() - h.created > 5000) {
+        this.settle(h, new TransportError(h.node, 'helper-pod', `${h.node}: its kubelet does not answer (Node condition Ready=Unknown${ready.message ? `: ${ready.message}` : ''}): no pod starts there`, `check the kubelet on ${h.node} (systemctl status kubelet), or reach the node over SSH: --access ssh`));
+        continue;
+      }
+      if (Date.now() - h.created > this.settings.startTimeoutMs) {
+        this.settle(h, new TransportError(h.node, 'helper-pod', `${h.node}: the helper pod ${this.namespace}/${h.name} did not start within ${Math.round(this.settings.startTimeoutMs / 1000)}s: ${describeWaiting(pod as never, mine as never, ctx)}`, `kubectl describe pod -n ${this.namespace} ${h.name}`));
+      }
+    }
+    if (![...this.helpers.values()].some((h) => !h.settled)) this.stopPolling();
   }
 
   private stopPolling(): void {
     if (this.poller) clearInterval(this.poller);
     this.poller = undefined;
+    this.stopWatch?.();
+    this.stopWatch = undefined;
   }
 
   protected openChannel(node: NodeTarget): Channel {
@@ -337,7 +415,7 @@ export class KubeTransport extends SessionTransport {
   protected async failure(node: NodeTarget, r: Omit<SessionResult, 'framed'>, timeoutMs: number): Promise<TransportError> {
     if (r.timedOut) {
       const own = timeoutMs === this.settings.commandTimeoutMs;
-      return new TransportError(node.name, 'timeout', `${node.name}: no answer within ${Math.round(timeoutMs / 1000)}s`, own ? 'raise --command-timeout, or check the node' : 'the node stopped answering in the middle of the run: check it (load, the helper pod, the API server)');
+      return new TransportError(node.name, 'timeout', `${node.name}: no answer within ${Math.round(timeoutMs / 1000)}s`, own ? 'raise ssh.commandTimeout in the inventory (it bounds every script, whatever the access), or check the node' : 'the node stopped answering in the middle of the run: check it (load, the helper pod, the API server)');
     }
     const refused = this.execErrors.get(node.name);
     this.execErrors.delete(node.name);
@@ -346,7 +424,7 @@ export class KubeTransport extends SessionTransport {
     // Why the stream ended: the helper pod gone or ended, or the API server.
     if (h) {
       try {
-        const pod = (await this.api.call(node.name, 'get', 'pods', this.namespace, (c) => c.readNamespacedPod({ name: h.name, namespace: this.namespace }))) as PodJson;
+        const pod = await this.api.request<PodJson>(node.name, { verb: 'get', resource: 'pods', namespace: this.namespace, method: 'GET', path: corePath('pods', { namespace: this.namespace, name: h.name }) });
         if (pod.metadata?.deletionTimestamp || (pod.status?.phase && pod.status.phase !== 'Running')) h.gone = true;
         if (pod.metadata?.deletionTimestamp) return new TransportError(node.name, 'helper-pod', `${node.name}: the helper pod ${this.namespace}/${h.name} was deleted during the run`, 'something deleted it (kubectl delete, a policy controller, node drain): run podnet again');
         if (pod.status?.phase && pod.status.phase !== 'Running') {
@@ -361,6 +439,26 @@ export class KubeTransport extends SessionTransport {
     }
     const why = r.reason ?? (r.stderr.trim().split('\n').pop() || `exit ${r.exitCode}`);
     return new TransportError(node.name, 'disconnected', `${node.name}: the exec session in the helper pod ended: ${why}`);
+  }
+
+  /**
+   * Namespaces of earlier runs that are past their expiry (the machine running podnet died with them,
+   * reaper and all): their pods ended long ago (activeDeadlineSeconds); remove what is left. Best effort.
+   */
+  private async removeStale(): Promise<void> {
+    try {
+      const list = await this.api.request<{ items?: { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: unknown } }[] }>('cluster', { verb: 'list', resource: 'namespaces', method: 'GET', path: corePath('namespaces', { query: { labelSelector: `${LABELS.managedBy}=podnet` } }) });
+      const now = Date.now();
+      for (const ns of list.items ?? []) {
+        const name = ns.metadata?.name;
+        const expires = Date.parse(ns.metadata?.annotations?.[ANNOTATIONS.expires] ?? '');
+        // only podnet's own: its name, its labels, past its expiry
+        if (!name?.startsWith('podnet-') || name === this.namespace || !ns.metadata?.labels?.[LABELS.run] || ns.metadata?.deletionTimestamp || !(expires < now)) continue;
+        await this.api.request('cluster', { verb: 'delete', resource: 'namespaces', method: 'DELETE', path: corePath('namespaces', { name }) }).catch(() => undefined);
+      }
+    } catch {
+      /* not allowed to list, or the API is busy: the next run tries again */
+    }
   }
 
   /** A detached process that removes the run's objects if podnet dies before close() (kube/reaper.ts). */
@@ -391,16 +489,21 @@ export class KubeTransport extends SessionTransport {
     this.stopPolling();
     for (const h of this.helpers.values()) this.settle(h, new TransportError(h.node, 'helper-pod', `${h.node}: the run is ending`));
     await this.closeSessions();
+    // What is on its way to the API lands before it is deleted (each request is bounded in time).
+    await Promise.allSettled([this.namespaceReady, this.staleSweep, ...this.inflight]);
     const errors: string[] = [];
+    const gone = (e: unknown) => e instanceof KubeApiError && e.code === 404;
     if (this.createdNamespace) {
       await this.api
-        .call('cluster', 'delete', 'namespaces', undefined, (c) => c.deleteNamespace({ name: this.namespace }))
-        .catch((e: unknown) => errors.push(errorMessage(e)));
+        .request('cluster', { verb: 'delete', resource: 'namespaces', method: 'DELETE', path: corePath('namespaces', { name: this.namespace }) })
+        .catch((e: unknown) => {
+          if (!gone(e)) errors.push(errorMessage(e));
+        });
     } else if (this.settings.namespace) {
       await Promise.all(
         this.allPods.map((h) =>
-          this.api.call(h.node, 'delete', 'pods', this.namespace, (c) => c.deleteNamespacedPod({ name: h.name, namespace: this.namespace, gracePeriodSeconds: 0 })).catch((e: unknown) => {
-            if (!(e instanceof KubeApiError && e.code === 404)) errors.push(errorMessage(e));
+          this.api.request(h.node, { verb: 'delete', resource: 'pods', namespace: this.namespace, method: 'DELETE', path: corePath('pods', { namespace: this.namespace, name: h.name, query: { gracePeriodSeconds: '0' } }) }).catch((e: unknown) => {
+            if (!gone(e)) errors.push(errorMessage(e));
           }),
         ),
       );

@@ -88,6 +88,28 @@ describe('--access kube: every command through the Kubernetes API (flat lab, sta
     assert.match(plugin.stdout, /node-3 .*converged/);
   });
 
+  it('--node and -l pick nodes: up changes only those (routes to the others stay), status and doctor read only those', async () => {
+    const one = await lab.podnet(['up', ...KUBE, '--node', 'node-1']);
+    assert.equal(one.exitCode, 0, one.stdout + one.stderr);
+    const all = await lab.podnet(['status', '-i', lab.inventory]);
+    assert.equal(all.exitCode, 0, `every node still converged: ${all.stdout}`);
+    const st = parseJsonDoc((await lab.podnet(['status', ...KUBE, '--node', 'node-2', '--json'])).stdout) as unknown as { nodes: { node: string; state: string }[] };
+    assert.deepEqual(st.nodes.map((n) => [n.node, n.state]), [['node-2', 'converged']]);
+    const doc = parseJsonDoc((await lab.podnet(['doctor', ...KUBE, '-l', 'kubernetes.io/hostname=node-3', '--json'])).stdout) as unknown as { nodes: { node: string }[]; findings: { id: string }[] };
+    assert.deepEqual(doc.nodes.map((n) => n.node), ['node-3']);
+    assert.deepEqual(doc.findings.map((f) => f.id), [], 'the Nodes not picked are not "unknown"');
+    const bad = await lab.podnet(['plan', '-l', 'a b!!']);
+    assert.equal(bad.exitCode, 2, bad.stderr);
+    assert.match(bad.stderr, /^error: --selector: /);
+    const none = await lab.podnet(['status', '--node', 'node-9']);
+    assert.equal(none.exitCode, 2);
+    assert.match(none.stderr, /^error: --node: no Node "node-9"/);
+    const ns = await lab.podnet(['status', ...KUBE, '--namespace', 'nope']);
+    assert.equal(ns.exitCode, 2);
+    assert.match(ns.stderr, /^error: --namespace: no namespace "nope"/);
+    await nothingLeft('after picking nodes');
+  });
+
   for (const fault of [FLAT_FAULTS[0]!, FLAT_FAULTS[3]!]) {
     it(`through the API: ${fault.name}`, async () => {
       lab.target = KUBE;
@@ -111,6 +133,21 @@ describe('--access kube: every command through the Kubernetes API (flat lab, sta
       await lab.shOnNode('node-2', 'umount /usr/bin/python3');
     }
     await assertNoProbeLeftovers(lab);
+  });
+
+  it('a namespace an earlier run left past its expiry (its machine died, reaper and all) is removed by the next run', async () => {
+    const stale = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'podnet-old01', labels: { 'app.kubernetes.io/managed-by': 'podnet', 'podnet.io/run': 'old01' }, annotations: { 'podnet.io/expires': '2020-01-01T00:00:00Z' } } });
+    const fresh = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'podnet-new01', labels: { 'app.kubernetes.io/managed-by': 'podnet', 'podnet.io/run': 'new01' }, annotations: { 'podnet.io/expires': '2999-01-01T00:00:00Z' } } });
+    assert.equal((await kubectl(['create', '-f', '-'], stale)).exitCode, 0);
+    assert.equal((await kubectl(['create', '-f', '-'], fresh)).exitCode, 0);
+    try {
+      const r = await lab.podnet(['status', ...KUBE]);
+      assert.equal(r.exitCode, 0, r.stderr);
+      await until(async () => (await kubectl(['get', 'ns', 'podnet-old01', '-o', 'name'])).exitCode !== 0, 'the expired namespace is still there');
+      assert.equal((await kubectl(['get', 'ns', 'podnet-new01', '-o', 'name'])).stdout.trim(), 'namespace/podnet-new01', 'a run that may still be going is left alone');
+    } finally {
+      await kubectl(['delete', 'ns', 'podnet-new01', 'podnet-old01', '--ignore-not-found']);
+    }
   });
 
   it('an image that does not pull: each node says so within seconds, naming the image and --image; nothing is left', async () => {

@@ -36,9 +36,11 @@ function fakeApi(nodes: FakeNode[], podSubnet?: string, serviceSubnet?: string):
   return {
     calls,
     server: 'https://192.0.2.2:6443',
-    call: async (_key: string, verb: string, resource: string, _ns: string | undefined, fn: (c: typeof core) => Promise<unknown>) => {
-      calls.push(`${verb} ${resource}`);
-      return fn(core);
+    request: async (_key: string, r: { verb: string; resource: string; path: string }) => {
+      calls.push(`${r.verb} ${r.resource}`);
+      const url = new URL(`https://x${r.path}`);
+      if (r.resource === 'nodes') return core.listNode({ labelSelector: url.searchParams.get('labelSelector') ?? undefined });
+      return core.readNamespacedConfigMap();
     },
   } as unknown as KubeApi & { calls: string[] };
 }

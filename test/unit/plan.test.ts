@@ -432,6 +432,18 @@ describe('planCluster: per-node facts', () => {
     assert.deepEqual(node(p, 'n1').routes, []);
   });
 
+  test('some of the cluster\'s nodes (-l/--node): podnet\'s routes to the others are kept, never allocated to the picked ones', () => {
+    // n1 has podnet's route to a Node this run does not read (10.244.7.0/24 via 192.0.2.17)
+    const other = route('10.244.7.0/24', { gateway: '192.0.2.17', dev: 'eth0', protocol: '157' });
+    const inv = inventory([N1, N2]);
+    const full = plan(inv, { n1: f1({ routes: [other] }), n2: f2() });
+    assert.ok(diffNode(node(full, 'n1'), f1({ routes: [other] })).some((c) => c.kind === 'route-del' && c.dst === '10.244.7.0/24'), 'the whole cluster: a route to no node goes');
+    const partial = plan({ ...inv, partial: true }, { n1: f1({ routes: [other] }), n2: f2() });
+    assert.ok(!diffNode(node(partial, 'n1'), f1({ routes: [other] })).some((c) => c.kind === 'route-del'), 'a part of it: the route to the others stays');
+    assert.ok(routesOf(node(partial, 'n1')).some((r) => r.includes('10.244.7.0/24')));
+    assert.ok(partial.nodes.every((n) => n.families[0]!.podCIDR !== '10.244.7.0/24'));
+  });
+
   test('hostname address without ip nor SSH server address → error "cannot tell the node IP"', () => {
     const p = plan(inventory([{ name: 'n1', address: 'node-1.example.com' }]), { n1: f1() });
     assert.deepEqual(p.nodes, []);

@@ -72,9 +72,10 @@ export async function startContainer(spec: SandboxSpec, hostDir: string, logFile
     await new Promise((r) => setTimeout(r, 5));
   }
   // The script wrote its PID as its own /proc shows it: the node's PID namespace in a lab with the API,
-  // not the host's. The host's is the spawned process's only child (nsenter forks it, or unshare does).
-  const pid = hostPidOf(child.pid, Number(readText(pidFile)));
-  const mntIno = nsInode(`/proc/${pid}/ns/mnt`) ?? -1;
+  // not the host's. Never taken for a host PID: a container already gone has none (0: nothing to signal,
+  // its cgroup is what kills what it left).
+  const pid = hostPidOf(child.pid, Number(readText(pidFile))) ?? 0;
+  const mntIno = pid > 0 ? (nsInode(`/proc/${pid}/ns/mnt`) ?? -1) : -1;
   return { ok: true, process: { pid, mntIno, startedAt: new Date(), child, exited } };
 }
 
@@ -83,7 +84,7 @@ export async function startContainer(spec: SandboxSpec, hostDir: string, logFile
  * node's PID namespace); the host's is the descendant of the spawned process whose NSpid line (host PID,
  * node PID, …) names that PID second.
  */
-function hostPidOf(spawned: number | undefined, nodePid: number): number {
+function hostPidOf(spawned: number | undefined, nodePid: number): number | undefined {
   const queue = spawned === undefined ? [] : [spawned];
   for (let seen = 0; queue.length && seen < 16; seen++) {
     const pid = queue.shift()!;
@@ -95,10 +96,12 @@ function hostPidOf(spawned: number | undefined, nodePid: number): number {
       /* gone */
     }
   }
-  return nodePid;
+  return undefined;
 }
 
 export function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  // never 0 or negative (a process group, or every process)
+  if (!Number.isInteger(pid) || pid <= 1) return;
   try {
     process.kill(pid, signal);
   } catch {
@@ -108,7 +111,8 @@ export function signalProcess(pid: number, signal: NodeJS.Signals): void {
 
 /** SIGKILL every process in a mount namespace (a container's, with what exec started in it). */
 export async function killNamespace(mntIno: number): Promise<void> {
-  if (mntIno < 0) return;
+  // never the host's own mount namespace (or this server's)
+  if (mntIno < 0 || mntIno === nsInode('/proc/self/ns/mnt') || mntIno === nsInode('/proc/1/ns/mnt')) return;
   for (let round = 0; round < 50; round++) {
     const pids = pidsInNamespaces(new Set(), new Set([mntIno])).filter(processAlive);
     if (pids.length === 0) return;
