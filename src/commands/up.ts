@@ -29,30 +29,7 @@ export default class Up extends BaseCommand {
     const { result: report } = await withSession(flags, { quiet: this.jsonMode, wantsApi: true }, async (s) => {
       const r = await runUp(s.inv, s.ctx, { dryRun: flags['dry-run'] ?? false, showScripts: flags['show-scripts'] ?? false });
       // With a cluster, the Nodes that are up say so (as flannel and Calico do), unless told not to.
-      if (s.kube && !r.dryRun && !flags['no-node-status']) {
-        const { markNetworkAvailable } = await import('../kube/node-object.js');
-        const { explainApiError } = await import('../kube/explain.js');
-        await Promise.all(
-          r.nodes
-            .filter((n) => n.result !== 'failed')
-            .map(async (n) => {
-              try {
-                const previous = s.kube!.nodes.find((k) => k.name === n.node)?.conditions?.find((c) => c.type === 'NetworkUnavailable');
-                await markNetworkAvailable(s.kube!.api, n.node, new Date(), previous);
-                n.nodeStatus = 'NetworkUnavailable=False (PodnetIsUp)';
-              } catch (err) {
-                const e = err as { code?: number; status?: unknown; message?: string };
-                // a machine the cluster has no Node for (its kubelet has not joined): nothing to mark
-                if (e.code === 404) {
-                  n.nodeStatus = `not set: the cluster has no Node named ${n.node}`;
-                  return;
-                }
-                const x = explainApiError({ code: e.code, body: e.status, message: e.message }, { verb: 'patch', resource: 'nodes/status', what: `set NetworkUnavailable=False on Node ${n.node}` });
-                Object.assign(n, { result: 'failed', step: 'node-status', error: x.message, hint: `${x.hint}; or run with --no-node-status` });
-              }
-            }),
-        );
-      }
+      if (s.kube && !r.dryRun && !flags['no-node-status']) await (await import('../services/node-status.js')).markNodesUp(r, s.kube);
       return r;
     });
     const elapsedMs = Math.round(performance.now() - t0);
