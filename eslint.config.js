@@ -19,7 +19,7 @@ const LAYERS = {
   completion: ['util'],
   kube: ['util', 'net', 'facts', 'inventory'],
   transport: ['util', 'inventory', 'kube'],
-  lab: ['util', 'net', 'transport'],
+  lab: ['util', 'net', 'transport', 'kube'],
   services: ['util', 'net', 'inventory', 'facts', 'checks', 'plan', 'render', 'cni', 'probe', 'transport', 'kube', 'lab'],
   cli: ['util', 'net', 'inventory', 'facts', 'checks', 'plan', 'render', 'cni', 'probe', 'transport', 'kube', 'lab', 'services', 'completion'],
   hooks: ['util', 'cli'],

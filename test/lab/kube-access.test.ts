@@ -35,8 +35,8 @@ describe('--access kube: every command through the Kubernetes API (flat lab, sta
     const pods = await kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=podnet', '-o', 'name']);
     return [...ns.stdout.split('\n').filter((l) => l.startsWith('namespace/podnet-')), ...pods.stdout.split('\n').filter(Boolean)];
   };
-  const nothingLeft = async (why: string) => {
-    await until(async () => (await leftovers()).length === 0, `${why}: left in the API: ${(await leftovers()).join(' ')}`);
+  const nothingLeft = async (why: string, ms = 30_000) => {
+    await until(async () => (await leftovers()).length === 0, `${why}: left in the API: ${(await leftovers()).join(' ')}`, ms);
     // and no helper process on any node (the node's init, sshd and the API's anchors only)
     for (const n of lab.plan.nodes) {
       const r = await lab.shOnNode(n.name, 'grep -l "podnet-session[s]" /proc/[0-9]*/cmdline 2>/dev/null; true');
@@ -86,6 +86,16 @@ describe('--access kube: every command through the Kubernetes API (flat lab, sta
     const plugin = await lab.onOperator(['kubectl', 'podnet', 'status']);
     assert.equal(plugin.exitCode, 0, plugin.stderr);
     assert.match(plugin.stdout, /node-3 .*converged/);
+  });
+
+  it('with exactly what `podnet rbac` grants (the lab\'s -podnet context): up, status, doctor and probe work', async () => {
+    const as = [...KUBE, '--context', `${NAME}-podnet`];
+    for (const cmd of [['up', '--json'], ['status'], ['doctor'], ['probe', '-o', 'summary']]) {
+      const r = await lab.podnet([...cmd, ...as]);
+      assert.equal(r.exitCode, 0, `${cmd[0]}: ${r.stdout}${r.stderr}`);
+      if (cmd[0] === 'up') assert.ok((JSON.parse(r.stdout) as { nodes: { nodeStatus?: string }[] }).nodes.every((n) => n.nodeStatus === 'NetworkUnavailable=False (PodnetIsUp)'));
+    }
+    await nothingLeft('after runs with podnet rbac\'s rights');
   });
 
   it('--node and -l pick nodes: up changes only those (routes to the others stay), status and doctor read only those', async () => {
@@ -236,7 +246,8 @@ describe('--access kube: every command through the Kubernetes API (flat lab, sta
     try {
       child.kill('SIGKILL');
       await child;
-      await nothingLeft('after SIGKILL');
+      // the reaper waits (up to 30 s) for the helper pods to end by themselves once the node scripts in flight are done
+      await nothingLeft('after SIGKILL', 90_000);
       await until(async () => (await lab.shOnNode('node-1', 'grep podnet-probe /proc/self/mountinfo; ls -d /run/podnet-probe-* 2>/dev/null')).stdout.trim() === '', 'probe pods left on node-1');
     } finally {
       await undo();

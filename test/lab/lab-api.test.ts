@@ -53,7 +53,7 @@ describe('lab up --api: a stand-in Kubernetes API for the lab, as kubectl sees i
 
   it('lab status shows the API; it listens only inside the operator namespace', async () => {
     const st = parseJsonDoc((await podnet(['lab', 'status', '--name', NAME, '--json'])).stdout) as unknown as { lab: { api: { state: string; server: string; kubeconfig: string } } };
-    assert.deepEqual(st.lab.api, { server: 'https://192.0.2.2:6443', kubeconfig: `${lab.plan.dir}/kubeconfig`, state: 'running', contexts: { admin: NAME, viewer: `${NAME}-viewer` } });
+    assert.deepEqual(st.lab.api, { server: 'https://192.0.2.2:6443', kubeconfig: `${lab.plan.dir}/kubeconfig`, state: 'running', contexts: { admin: NAME, viewer: `${NAME}-viewer`, podnet: `${NAME}-podnet` } });
     assert.equal(netnsInodeOf(serverPid), nsInode(`/run/netns/${lab.plan.operator.netns}`));
     assert.notEqual(netnsInodeOf(serverPid), netnsInodeOf(1));
     const host = await execa('ss', ['-Htln', 'sport = :6443']);
@@ -62,7 +62,7 @@ describe('lab up --api: a stand-in Kubernetes API for the lab, as kubectl sees i
     assert.match(inLab.stdout, /192\.0\.2\.2:6443/);
     const kc = parseYaml(readFileSync(`${lab.plan.dir}/kubeconfig`, 'utf8')) as { clusters: { cluster: { 'certificate-authority-data': string } }[]; users: { user: { token: string } }[] };
     assert.match(Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64').toString(), /BEGIN CERTIFICATE/);
-    assert.equal(kc.users.length, 2);
+    assert.equal(kc.users.length, 3);
   });
 
   it('kubectl get nodes -o wide: the lab\'s nodes, their InternalIPs, NotReady until the node has a CNI config', async () => {

@@ -19,7 +19,7 @@ import { planLab } from '../../src/lab/topology.js';
 import type { KObject, Pod } from '../../src/lab/api/types.js';
 
 const plan = planLab({ name: 'lab', nodes: 2, topology: 'flat', mtu: 1500, api: true });
-const users = renderUsers(plan, { admin: 'admintoken', viewer: 'viewertoken' });
+const users = renderUsers(plan, { admin: 'admintoken', viewer: 'viewertoken', podnet: 'podnettoken' });
 const admin = authenticate(users, 'Bearer admintoken')!;
 const viewer = authenticate(users, 'Bearer viewertoken')!;
 const facts = { osImage: 'Debian', kernelVersion: '6.1', cpus: 2, memoryKi: 1024, architecture: 'amd64' };

@@ -336,13 +336,19 @@ describe('status bodies and RBAC', () => {
   });
 
   it('403 names the user, verb, resource, group and scope as the real authorizer does', () => {
-    const users = renderUsers(planLab({ name: 'lab', nodes: 1, topology: 'flat', mtu: 1500, api: true }), { admin: 'a'.repeat(48), viewer: 'v'.repeat(48) });
+    const users = renderUsers(planLab({ name: 'lab', nodes: 1, topology: 'flat', mtu: 1500, api: true }), { admin: 'a'.repeat(48), viewer: 'v'.repeat(48), podnet: 'p'.repeat(48) });
     const viewer = authenticate(users, `Bearer ${'v'.repeat(48)}`)!;
     const admin = authenticate(users, `Bearer ${'a'.repeat(48)}`)!;
     assert.equal(authenticate(users, 'Bearer nope'), undefined);
     authorize(viewer, { verb: 'list', resource: 'pods', namespace: 'default' });
     authorize(admin, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'x', name: 'p' });
     apiError(() => authorize(viewer, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'p' }), 403, /^pods "p" is forbidden: User "lab-viewer" cannot create resource "pods\/exec" in API group "" in the namespace "default"$/);
+    // the podnet user has podnet rbac's rules: exec yes, secrets no, kubeadm-config only in kube-system
+    const pn = authenticate(users, `Bearer ${'p'.repeat(48)}`)!;
+    authorize(pn, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'podnet-x', name: 'p' });
+    authorize(pn, { verb: 'get', resource: 'configmaps', namespace: 'kube-system', name: 'kubeadm-config' });
+    apiError(() => authorize(pn, { verb: 'get', resource: 'configmaps', namespace: 'default', name: 'x' }), 403, /User "lab-podnet" cannot get resource "configmaps"/);
+    apiError(() => authorize(pn, { verb: 'list', resource: 'secrets', namespace: 'default' }), 403, /cannot list resource "secrets"/);
     apiError(() => authorize(viewer, { verb: 'patch', resource: 'nodes', subresource: 'status', name: 'node-1' }), 403, /^nodes "node-1" is forbidden: User "lab-viewer" cannot patch resource "nodes\/status" in API group "" at the cluster scope$/);
   });
 });
@@ -656,7 +662,7 @@ describe('what lab up --api renders', () => {
   });
 
   it('a kubeconfig with the CA, an admin context (current) and a read-only one', () => {
-    const kc = parseYaml(renderKubeconfig(plan, '-----BEGIN CERTIFICATE-----\n', { admin: 'A', viewer: 'V' })) as {
+    const kc = parseYaml(renderKubeconfig(plan, '-----BEGIN CERTIFICATE-----\n', { admin: 'A', viewer: 'V', podnet: 'P' })) as {
       clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
       contexts: { name: string; context: { user: string } }[];
       users: { name: string; user: { token: string } }[];
@@ -664,9 +670,9 @@ describe('what lab up --api renders', () => {
     };
     assert.equal(kc.clusters[0]!.cluster.server, 'https://192.0.2.2:6443');
     assert.equal(Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64').toString(), '-----BEGIN CERTIFICATE-----\n');
-    assert.deepEqual(kc.contexts.map((c) => c.name), ['x', 'x-viewer']);
+    assert.deepEqual(kc.contexts.map((c) => c.name), ['x', 'x-viewer', 'x-podnet']);
     assert.equal(kc['current-context'], 'x');
-    assert.deepEqual(kc.users.map((u) => u.user.token), ['A', 'V']);
+    assert.deepEqual(kc.users.map((u) => u.user.token), ['A', 'V', 'P']);
   });
 
   it('the preflight names the Debian packages that are missing', () => {

@@ -30,13 +30,14 @@ import {
 } from './images.js';
 import { apiPaths, labKubeconfigPath, type ApiPaths } from './paths.js';
 import { MASTERS, type UsersFile } from './rbac.js';
+import { RBAC_RULES } from '../../kube/rbac.js';
 
 export interface LabApiInfo {
   server: string;
   kubeconfig: string;
   state: 'running' | 'stopped';
-  /** the kubeconfig's contexts: the administrator (current) and the read-only viewer */
-  contexts: { admin: string; viewer: string };
+  /** the kubeconfig's contexts: the administrator (current), the read-only viewer, and a user with exactly what `podnet rbac` grants */
+  contexts: { admin: string; viewer: string; podnet: string };
 }
 
 const TOOLS: { what: string; candidates: string[]; pkg: string }[] = [
@@ -58,7 +59,7 @@ export function apiPreflight(exists: (p: string) => boolean = existsSync, isStat
 }
 
 export function apiContexts(plan: LabPlan): LabApiInfo['contexts'] {
-  return { admin: plan.name, viewer: `${plan.name}-viewer` };
+  return { admin: plan.name, viewer: `${plan.name}-viewer`, podnet: `${plan.name}-podnet` };
 }
 
 /** The certificates (bash, run as root on the host, inside the lab's tmpfs). */
@@ -80,7 +81,9 @@ export function renderApiSetupScript(plan: LabPlan, paths: ApiPaths): string {
   ].join('\n');
 }
 
-export function renderKubeconfig(plan: LabPlan, caPem: string, tokens: { admin: string; viewer: string }): string {
+type Tokens = { admin: string; viewer: string; podnet: string };
+
+export function renderKubeconfig(plan: LabPlan, caPem: string, tokens: Tokens): string {
   const ctx = apiContexts(plan);
   const doc = {
     apiVersion: 'v1',
@@ -89,10 +92,12 @@ export function renderKubeconfig(plan: LabPlan, caPem: string, tokens: { admin: 
     users: [
       { name: `${plan.name}-admin`, user: { token: tokens.admin } },
       { name: `${plan.name}-viewer`, user: { token: tokens.viewer } },
+      { name: `${plan.name}-podnet`, user: { token: tokens.podnet } },
     ],
     contexts: [
       { name: ctx.admin, context: { cluster: plan.name, user: `${plan.name}-admin`, namespace: 'default' } },
       { name: ctx.viewer, context: { cluster: plan.name, user: `${plan.name}-viewer`, namespace: 'default' } },
+      { name: ctx.podnet, context: { cluster: plan.name, user: `${plan.name}-podnet`, namespace: 'default' } },
     ],
     'current-context': ctx.admin,
   };
@@ -101,14 +106,17 @@ export function renderKubeconfig(plan: LabPlan, caPem: string, tokens: { admin: 
 # needs (nodes, namespaces, pods with exec, events, config maps). Use it from there:
 #   podnet lab exec --name ${plan.name} -- kubectl get nodes -o wide
 # Context ${ctx.viewer} may only read (get, list, watch): every write is a 403.
+# Context ${ctx.podnet} may do exactly what \`podnet rbac\` grants (its rules, by resource and namespace).
 ${stringify(doc)}`;
 }
 
-export function renderUsers(plan: LabPlan, tokens: { admin: string; viewer: string }): UsersFile {
+export function renderUsers(plan: LabPlan, tokens: Tokens): UsersFile {
   return {
     users: [
       { name: `${plan.name}-admin`, token: tokens.admin, groups: [MASTERS] },
       { name: `${plan.name}-viewer`, token: tokens.viewer, groups: [], rules: [{ verbs: ['get', 'list', 'watch'], resources: ['*'] }] },
+      // podnet rbac's rules as the stand-in checks rules (resourceNames aside: a little wider, never narrower)
+      { name: `${plan.name}-podnet`, token: tokens.podnet, groups: [], rules: RBAC_RULES.map((r) => ({ verbs: [...r.verbs], resources: [...r.resources], ...(r.namespace ? { namespaces: [r.namespace] } : {}) })) },
     ],
   };
 }
@@ -170,7 +178,7 @@ export async function startLabApi(plan: LabPlan, cgroupDir: string | undefined):
     throw fail(`the python image: ${e instanceof Error ? e.message : String(e)}`);
   }
   buildImages(paths.images, busybox, applets.stdout.split('\n').filter(Boolean), python);
-  const tokens = { admin: randomBytes(24).toString('hex'), viewer: randomBytes(24).toString('hex') };
+  const tokens = { admin: randomBytes(24).toString('hex'), viewer: randomBytes(24).toString('hex'), podnet: randomBytes(24).toString('hex') };
   writeFileSync(paths.users, `${JSON.stringify(renderUsers(plan, tokens), null, 2)}\n`, { mode: 0o600 });
   writeFileSync(labKubeconfigPath(plan.dir), renderKubeconfig(plan, readFileSync(paths.caCert, 'utf8'), tokens), { mode: 0o600 });
   const start = await runLocalScript(renderApiStartScript(plan, paths, cgroupDir, [process.execPath, ...serverEntry()]), { timeoutMs: 30_000 });
