@@ -241,7 +241,9 @@ export class KubeApi {
         maxPayload: 64 * 1024 * 1024,
       });
       ws.once('open', () => resolve({ ws, protocol: ws.protocol }));
-      ws.once('unexpected-response', (_req, res) => {
+      ws.once('unexpected-response', (req, res) => {
+        // The API's answer (a 403, a 404): its Status is the explanation. Read it whole, then drop the request
+        // (terminating the socket first would only say it closed before it opened).
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => (body += body.length < 65536 ? d : ''));
@@ -249,8 +251,8 @@ export class KubeApi {
           const status = statusOf(body);
           const code = res.statusCode;
           reject(new KubeApiError(`exec in pod ${pod}: ${code}${status?.reason ? ` ${status.reason}` : ''}: ${status?.message ?? (body.trim().split('\n')[0] || res.statusMessage)}`, code, status, 'create', 'pods/exec', namespace));
+          req.destroy();
         });
-        ws.terminate();
       });
       ws.once('error', (err) => reject(new KubeApiError(`exec in pod ${pod} at ${this.server}: ${errorMessage(err)}`, undefined, undefined, 'create', 'pods/exec', namespace)));
     });

@@ -8,7 +8,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { podnet, parseJsonDoc } from '../helpers/cli.js';
 import { labKubectl, startLab, type TestLab } from '../helpers/lab.js';
 import { assertClean, assertNoProbeLeftovers, exercise, key, probe } from '../helpers/diagnose.js';
@@ -197,6 +197,26 @@ describe('--access kube: every command through the Kubernetes API (flat lab, sta
     assert.match(r.stdout + r.stderr, /--no-node-status/);
     const skip = await lab.podnet(['up', ...viewer, '--no-node-status']);
     assert.equal(skip.exitCode, 0, skip.stdout + skip.stderr);
+  });
+
+  it('exec refused (a user without pods/exec): each node names the verb and resource, with podnet rbac; nothing is left', async () => {
+    const file = `${lab.plan.dir}/api/users.json`;
+    const saved = readFileSync(file, 'utf8');
+    const users = JSON.parse(saved) as { users: { name: string; rules?: { resources: string[] }[] }[] };
+    const pn = users.users.find((u) => u.name === `${NAME}-podnet`)!;
+    pn.rules = pn.rules!.filter((r) => !r.resources.includes('pods/exec'));
+    writeFileSync(file, JSON.stringify(users));
+    try {
+      await new Promise((r) => setTimeout(r, 1500)); // the server re-reads the file when it changes
+      const r = await lab.podnet(['status', ...KUBE, '--context', `${NAME}-podnet`]);
+      assert.equal(r.exitCode, 3, r.stdout + r.stderr);
+      const out = r.stdout + r.stderr;
+      assert.match(out, /pods\/exec/);
+      assert.match(out, /podnet rbac/);
+    } finally {
+      writeFileSync(file, saved);
+    }
+    await nothingLeft('after exec was refused');
   });
 
   it('a 403: the missing verb and resource are named, with podnet rbac', async () => {
