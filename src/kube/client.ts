@@ -262,11 +262,6 @@ export class KubeApi {
   close(): void {
     this.agent?.destroy();
   }
-
-  /** Requests made in all. */
-  get totalRequests(): number {
-    return [...this.requests.values()].reduce((a, b) => a + b, 0);
-  }
 }
 
 /** Core v1 paths: `/api/v1[/namespaces/NS]/RESOURCE[/NAME][/SUB][?query]`. */

@@ -479,11 +479,6 @@ export class KubeTransport extends SessionTransport {
     }
   }
 
-  /** Names of the run's objects (for messages and tests). */
-  get helperPods(): { node: string; pod: string }[] {
-    return [...this.helpers.values()].map((h) => ({ node: h.node, pod: h.name }));
-  }
-
   override async close(): Promise<void> {
     this.closing = true;
     this.stopPolling();

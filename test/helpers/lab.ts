@@ -47,6 +47,15 @@ export async function startLab(name: string, args: string[] = []): Promise<TestL
   return lab;
 }
 
+/** Wait until `what` holds, asking every `everyMs`; fail with `why` after `ms`. */
+export async function until(what: () => boolean | Promise<boolean>, why: string, ms = 30_000, everyMs = 250): Promise<void> {
+  const t0 = Date.now();
+  while (!(await what())) {
+    if (Date.now() - t0 > ms) assert.fail(why);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 /** Make a node unreachable over SSH: kill its sshd (start it again with startSshd). */
 export function killSshd(lab: TestLab, node: string): void {
   const netns = lab.plan.nodes.find((n) => n.name === node)!.netns;

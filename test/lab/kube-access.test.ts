@@ -10,21 +10,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { podnet, parseJsonDoc } from '../helpers/cli.js';
-import { labKubectl, startLab, type TestLab } from '../helpers/lab.js';
+import { labKubectl, startLab, until, type TestLab } from '../helpers/lab.js';
 import { assertClean, assertNoProbeLeftovers, exercise, key, probe } from '../helpers/diagnose.js';
 import { FLAT_FAULTS, probeUntilProbing } from '../helpers/faults.js';
 import { processAlive } from '../../src/lab/host.js';
 
 const NAME = 'tkube';
 const KUBE = ['--access', 'kube'];
-
-async function until(what: () => Promise<boolean>, why: string, ms = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await what())) {
-    if (Date.now() - t0 > ms) assert.fail(why);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('--access kube: every command through the Kubernetes API (flat lab, stand-in API)', () => {
   let lab: TestLab;

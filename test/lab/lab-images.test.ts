@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { execa } from 'execa';
 import { podnet } from '../helpers/cli.js';
-import { labKubectl, startLab, type TestLab } from '../helpers/lab.js';
+import { labKubectl, startLab, until, type TestLab } from '../helpers/lab.js';
 import { labExecArgv, labExecEnv } from '../../src/lab/service.js';
 import { cgroup2Root, nsInode, processAlive } from '../../src/lab/host.js';
 import { nodeMountNsFile } from '../../src/lab/render.js';
@@ -35,14 +35,6 @@ function pidsRunning(argv: string[]): number[] {
       }
     })
     .map(Number);
-}
-
-async function until(what: () => boolean | Promise<boolean>, why: string, ms = 20_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await what())) {
-    if (Date.now() - t0 > ms) assert.fail(why);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('lab up --api: the python image, node affinity, exec sessions that end with their container, Node conditions', () => {
@@ -103,13 +95,13 @@ describe('lab up --api: the python image, node affinity, exec sessions that end 
     const [file, ...args] = labExecArgv(lab.plan, { kind: 'operator' }, ['kubectl', 'exec', '-i', 'ends', '--', ...SESSION_ARGV]);
     const session = execa(file!, args, { env: labExecEnv(), reject: false, input: `exec ${marker.join(' ')}\n`, timeout: 60_000 });
     try {
-      await until(() => pidsRunning(marker).length === 1, 'the session\'s command runs');
+      await until(() => pidsRunning(marker).length === 1, 'the session\'s command runs', 20_000, 100);
       const [pid] = pidsRunning(marker);
       const node1 = lab.plan.nodes.find((n) => n.name === 'node-1')!;
       assert.equal(nsInode(`/proc/${pid}/ns/mnt`), nsInode(nodeMountNsFile(lab.plan, node1)), 'it left the container\'s mount namespace for the node\'s');
       await ok(['exec', 'ends', '--', 'touch', '/tmp/stop']);
-      await until(async () => (await ok(['get', 'pod', 'ends', '-o', 'jsonpath={.status.phase}'])) === 'Succeeded', 'the main container exited');
-      await until(() => !processAlive(pid!), 'the session was killed with the container (its cgroup)', 10_000);
+      await until(async () => (await ok(['get', 'pod', 'ends', '-o', 'jsonpath={.status.phase}'])) === 'Succeeded', 'the main container exited', 20_000, 100);
+      await until(() => !processAlive(pid!), 'the session was killed with the container (its cgroup)', 10_000, 100);
       const r = await session;
       assert.notEqual(r.exitCode, 0, 'kubectl exec saw its command killed');
     } finally {
@@ -125,7 +117,7 @@ describe('lab up --api: the python image, node affinity, exec sessions that end 
     await until(async () => {
       msg = await ok(['get', 'pod', 'nowhere', '-o', 'jsonpath={.status.conditions[?(@.type=="PodScheduled")].message}']);
       return msg !== '';
-    }, 'the scheduler said why');
+    }, 'the scheduler said why', 20_000, 100);
     assert.equal(msg, "0/2 nodes are available: 2 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.");
     await ok(['delete', 'pod', 'nowhere', 'py', 'ends']);
   });

@@ -137,3 +137,37 @@ describe('findKubeconfig: the cluster as kubectl finds it', () => {
     assert.deepEqual(findKubeconfig('/x', { KUBECONFIG: '/a' }, home, sa), { kind: 'files', value: '/x', label: '--kubeconfig' });
   });
 });
+
+describe('the review\'s fixes, each pinned', () => {
+  it('Nodes that are not Linux, or virtual, are left out unless named; named, they are exit 2', async () => {
+    const api = fakeApi([...NODES, { name: 'win-1', ips: ['192.0.2.21'], labels: { 'kubernetes.io/os': 'windows' } }, { name: 'vk-1', ips: ['192.0.2.22'], labels: { type: 'virtual-kubelet' } }], '10.244.0.0/16');
+    assert.deepEqual((await clusterInventory(api, {})).inventory.nodes.map((n) => n.name), NODES.map((n) => n.name));
+    await assert.rejects(clusterInventory(api, { names: ['win-1'] }), userError(/^--node: "win-1" is not a Linux node \(kubernetes\.io\/os=windows\)/));
+  });
+
+  it('a KUBECONFIG entry that does not exist is skipped, as kubectl does; a --kubeconfig that does not is bad input', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { readKubeconfigs } = await import('../../src/kube/kubeconfig.js');
+    const dir = mkdtempSync(`${tmpdir()}/podnet-kc-`);
+    writeFileSync(`${dir}/config`, 'apiVersion: v1\nkind: Config\n');
+    assert.deepEqual(readKubeconfigs(`${dir}/nope:${dir}/config`, 'KUBECONFIG').map((f) => f.path), [`${dir}/config`]);
+    assert.throws(() => readKubeconfigs(`${dir}/nope:${dir}/config`), (e: unknown) => e instanceof UserError && /^--kubeconfig: .*nope/.test(e.message));
+  });
+
+  it('NetworkUnavailable already False keeps its transition time; from True (or unknown) it is now', async () => {
+    const { networkAvailablePatch } = await import('../../src/kube/node-status.js');
+    const now = new Date('2026-12-02T10:00:00.123Z');
+    assert.equal(networkAvailablePatch(now, { status: 'False', lastTransitionTime: '2026-11-01T00:00:00Z' }).status.conditions[0]!.lastTransitionTime, '2026-11-01T00:00:00Z');
+    assert.equal(networkAvailablePatch(now, { status: 'True', lastTransitionTime: '2026-11-01T00:00:00Z' }).status.conditions[0]!.lastTransitionTime, '2026-12-02T10:00:00Z');
+    assert.equal(networkAvailablePatch(now).status.conditions[0]!.lastHeartbeatTime, '2026-12-02T10:00:00Z');
+  });
+
+  it('an API message cannot drive the terminal: control characters are replaced', async () => {
+    const { explainApiError } = await import('../../src/kube/explain.js');
+    const x = explainApiError({ code: 400, body: { kind: 'Status', reason: 'BadRequest', message: 'admission webhook "v.example.com" denied the request: no \u001b[2J\u009b31m here', code: 400 } }, { verb: 'create', resource: 'pods', namespace: 'x', what: 'create the helper pod on n1' });
+    assert.match(x.message, /denied it: no \?\[2J\?31m here/);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(`${x.message} ${x.hint}`, /[\u0000-\u001f\u007f-\u009f]/);
+  });
+});
